@@ -1,0 +1,258 @@
+// The replica driver: the one loop around the pure Raft core, shared by the real replica process
+// and the deterministic simulator. For every Ready it persists (entries, term/vote, snapshot),
+// fsyncs once (group commit), then sends, then applies to the key-value state machine, then
+// answers clients, then advances. Nothing leaves the node before the state it depends on is
+// durable; that ordering is the invariant this module owns.
+//
+// It only talks to the outside world through ports (storage, send, log), so the simulator can
+// give it a crashable disk and a lossy network.
+import {RaftNode, type CoreMutant} from '../core/raft.js'
+import type {Entry, Message, NodeId, Ready, Role} from '../core/types.js'
+import type {Prng} from '../lib/prng.js'
+import {isKvCommand, KvStateMachine, type KvCommand, type KvSnapshot} from '../kv/state-machine.js'
+import type {LogStorage} from '../storage/port.js'
+import type {ClientReply, ClientRequest, ReadRequest, WriteRequest} from './protocol.js'
+
+/** Mutants of the driver (see CoreMutant for the core's): for proving the checkers can fail. */
+export type ReplicaMutant = CoreMutant | 'read-without-readindex' | 'ack-before-fsync'
+
+export const REPLICA_MUTANTS: readonly ReplicaMutant[] = [
+  'double-vote',
+  'vote-without-log-check',
+  'commit-old-term',
+  'no-truncate-conflict',
+  'read-without-readindex',
+  'ack-before-fsync',
+]
+
+export interface ReplicaConfig {
+  id: NodeId
+  peers: NodeId[]
+  electionTicks: number
+  heartbeatTicks: number
+  prng: Prng
+  /** Take a snapshot once this many entries were applied since the last one. */
+  snapshotEvery?: number
+  maxSessions?: number
+  maxEntriesPerAppend?: number
+  maxInflight?: number
+  mutant?: ReplicaMutant
+}
+
+export interface ReplicaPorts {
+  storage: LogStorage
+  send(message: Message): void
+  log(line: string): void
+}
+
+export type Reply = (reply: ClientReply) => void
+
+export interface ReplicaStatus {
+  id: NodeId
+  role: Role
+  term: number
+  leaderId: NodeId | 0
+  lastIndex: number
+  commitIndex: number
+  appliedIndex: number
+  snapshotIndex: number
+}
+
+export class Replica {
+  readonly raft: RaftNode
+  readonly kv: KvStateMachine
+  private readonly snapshotEvery: number
+  private readonly mutant?: ReplicaMutant
+  private readonly pendingWrites = new Map<number, {term: number; reply: Reply}>()
+  private readonly pendingReads = new Map<number, {key: string; reply: Reply}>()
+  /** Confirmed reads waiting for the state machine to reach their index, in index order. */
+  private readonly readsAwaitingApply: {index: number; key: string; reply: Reply}[] = []
+  private nextReadId = 1
+  private role: Role = 'follower'
+  private leaderId: NodeId | 0 = 0
+  /** ack-before-fsync mutant: batches written but not yet synced. */
+  private unsyncedBatches = 0
+  /** Called for every entry applied, in order (checkers and the node log use it). */
+  onApply?: (entry: Entry) => void
+
+  constructor(
+    cfg: ReplicaConfig,
+    private readonly ports: ReplicaPorts,
+  ) {
+    this.snapshotEvery = cfg.snapshotEvery ?? 10_000
+    this.mutant = cfg.mutant
+    const state = ports.storage.load()
+    this.kv = new KvStateMachine(cfg.maxSessions)
+    if (state.snapshot) this.kv.restore(state.snapshot.data as KvSnapshot)
+    const coreMutant = cfg.mutant === 'read-without-readindex' || cfg.mutant === 'ack-before-fsync' ? undefined : cfg.mutant
+    this.raft = new RaftNode(
+      {
+        id: cfg.id,
+        peers: cfg.peers,
+        electionTicks: cfg.electionTicks,
+        heartbeatTicks: cfg.heartbeatTicks,
+        prng: cfg.prng,
+        maxEntriesPerAppend: cfg.maxEntriesPerAppend,
+        maxInflight: cfg.maxInflight,
+        mutant: coreMutant,
+        onEvent: (line) => ports.log(line),
+      },
+      state,
+    )
+    if (state.snapshot) ports.log(`restored snapshot at ${state.snapshot.lastIncludedIndex}`)
+  }
+
+  // ---------------------------------------------------------------- inputs (call process() after)
+
+  tick(): void {
+    this.raft.tick()
+  }
+
+  receive(message: Message): void {
+    this.raft.step(message)
+  }
+
+  request(req: ClientRequest, reply: Reply): void {
+    if (req.type === 'get') this.read(req, reply)
+    else this.write(req, reply)
+  }
+
+  private write(req: WriteRequest, reply: Reply): void {
+    const {type, ...rest} = req
+    const cmd = {op: type, ...rest} as KvCommand
+    const result = this.raft.propose(cmd)
+    if (!result.ok) return reply({ok: false, error: 'not-leader', leaderHint: result.leaderHint})
+    // An index proposed earlier but overwritten can be reused; its client is told the outcome.
+    this.pendingWrites.get(result.index)?.reply({ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
+    this.pendingWrites.set(result.index, {term: result.term, reply})
+  }
+
+  private read(req: ReadRequest, reply: Reply): void {
+    if (req.stale) return reply({ok: true, value: this.kv.get(req.key), index: this.raft.appliedIndex})
+    if (this.mutant === 'read-without-readindex' && this.raft.role === 'leader') {
+      return reply({ok: true, value: this.kv.get(req.key), index: this.raft.appliedIndex})
+    }
+    const id = this.nextReadId++
+    const result = this.raft.readIndex(id)
+    if (!result.ok) return reply({ok: false, error: 'not-leader', leaderHint: result.leaderHint})
+    this.pendingReads.set(id, {key: req.key, reply})
+  }
+
+  transferLeadership(to: NodeId): {ok: true} | {ok: false; reason: string} {
+    return this.raft.transferLeadership(to)
+  }
+
+  // ---------------------------------------------------------------- the loop
+
+  /** Runs Ready batches until the core has nothing more to do. */
+  process(): void {
+    while (this.raft.hasReady()) this.handleReady(this.raft.ready())
+  }
+
+  private handleReady(rd: Ready): void {
+    const storage = this.ports.storage
+    if (rd.snapshot) storage.saveSnapshot(rd.snapshot, true)
+    if (rd.entries.length > 0) storage.append(rd.entries)
+    if (rd.hardState) storage.setHardState(rd.hardState)
+    const wrote = rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null
+    if (wrote) {
+      if (this.mutant !== 'ack-before-fsync') storage.sync()
+      else if (++this.unsyncedBatches >= 20) {
+        // The mutant fsyncs only every 20th batch, after it already acknowledged the others.
+        storage.sync()
+        this.unsyncedBatches = 0
+      }
+    }
+    for (const m of rd.messages) this.ports.send(m)
+    if (rd.snapshot) this.kv.restore(rd.snapshot.data as KvSnapshot)
+    for (const entry of rd.committedEntries) this.applyEntry(entry)
+    for (const rs of rd.readStates) {
+      const pending = this.pendingReads.get(rs.ctx as number)
+      if (!pending) continue
+      this.pendingReads.delete(rs.ctx as number)
+      this.readsAwaitingApply.push({index: rs.index, key: pending.key, reply: pending.reply})
+    }
+    this.raft.advance(rd)
+    this.serveReads()
+    this.noteSoftState(rd)
+    this.maybeSnapshot()
+  }
+
+  private applyEntry(entry: Entry): void {
+    this.onApply?.(entry)
+    if (entry.type !== 'normal') return
+    const pending = this.pendingWrites.get(entry.index)
+    if (pending) this.pendingWrites.delete(entry.index)
+    if (!isKvCommand(entry.data)) {
+      this.ports.log(`skipped malformed command at index ${entry.index}`)
+      return
+    }
+    const result = this.kv.apply(entry.data, entry.index)
+    if (!pending) return
+    if (pending.term === entry.term) pending.reply({ok: true, result, index: entry.index})
+    else pending.reply({ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
+  }
+
+  private serveReads(): void {
+    const applied = this.raft.appliedIndex
+    let served = 0
+    while (served < this.readsAwaitingApply.length && this.readsAwaitingApply[served]!.index <= applied) {
+      const r = this.readsAwaitingApply[served++]!
+      r.reply({ok: true, value: this.kv.get(r.key), index: applied})
+    }
+    if (served > 0) this.readsAwaitingApply.splice(0, served)
+  }
+
+  private noteSoftState(rd: Ready): void {
+    const {role, leaderId} = rd.softState
+    if (role === this.role && leaderId === this.leaderId) return
+    const wasLeader = this.role === 'leader'
+    this.role = role
+    this.leaderId = leaderId
+    if (wasLeader && role !== 'leader') {
+      // Writes in flight may still commit under the next leader: their outcome is unknown.
+      for (const {reply} of this.pendingWrites.values()) reply({ok: false, error: 'unknown-outcome', leaderHint: leaderId})
+      this.pendingWrites.clear()
+      for (const {reply} of this.pendingReads.values()) reply({ok: false, error: 'not-leader', leaderHint: leaderId})
+      this.pendingReads.clear()
+    }
+    if (leaderId !== 0 && role !== 'leader') this.ports.log(`following leader ${leaderId} in term ${this.raft.currentTerm}`)
+  }
+
+  private maybeSnapshot(): void {
+    const applied = this.raft.appliedIndex
+    const {lastIncludedIndex} = this.raft.snapshotMeta()
+    if (applied - lastIncludedIndex < this.snapshotEvery) return
+    const snap = this.raft.compact(applied, this.kv.snapshot())
+    this.ports.storage.saveSnapshot(snap, false)
+    // Make sure the snapshot is durable before segments below it are treated as gone.
+    this.ports.storage.sync()
+    this.ports.log(`snapshot taken at ${applied} (term ${snap.lastIncludedTerm}, ${this.kv.size()} keys)`)
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  status(): ReplicaStatus {
+    const r = this.raft
+    return {
+      id: r.id,
+      role: r.role,
+      term: r.currentTerm,
+      leaderId: r.leaderId,
+      lastIndex: r.lastIndex(),
+      commitIndex: r.commitIndex,
+      appliedIndex: r.appliedIndex,
+      snapshotIndex: r.snapshotMeta().lastIncludedIndex,
+    }
+  }
+
+  /** Fails every request still waiting (shutdown, crash in the simulator). */
+  abandonRequests(): void {
+    for (const {reply} of this.pendingWrites.values()) reply({ok: false, error: 'unknown-outcome', leaderHint: 0})
+    for (const {reply} of this.pendingReads.values()) reply({ok: false, error: 'not-leader', leaderHint: 0})
+    for (const {reply} of this.readsAwaitingApply) reply({ok: false, error: 'not-leader', leaderHint: 0})
+    this.pendingWrites.clear()
+    this.pendingReads.clear()
+    this.readsAwaitingApply.length = 0
+  }
+}

@@ -1,0 +1,119 @@
+// `npm run sim`: runs simulator seeds and reports violations.
+//   --seeds N [--start S]      run seeds S..S+N-1 (default S=1); exit 0 iff none violates
+//   --random-start             pick S at random (printed, so a failure can be replayed)
+//   --seed S [--trace]         replay one seed, optionally with a line per event
+//   --list-mutants             print the mutant names
+//   --mutant NAME              run with a deliberately broken replica
+//   --json                     one JSON summary on stdout
+import {REPLICA_MUTANTS, type ReplicaMutant} from '../server/replica.js'
+import {runSeed, type SimResult} from './simulation.js'
+
+interface Args {
+  seeds: number
+  start: number
+  trace: boolean
+  mutant?: ReplicaMutant
+  listMutants: boolean
+  json: boolean
+  stopOnFirst: boolean
+}
+
+function usage(message: string): never {
+  process.stderr.write(`Error: ${message}\nUsage: npm run sim -- [--seeds N] [--start S | --random-start] [--seed S --trace] [--mutant NAME] [--list-mutants] [--json]\n`)
+  process.exit(2)
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = {seeds: 100, start: 1, trace: false, listMutants: false, json: false, stopOnFirst: false}
+  const int = (flag: string, v: string | undefined): number => {
+    if (v === undefined || !/^\d+$/.test(v)) usage(`${flag} needs a non-negative integer`)
+    return Number(v)
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    switch (a) {
+      case '--seeds':
+        args.seeds = int(a, argv[++i])
+        break
+      case '--start':
+        args.start = int(a, argv[++i])
+        break
+      case '--random-start':
+        args.start = 1 + Math.floor(Math.random() * 2 ** 31)
+        break
+      case '--seed':
+        args.start = int(a, argv[++i])
+        args.seeds = 1
+        break
+      case '--trace':
+        args.trace = true
+        break
+      case '--mutant': {
+        const m = argv[++i]
+        if (!REPLICA_MUTANTS.includes(m as ReplicaMutant)) usage(`unknown mutant ${m}; see --list-mutants`)
+        args.mutant = m as ReplicaMutant
+        break
+      }
+      case '--list-mutants':
+        args.listMutants = true
+        break
+      case '--json':
+        args.json = true
+        break
+      case '--stop-on-first':
+        args.stopOnFirst = true
+        break
+      default:
+        usage(`unknown argument ${a}`)
+    }
+  }
+  return args
+}
+
+const args = parseArgs(process.argv.slice(2))
+if (args.listMutants) {
+  process.stdout.write(REPLICA_MUTANTS.join('\n') + '\n')
+  process.exit(0)
+}
+
+const started = performance.now()
+const failures: SimResult[] = []
+let events = 0
+let ran = 0
+for (let seed = args.start; seed < args.start + args.seeds; seed++) {
+  const result = runSeed({
+    seed,
+    mutant: args.mutant,
+    trace: args.trace ? (line) => process.stdout.write(line + '\n') : undefined,
+  })
+  ran++
+  events += result.events
+  if (!result.ok) {
+    failures.push(result)
+    if (!args.json) {
+      process.stderr.write(`seed ${seed}: VIOLATION ${result.violation!.rule}: ${result.violation!.detail}\n`)
+      for (const line of result.excerpt ?? []) process.stderr.write(`    ${line}\n`)
+      process.stderr.write(`  replay: npm run sim -- --seed ${seed}${args.mutant ? ` --mutant ${args.mutant}` : ''} --trace\n`)
+    }
+    if (args.stopOnFirst) break
+  }
+  if (!args.json && !args.trace && ran % 100 === 0) process.stderr.write(`  ${ran}/${args.seeds} seeds...\n`)
+}
+const seconds = (performance.now() - started) / 1000
+const summary = {
+  start: args.start,
+  seeds: ran,
+  mutant: args.mutant ?? null,
+  violations: failures.map((f) => ({seed: f.seed, rule: f.violation!.rule, detail: f.violation!.detail})),
+  seconds: Number(seconds.toFixed(2)),
+  seedsPerSecond: Number((ran / seconds).toFixed(1)),
+  events,
+}
+if (args.json) process.stdout.write(JSON.stringify(summary) + '\n')
+else {
+  process.stdout.write(
+    `${ran} seeds from ${args.start}${args.mutant ? ` (mutant ${args.mutant})` : ''}: ${failures.length} violating, ` +
+      `${summary.seconds}s, ${summary.seedsPerSecond} seeds/s\n`,
+  )
+}
+process.exit(failures.length === 0 ? 0 : 1)
