@@ -81,6 +81,8 @@ interface Progress {
   /** snapshot: the index of the snapshot being sent, and ticks since it was sent. */
   pendingSnapshot: number
   snapshotTicks: number
+  /** replicate: ticks since matchIndex last advanced while AppendEntries were in flight. */
+  stallTicks: number
   /** Heard from since the last CheckQuorum round. */
   recentActive: boolean
   /** Highest ReadIndex round this follower has acknowledged. */
@@ -145,13 +147,14 @@ export class RaftNode {
     this.id = config.id
     this.peers = [...config.peers].sort((a, b) => a - b)
     this.cfg = {
-      preVote: true,
-      checkQuorum: true,
-      maxEntriesPerAppend: 256,
-      maxInflight: 64,
-      maxApplyBatch: 4096,
       ...config,
+      preVote: config.preVote ?? true,
+      checkQuorum: config.checkQuorum ?? true,
+      maxEntriesPerAppend: config.maxEntriesPerAppend ?? 256,
+      maxInflight: config.maxInflight ?? 64,
+      maxApplyBatch: config.maxApplyBatch ?? 4096,
     }
+    assert(this.cfg.maxEntriesPerAppend >= 1 && this.cfg.maxInflight >= 1, 'maxEntriesPerAppend and maxInflight must be >= 1')
     const {hardState, snapshot, entries} = initial
     this.currentTerm = hardState.currentTerm
     this.votedFor = hardState.votedFor
@@ -451,7 +454,7 @@ export class RaftNode {
       if (id === this.id) continue
       this.progress.set(id, {
         matchIndex: 0, nextIndex: this.lastIndex() + 1, state: 'probe', probeSent: false, inflight: [],
-        pendingSnapshot: 0, snapshotTicks: 0, recentActive: false, ackedReadSeq: 0,
+        pendingSnapshot: 0, snapshotTicks: 0, stallTicks: 0, recentActive: false, ackedReadSeq: 0,
       })
     }
     this.event(`became leader of term ${this.currentTerm}`)
@@ -533,12 +536,23 @@ export class RaftNode {
         this.becomeFollower(this.currentTerm, 0)
         return
       }
-      if (this.transferTarget !== 0) {
-        this.event(`leadership transfer to ${this.transferTarget} timed out`)
-        this.transferTarget = 0
-      }
+    }
+    if (this.transferTarget !== 0 && ++this.transferElapsed >= this.cfg.electionTicks) {
+      this.event(`leadership transfer to ${this.transferTarget} timed out`)
+      this.transferTarget = 0
     }
     for (const [id, pr] of this.progress) {
+      if (pr.state === 'replicate' && pr.inflight.length > 0 && ++pr.stallTicks >= 2 * this.cfg.heartbeatTicks) {
+        // Nothing acknowledged for two heartbeat intervals although AppendEntries are in flight:
+        // some were probably lost (a dropped connection). Probe from the known match point.
+        pr.state = 'probe'
+        pr.probeSent = false
+        pr.inflight = []
+        pr.stallTicks = 0
+        pr.nextIndex = pr.matchIndex + 1
+        this.sendAppend(id, true)
+        continue
+      }
       if (pr.state === 'snapshot' && ++pr.snapshotTicks >= 2 * this.cfg.electionTicks) {
         // The snapshot (or its answer) was lost: probe again, which resends it if still needed.
         pr.state = 'probe'
@@ -815,6 +829,7 @@ export class RaftNode {
     }
     if (m.matchIndex > pr.matchIndex) {
       pr.matchIndex = m.matchIndex
+      pr.stallTicks = 0
       pr.nextIndex = Math.max(pr.nextIndex, m.matchIndex + 1)
       while (pr.inflight.length > 0 && pr.inflight[0]! <= m.matchIndex) pr.inflight.shift()
       if (pr.state === 'probe' || (pr.state === 'snapshot' && pr.matchIndex >= pr.pendingSnapshot)) {
@@ -826,10 +841,6 @@ export class RaftNode {
       if (m.from === this.transferTarget && pr.matchIndex === this.lastIndex()) {
         this.send<TimeoutNow>({type: 'TimeoutNow', to: m.from, term: this.currentTerm})
       }
-    } else if (pr.state === 'replicate' && pr.inflight.length >= this.cfg.maxInflight) {
-      // A heartbeat answer while the window is full: some AppendEntries may have been lost. Free
-      // one slot so the next send either succeeds or is rejected and turns this into a probe.
-      pr.inflight.shift()
     }
     pr.probeSent = false
     this.sendAppend(m.from, pr.state === 'probe' && pr.matchIndex < this.lastIndex())

@@ -19,3 +19,99 @@ export type ClientReply =
   | {ok: false; error: 'not-leader'; leaderHint: NodeId | 0}
   /** The node lost leadership while the write was in flight: the outcome is unknown. */
   | {ok: false; error: 'unknown-outcome'; leaderHint: NodeId | 0}
+
+export const MAX_KEY_BYTES = 4096
+export const MAX_VALUE_BYTES = 1024 * 1024
+
+/** Admin requests (status, partition rules, events), served by every node, never forwarded. */
+export type AdminRequest =
+  | {type: 'status'}
+  | {type: 'partition'; rules: {groups: number[][]; cuts?: {from: number; to: number}[]} | null}
+  | {type: 'events'; limit?: number}
+  | {type: 'subscribe'}
+  | {type: 'transfer'; to: NodeId}
+
+export interface NodeEvent {
+  /** Milliseconds since the epoch. */
+  time: number
+  node: NodeId
+  text: string
+}
+
+export interface NodeStatus {
+  id: NodeId
+  pid: number
+  role: 'leader' | 'follower' | 'candidate' | 'precandidate'
+  term: number
+  leader: NodeId | null
+  lastIndex: number
+  commitIndex: number
+  appliedIndex: number
+  snapshotIndex: number
+  /** 1-based partition group this node sits in (1 when there is no partition). */
+  group: number
+  partition: {groups: number[][]; cuts?: {from: number; to: number}[]} | null
+  /** Frames refused on this node's port (garbage, oversized, unauthenticated). */
+  badFrames: number
+  authFailures: number
+  keys: number
+  uptimeMs: number
+  /** The leader's view of each follower's match index (leader only). */
+  matchIndex?: Record<string, number>
+}
+
+/** Checks a request that arrived over the wire; returns it typed, or a one-line problem. */
+export function parseRequest(x: unknown): {ok: true; req: ClientRequest | AdminRequest} | {ok: false; problem: string} {
+  if (typeof x !== 'object' || x === null) return {ok: false, problem: 'request is not an object'}
+  const r = x as Record<string, unknown>
+  const str = (k: string) => typeof r[k] === 'string'
+  const keyProblem = () => {
+    if (!str('key')) return 'key must be a string'
+    const key = r.key as string
+    if (key === '') return 'key must not be empty'
+    if (Buffer.byteLength(key) > MAX_KEY_BYTES) return `key longer than ${MAX_KEY_BYTES} bytes`
+    return null
+  }
+  const valueProblem = (k: string) => {
+    if (!str(k)) return `${k} must be a string`
+    if (Buffer.byteLength(r[k] as string) > MAX_VALUE_BYTES) return `${k} longer than ${MAX_VALUE_BYTES} bytes`
+    return null
+  }
+  const sessionProblem = () =>
+    !str('clientId') || (r.clientId as string).length === 0 || (r.clientId as string).length > 64
+      ? 'clientId must be a non-empty string of at most 64 characters'
+      : !Number.isSafeInteger(r.seq) || (r.seq as number) < 1
+        ? 'seq must be a positive integer'
+        : null
+  let problem: string | null
+  switch (r.type) {
+    case 'get':
+      problem = keyProblem() ?? (r.stale !== undefined && typeof r.stale !== 'boolean' ? 'stale must be a boolean' : null)
+      break
+    case 'put':
+      problem = keyProblem() ?? valueProblem('value') ?? sessionProblem()
+      break
+    case 'del':
+      problem = keyProblem() ?? sessionProblem()
+      break
+    case 'cas':
+      problem = keyProblem() ?? valueProblem('expected') ?? valueProblem('value') ?? sessionProblem()
+      break
+    case 'status':
+    case 'subscribe':
+      problem = null
+      break
+    case 'events':
+      problem = r.limit !== undefined && !(Number.isSafeInteger(r.limit) && (r.limit as number) >= 0) ? 'limit must be a non-negative integer' : null
+      break
+    case 'partition':
+      problem = r.rules === null || (typeof r.rules === 'object' && Array.isArray((r.rules as {groups?: unknown}).groups)) ? null : 'rules must be null or {groups}'
+      break
+    case 'transfer':
+      problem = Number.isSafeInteger(r.to) && (r.to as number) > 0 ? null : 'to must be a node id'
+      break
+    default:
+      problem = `unknown request type ${JSON.stringify(r.type)}`
+  }
+  return problem ? {ok: false, problem} : {ok: true, req: x as ClientRequest | AdminRequest}
+}

@@ -50,6 +50,7 @@ interface SimNode {
   epoch: number
   prng: Prng
   wasLeader: boolean
+  commitIndex: number
 }
 
 interface NetworkState {
@@ -95,9 +96,9 @@ export class Simulation {
     const n = this.prng.pick([3, 3, 5, 5, 5])
     this.ids = Array.from({length: n}, (_, i) => i + 1)
     this.keys = this.prng.pick([['x'], ['x', 'y'], ['x', 'y', 'z']])
-    this.maxEntriesPerAppend = this.prng.pick([1, 2, 4, 64])
+    this.maxEntriesPerAppend = this.prng.pick([1, 1, 2, 4, 64])
     this.snapshotEvery = this.prng.pick([8, 25, 100, 100_000])
-    this.churn = this.prng.pick([0, 0, 0.3, 0.6])
+    this.churn = this.prng.pick([0, 0, 0.3, 0.6, 0.9])
     this.net = {
       blocked: new Set(),
       lossRate: this.prng.pick([0, 0, 0.01, 0.05]),
@@ -106,7 +107,7 @@ export class Simulation {
       maxDelayMs: this.prng.pick([2, 5, 15, 40]),
     }
     for (const id of this.ids) {
-      this.nodes.push({id, disk: new MemoryDisk(), replica: null, epoch: 0, prng: this.prng.fork(), wasLeader: false})
+      this.nodes.push({id, disk: new MemoryDisk(), replica: null, epoch: 0, prng: this.prng.fork(), wasLeader: false, commitIndex: 0})
     }
   }
 
@@ -200,6 +201,7 @@ export class Simulation {
     replica.kv.onEffect = (cmd, index) => this.checker.effect(node.id, cmd, index)
     node.replica = replica
     node.wasLeader = false
+    node.commitIndex = 0
     this.afterStep(node)
     const tick = () => {
       if (node.epoch !== epoch || !node.replica) return
@@ -215,9 +217,14 @@ export class Simulation {
     const r = node.replica!
     r.process()
     const isLeader = r.raft.role === 'leader'
+    const committed = r.raft.commitIndex > node.commitIndex
+    node.commitIndex = r.raft.commitIndex
     if (isLeader && !node.wasLeader) {
       this.checker.becameLeader(r.raft)
-      if (this.now < this.opts.faultMs && this.prng.chance(this.churn)) this.churnLeader(node)
+      if (this.now < this.opts.faultMs && this.prng.chance(this.churn)) this.churnLeader(node, 30)
+    } else if (isLeader && committed && this.now < this.opts.faultMs && this.prng.chance(this.churn / 10)) {
+      // Kill the leader right after it commits, before followers learn of it.
+      this.churnLeader(node, 3)
     }
     node.wasLeader = isLeader
   }
@@ -368,13 +375,13 @@ export class Simulation {
   }
 
   /** Leader churn: the new leader dies or is cut off before it has replicated much. */
-  private churnLeader(node: SimNode): void {
+  private churnLeader(node: SimNode, withinMs: number): void {
     const epoch = node.epoch
-    this.schedule(this.prng.int(0, 30), () => {
+    this.schedule(this.prng.int(0, withinMs), () => {
       if (node.epoch !== epoch || this.now >= this.opts.faultMs) return
-      if (this.prng.chance(0.5)) {
+      if (this.prng.chance(0.7)) {
         this.crash(node)
-        this.schedule(this.prng.int(20, 600), () => {
+        this.schedule(this.prng.int(20, 300), () => {
           if (this.now < this.opts.faultMs) this.restart(node)
         })
       } else {

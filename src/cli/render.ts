@@ -1,0 +1,50 @@
+// Plain-text rendering shared by commands (and the dashboard's non-TTY fallback).
+import type {ClusterStatus} from '../cluster/status.js'
+
+export function statusTable(status: ClusterStatus): string {
+  const header = ['ID', 'ADDRESS', 'PID', 'ROLE', 'TERM', 'LEADER', 'LAST', 'COMMIT', 'APPLIED', 'LAG', 'GROUP']
+  const dash = (v: number | null) => (v === null ? '-' : String(v))
+  const rows = status.nodes.map((n) => [
+    String(n.id),
+    n.address,
+    dash(n.pid),
+    n.role,
+    dash(n.term),
+    dash(n.leader),
+    dash(n.lastIndex),
+    dash(n.commitIndex),
+    dash(n.appliedIndex),
+    dash(n.lag),
+    dash(n.group),
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  const summary =
+    status.leader !== null
+      ? `leader: node ${status.leader}, term ${status.term}`
+      : `leader: none${status.term !== null ? ` (highest term ${status.term})` : ''}`
+  const partition = status.partition ? `\npartition: ${status.partition.groups.map((g) => g.join(',')).join(' | ')}` : ''
+  return [line(header), ...rows.map(line)].join('\n') + `\n${summary}${partition}\n`
+}
+
+export function statusJson(status: ClusterStatus): object {
+  return {
+    leader: status.leader,
+    term: status.term,
+    nodes: status.nodes.map((n) => ({
+      id: n.id,
+      address: n.address,
+      pid: n.pid,
+      up: n.up,
+      role: n.role,
+      term: n.term,
+      leader: n.leader,
+      lastIndex: n.lastIndex,
+      commitIndex: n.commitIndex,
+      appliedIndex: n.appliedIndex,
+      lag: n.lag,
+      group: n.group,
+    })),
+    partition: status.partition,
+  }
+}

@@ -1,0 +1,149 @@
+// The cluster client used by the CLI, bench and check: sends to any node, follows leader hints,
+// tries the next node on timeout or refusal, keeps the same (client id, seq) across retries of a
+// write so it applies at most once, and gives up at the deadline with Unavailable (for a write:
+// the outcome is unknown, it may still commit).
+import {randomBytes} from 'node:crypto'
+import type {NodeId} from '../core/types.js'
+import type {KvWriteResult} from '../kv/state-machine.js'
+import type {ClientReply, ClientRequest, WriteRequest} from '../server/protocol.js'
+import {ClientConnection} from '../transport/client.js'
+import {LeaderTracker} from './leader-tracker.js'
+
+export interface ClusterNode {
+  id: NodeId
+  host: string
+  port: number
+}
+
+export interface ClusterClientOptions {
+  nodes: ClusterNode[]
+  clusterId: string
+  secret: string
+  /** Node to try first (e.g. the last known leader); default: a random one. */
+  startAt?: NodeId
+}
+
+export class UnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly write: boolean,
+  ) {
+    super(message)
+  }
+}
+
+export type WriteOutcome = {result: KvWriteResult; index: number}
+export type ReadOutcome = {value: string | null; index: number}
+
+/** Longest a single attempt at one node may take before trying another. */
+const ATTEMPT_MS = 1000
+
+export class ClusterClient {
+  readonly clientId = randomBytes(8).toString('hex')
+  private seq = 0
+  private readonly tracker: LeaderTracker
+  private readonly connections = new Map<NodeId, Promise<ClientConnection>>()
+  private readonly byId: Map<NodeId, ClusterNode>
+  /** The node that last answered a request successfully. */
+  lastLeader: NodeId | 0 = 0
+
+  constructor(private readonly opts: ClusterClientOptions) {
+    const ids = opts.nodes.map((n) => n.id)
+    this.byId = new Map(opts.nodes.map((n) => [n.id, n]))
+    const start = opts.startAt !== undefined ? ids.indexOf(opts.startAt) : Math.floor(Math.random() * ids.length)
+    this.tracker = new LeaderTracker(ids, Math.max(0, start))
+  }
+
+  async put(key: string, value: string, timeoutMs: number): Promise<WriteOutcome> {
+    return this.write({type: 'put', key, value, clientId: this.clientId, seq: ++this.seq}, timeoutMs)
+  }
+
+  async del(key: string, timeoutMs: number): Promise<WriteOutcome> {
+    return this.write({type: 'del', key, clientId: this.clientId, seq: ++this.seq}, timeoutMs)
+  }
+
+  async cas(key: string, expected: string, value: string, timeoutMs: number): Promise<WriteOutcome> {
+    return this.write({type: 'cas', key, expected, value, clientId: this.clientId, seq: ++this.seq}, timeoutMs)
+  }
+
+  async get(key: string, opts: {stale?: boolean; timeoutMs: number}): Promise<ReadOutcome> {
+    const reply = await this.send({type: 'get', key, stale: opts.stale ?? false}, opts.timeoutMs, false)
+    return {value: (reply as {value: string | null}).value, index: reply.index}
+  }
+
+  private async write(req: WriteRequest, timeoutMs: number): Promise<WriteOutcome> {
+    const reply = await this.send(req, timeoutMs, true)
+    return {result: (reply as {result: KvWriteResult}).result, index: reply.index}
+  }
+
+  /** Retries `req` across nodes until a node answers it, or the deadline passes. */
+  private async send(req: ClientRequest, timeoutMs: number, write: boolean): Promise<ClientReply & {ok: true}> {
+    const deadline = Date.now() + timeoutMs
+    let lastProblem = 'no node answered'
+    let attempts = 0
+    while (Date.now() < deadline) {
+      const id = this.tracker.current()
+      const remaining = deadline - Date.now()
+      attempts++
+      try {
+        const conn = await this.connect(id, Math.min(remaining, ATTEMPT_MS))
+        const reply = (await conn.request(req, Math.max(1, Math.min(deadline - Date.now(), write ? remaining : ATTEMPT_MS)))) as ClientReply
+        if (reply.ok) {
+          this.lastLeader = id
+          return reply
+        }
+        lastProblem = reply.error === 'unknown-outcome' ? `node ${id} lost leadership during the write` : `node ${id} is not the leader`
+        this.tracker.redirected(reply.leaderHint)
+        // Everyone may be between leaders: back off a little before the next round.
+        if (reply.leaderHint === 0) await pause(Math.min(50, deadline - Date.now()))
+      } catch (err) {
+        const e = err as Error & {code?: string; remoteCode?: string}
+        if (e.code === 'remote' && e.remoteCode === 'bad-request') throw err
+        lastProblem = `node ${id}: ${e.message}`
+        this.dropConnection(id)
+        this.tracker.next()
+        if (attempts % this.byId.size === 0) await pause(Math.min(50, deadline - Date.now()))
+      }
+    }
+    throw new UnavailableError(
+      write
+        ? `no leader committed the write within ${timeoutMs}ms (the outcome is unknown; it may still commit): ${lastProblem}`
+        : `no leader answered within ${timeoutMs}ms: ${lastProblem}`,
+      write,
+    )
+  }
+
+  private connect(id: NodeId, timeoutMs: number): Promise<ClientConnection> {
+    let conn = this.connections.get(id)
+    if (!conn) {
+      const node = this.byId.get(id)!
+      conn = ClientConnection.connect({
+        host: node.host,
+        port: node.port,
+        clusterId: this.opts.clusterId,
+        secret: this.opts.secret,
+        timeoutMs,
+        expectNodeId: id,
+      })
+      this.connections.set(id, conn)
+      conn.catch(() => this.connections.delete(id))
+    }
+    return conn
+  }
+
+  private dropConnection(id: NodeId): void {
+    const conn = this.connections.get(id)
+    this.connections.delete(id)
+    conn?.then((c) => c.close()).catch(() => {})
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.connections.values()]
+    this.connections.clear()
+    await Promise.all(all.map((p) => p.then((c) => c.close()).catch(() => {})))
+  }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
+}

@@ -1,0 +1,191 @@
+// The cluster directory: where it is (--dir, $RAFTCTL_DIR, ./.raftctl), cluster.json (cluster id,
+// nodes and their addresses, timing), the peer secret (mode 0600), per-node paths, and the stored
+// partition. Every read-modify-write of these files happens under the directory lock (lock.ts).
+import {randomBytes} from 'node:crypto'
+import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {CliError, ExitCode, usageError} from '../cli/errors.js'
+import type {NodeId} from '../core/types.js'
+import type {PartitionRules} from '../transport/link-filter.js'
+
+export const CLUSTER_FILE = 'cluster.json'
+export const SECRET_FILE = 'secret'
+export const PARTITION_FILE = 'partition.json'
+export const MAX_NODES = 15
+export const DEFAULTS = {
+  nodes: 3,
+  basePort: 7100,
+  host: '127.0.0.1',
+  electionTimeoutMs: 300,
+  heartbeatMs: 50,
+  snapshotEvery: 10_000,
+}
+
+export interface NodeConfig {
+  id: NodeId
+  host: string
+  port: number
+}
+
+export interface ClusterConfig {
+  version: 1
+  clusterId: string
+  createdAt: string
+  nodes: NodeConfig[]
+  electionTimeoutMs: number
+  heartbeatMs: number
+  snapshotEvery: number
+}
+
+export function resolveDir(flag?: string): string {
+  return resolve(flag ?? process.env.RAFTCTL_DIR ?? '.raftctl')
+}
+
+export function nodeDir(dir: string, id: NodeId): string {
+  return join(dir, `node-${id}`)
+}
+
+export const paths = {
+  cluster: (dir: string) => join(dir, CLUSTER_FILE),
+  secret: (dir: string) => join(dir, SECRET_FILE),
+  partition: (dir: string) => join(dir, PARTITION_FILE),
+  data: (dir: string, id: NodeId) => join(nodeDir(dir, id), 'data'),
+  pid: (dir: string, id: NodeId) => join(nodeDir(dir, id), 'replica.pid'),
+  log: (dir: string, id: NodeId) => join(nodeDir(dir, id), 'replica.log'),
+}
+
+export function clusterExists(dir: string): boolean {
+  return existsSync(paths.cluster(dir))
+}
+
+export function noCluster(dir: string): CliError {
+  return new CliError(`no cluster in ${dir}`, ExitCode.operational, 'no-cluster', 'run raftctl start (or raftctl init)')
+}
+
+export function loadCluster(dir: string): ClusterConfig {
+  let text: string
+  try {
+    text = readFileSync(paths.cluster(dir), 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw noCluster(dir)
+    throw new CliError(`cannot read ${paths.cluster(dir)}: ${(err as Error).message}`, ExitCode.operational, 'io')
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw new CliError(`${paths.cluster(dir)} is not valid JSON`, ExitCode.operational, 'bad-config', 'recreate it with raftctl init --force')
+  }
+  const problem = clusterProblem(parsed)
+  if (problem) throw new CliError(`${paths.cluster(dir)}: ${problem}`, ExitCode.operational, 'bad-config')
+  return parsed as ClusterConfig
+}
+
+function clusterProblem(x: unknown): string | null {
+  if (typeof x !== 'object' || x === null) return 'not an object'
+  const c = x as Record<string, unknown>
+  if (c.version !== 1) return `unsupported version ${JSON.stringify(c.version)}`
+  if (typeof c.clusterId !== 'string' || c.clusterId === '') return 'missing clusterId'
+  if (!Array.isArray(c.nodes) || c.nodes.length < 1 || c.nodes.length > MAX_NODES) return 'nodes must list 1..15 nodes'
+  for (const [i, n] of (c.nodes as unknown[]).entries()) {
+    const node = n as Record<string, unknown>
+    if (node?.id !== i + 1) return `node ${i + 1} has id ${JSON.stringify(node?.id)}`
+    if (typeof node.host !== 'string' || !Number.isInteger(node.port) || (node.port as number) < 1 || (node.port as number) > 65535) {
+      return `node ${i + 1} has a bad address`
+    }
+  }
+  for (const k of ['electionTimeoutMs', 'heartbeatMs', 'snapshotEvery'] as const) {
+    if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) return `${k} must be a positive integer`
+  }
+  if ((c.electionTimeoutMs as number) < 2 * (c.heartbeatMs as number)) return 'electionTimeoutMs must be at least twice heartbeatMs'
+  return null
+}
+
+export interface InitOptions {
+  nodes: number
+  basePort: number
+  host: string
+  electionTimeoutMs: number
+  heartbeatMs: number
+  snapshotEvery?: number
+}
+
+export function validateInit(o: InitOptions): void {
+  if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > MAX_NODES) throw usageError(`--nodes must be between 1 and ${MAX_NODES}, got ${o.nodes}`)
+  if (!Number.isInteger(o.basePort) || o.basePort < 1 || o.basePort + o.nodes > 65535) {
+    throw usageError(`--base-port must leave room for ${o.nodes} ports below 65536, got ${o.basePort}`)
+  }
+  if (o.heartbeatMs < 1) throw usageError('--heartbeat must be at least 1ms')
+  if (o.electionTimeoutMs < 2 * o.heartbeatMs) {
+    throw usageError(`--election-timeout (${o.electionTimeoutMs}ms) must be at least twice --heartbeat (${o.heartbeatMs}ms)`)
+  }
+}
+
+/** Writes cluster.json and the secret. The caller holds the directory lock. */
+export function writeNewCluster(dir: string, o: InitOptions): ClusterConfig {
+  validateInit(o)
+  mkdirSync(dir, {recursive: true})
+  const config: ClusterConfig = {
+    version: 1,
+    clusterId: randomBytes(8).toString('hex'),
+    createdAt: new Date().toISOString(),
+    nodes: Array.from({length: o.nodes}, (_, i) => ({id: i + 1, host: o.host, port: o.basePort + i + 1})),
+    electionTimeoutMs: o.electionTimeoutMs,
+    heartbeatMs: o.heartbeatMs,
+    snapshotEvery: o.snapshotEvery ?? DEFAULTS.snapshotEvery,
+  }
+  writeFileAtomic(paths.secret(dir), randomBytes(32).toString('hex') + '\n', 0o600)
+  chmodSync(paths.secret(dir), 0o600)
+  writeFileAtomic(paths.cluster(dir), JSON.stringify(config, null, 2) + '\n')
+  return config
+}
+
+export function readSecret(dir: string): string {
+  try {
+    return readFileSync(paths.secret(dir), 'utf8').trim()
+  } catch (err) {
+    throw new CliError(`cannot read the cluster secret ${paths.secret(dir)}: ${(err as Error).message}`, ExitCode.operational, 'io')
+  }
+}
+
+export function readPartition(dir: string): PartitionRules | null {
+  try {
+    const parsed = JSON.parse(readFileSync(paths.partition(dir), 'utf8')) as PartitionRules | null
+    return parsed && Array.isArray(parsed.groups) && parsed.groups.length > 0 ? parsed : null
+  } catch {
+    return null
+  }
+}
+
+export function writePartition(dir: string, rules: PartitionRules | null): void {
+  writeFileAtomic(paths.partition(dir), JSON.stringify(rules) + '\n')
+}
+
+export function writeFileAtomic(path: string, text: string, mode = 0o644): void {
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, text, {mode})
+  renameSync(tmp, path)
+}
+
+/** Parses a node id argument against the cluster; unknown ids are usage errors (exit 2). */
+export function parseNodeId(text: string, nodeCount: number): NodeId {
+  const id = /^\d+$/.test(text) ? Number(text) : NaN
+  if (!Number.isInteger(id) || id < 1 || id > nodeCount) {
+    throw usageError(`unknown node id ${JSON.stringify(text)}: this cluster has nodes 1..${nodeCount}`)
+  }
+  return id
+}
+
+export function nodeById(config: ClusterConfig, id: NodeId): NodeConfig {
+  return config.nodes[id - 1]!
+}
+
+/** Ticks: the replica ticks every heartbeat/5 ms; election and heartbeat are whole tick counts. */
+export function timing(config: ClusterConfig): {tickMs: number; electionTicks: number; heartbeatTicks: number} {
+  const tickMs = Math.max(1, Math.floor(config.heartbeatMs / 5))
+  return {
+    tickMs,
+    heartbeatTicks: Math.max(1, Math.round(config.heartbeatMs / tickMs)),
+    electionTicks: Math.max(2, Math.round(config.electionTimeoutMs / tickMs)),
+  }
+}

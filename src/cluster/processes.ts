@@ -1,0 +1,109 @@
+// Replica processes: spawning them detached (execa) so they outlive the CLI, pid files, liveness
+// (pid alive and really our replica, not a recycled pid), and stopping (SIGTERM with escalation
+// to SIGKILL, or SIGKILL at once for a crash). Stop returns only when the processes are gone.
+import {closeSync, existsSync, openSync, readFileSync, rmSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+import {execa, type Options} from 'execa'
+import type {NodeId} from '../core/types.js'
+import {nodeDir, paths} from './config.js'
+import {mkdirSync} from 'node:fs'
+
+const RUN_JS = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+
+export function readPid(dir: string, id: NodeId): number | null {
+  try {
+    const pid = Number(readFileSync(paths.pid(dir, id), 'utf8').trim())
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : null
+  } catch {
+    return null
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  // On Linux, make sure the pid was not recycled by some other program (or is a zombie).
+  const cmdline = `/proc/${pid}/cmdline`
+  if (existsSync('/proc/self/cmdline')) {
+    try {
+      const text = readFileSync(cmdline, 'utf8')
+      return text.includes('replica')
+    } catch {
+      return false
+    }
+  }
+  return true
+}
+
+/** The pid of node `id` if its replica process runs. */
+export function runningPid(dir: string, id: NodeId): number | null {
+  const pid = readPid(dir, id)
+  return pid !== null && isAlive(pid) ? pid : null
+}
+
+export interface SpawnOptions {
+  unsafeStaleReads?: boolean
+}
+
+/** Starts node `id` as a detached background process; returns its pid. */
+export function spawnReplica(dir: string, id: NodeId, opts: SpawnOptions = {}): number {
+  mkdirSync(nodeDir(dir, id), {recursive: true})
+  // The child gets the log file's descriptor itself (not a pipe through this short-lived CLI).
+  const logFd = openSync(paths.log(dir, id), 'a')
+  try {
+    const args = [RUN_JS, 'replica', '--dir', dir, '--id', String(id)]
+    if (opts.unsafeStaleReads) args.push('--unsafe-stale-reads')
+    const options: Options = {
+      detached: true,
+      // execa's types only list literal descriptors; it passes any number through to spawn.
+      stdio: ['ignore', logFd as 1, logFd as 2],
+      reject: false,
+      env: {NODE_OPTIONS: '', RAFTCTL_TRACE: process.env.RAFTCTL_TRACE ?? ''},
+    }
+    const child = execa(process.execPath, args, options)
+    child.catch(() => {})
+    child.unref()
+    if (child.pid === undefined) throw new Error(`could not spawn node ${id}`)
+    return child.pid
+  } finally {
+    closeSync(logFd)
+  }
+}
+
+export function removePidFile(dir: string, id: NodeId): void {
+  rmSync(paths.pid(dir, id), {force: true})
+}
+
+/** Sends `signal` to every pid and waits (polling, bounded) until all are gone. */
+export async function stopPids(pids: number[], opts: {kill: boolean; graceMs?: number}): Promise<void> {
+  const graceMs = opts.graceMs ?? 5000
+  for (const pid of pids) signal(pid, opts.kill ? 'SIGKILL' : 'SIGTERM')
+  const deadline = Date.now() + graceMs
+  let alive = pids.filter(isAlive)
+  while (alive.length > 0 && Date.now() < deadline) {
+    await sleep(20)
+    alive = alive.filter(isAlive)
+  }
+  if (alive.length === 0) return
+  for (const pid of alive) signal(pid, 'SIGKILL')
+  const hardDeadline = Date.now() + 5000
+  while (alive.length > 0 && Date.now() < hardDeadline) {
+    await sleep(20)
+    alive = alive.filter(isAlive)
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig)
+  } catch {
+    // Already gone.
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

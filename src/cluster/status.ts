@@ -1,0 +1,123 @@
+// Cluster status: asks every configured node for its admin status in parallel (short timeouts),
+// and combines the answers with pid files into one row per node, down nodes included. The
+// cluster's leader is the node that the up nodes agree leads the highest term.
+import type {NodeId} from '../core/types.js'
+import type {AdminRequest, NodeStatus} from '../server/protocol.js'
+import {ClientConnection} from '../transport/client.js'
+import {readPartition, type ClusterConfig} from './config.js'
+import {runningPid} from './processes.js'
+
+export interface NodeRow {
+  id: NodeId
+  address: string
+  pid: number | null
+  up: boolean
+  role: 'leader' | 'follower' | 'candidate' | 'down'
+  term: number | null
+  leader: NodeId | null
+  lastIndex: number | null
+  commitIndex: number | null
+  appliedIndex: number | null
+  /** How many entries this node's applied index trails the leader's commit index. */
+  lag: number | null
+  group: number | null
+}
+
+export interface ClusterStatus {
+  leader: NodeId | null
+  term: number | null
+  nodes: NodeRow[]
+  partition: {groups: number[][]} | null
+}
+
+export interface Secrets {
+  clusterId: string
+  secret: string
+}
+
+/** One admin request to one node; rejects on connect failure or timeout. */
+export async function adminRequest(
+  config: ClusterConfig,
+  secret: string,
+  id: NodeId,
+  req: AdminRequest,
+  timeoutMs = 1000,
+): Promise<unknown> {
+  const node = config.nodes[id - 1]!
+  const conn = await ClientConnection.connect({
+    host: node.host,
+    port: node.port,
+    clusterId: config.clusterId,
+    secret,
+    timeoutMs,
+    expectNodeId: id,
+  })
+  try {
+    return await conn.request(req, timeoutMs)
+  } finally {
+    await conn.close().catch(() => {})
+  }
+}
+
+export async function nodeStatuses(config: ClusterConfig, secret: string, timeoutMs = 1000): Promise<(NodeStatus | null)[]> {
+  return Promise.all(
+    config.nodes.map((n) =>
+      (adminRequest(config, secret, n.id, {type: 'status'}, timeoutMs) as Promise<NodeStatus>).catch(() => null),
+    ),
+  )
+}
+
+export async function clusterStatus(dir: string, config: ClusterConfig, secret: string, timeoutMs = 1000): Promise<ClusterStatus> {
+  const statuses = await nodeStatuses(config, secret, timeoutMs)
+  return combineStatus(dir, config, statuses)
+}
+
+export function combineStatus(dir: string, config: ClusterConfig, statuses: (NodeStatus | null)[]): ClusterStatus {
+  const leader = agreedLeader(statuses)
+  const leaderStatus = leader !== null ? statuses[leader - 1] : null
+  const nodes = config.nodes.map((n, i): NodeRow => {
+    const s = statuses[i]
+    if (!s) {
+      return {
+        id: n.id, address: `${n.host}:${n.port}`, pid: runningPid(dir, n.id), up: false, role: 'down', term: null, leader: null,
+        lastIndex: null, commitIndex: null, appliedIndex: null, lag: null, group: null,
+      }
+    }
+    return {
+      id: n.id,
+      address: `${n.host}:${n.port}`,
+      pid: s.pid,
+      up: true,
+      role: s.role === 'precandidate' ? 'candidate' : s.role,
+      term: s.term,
+      leader: s.leader,
+      lastIndex: s.lastIndex,
+      commitIndex: s.commitIndex,
+      appliedIndex: s.appliedIndex,
+      lag: leaderStatus ? Math.max(0, leaderStatus.commitIndex - s.appliedIndex) : null,
+      group: s.group,
+    }
+  })
+  return {
+    leader,
+    term: leaderStatus?.term ?? maxTerm(statuses),
+    nodes,
+    partition: readPartition(dir),
+  }
+}
+
+/** The node that claims leadership of the highest term, if no up node of that term names another. */
+export function agreedLeader(statuses: (NodeStatus | null)[]): NodeId | null {
+  const up = statuses.filter((s): s is NodeStatus => s !== null)
+  const leaders = up.filter((s) => s.role === 'leader').sort((a, b) => b.term - a.term)
+  const top = leaders[0]
+  if (!top) return null
+  const disagree = up.some((s) => (s.term === top.term && s.leader !== null && s.leader !== top.id) || s.term > top.term)
+  return disagree ? null : top.id
+}
+
+function maxTerm(statuses: (NodeStatus | null)[]): number | null {
+  let t: number | null = null
+  for (const s of statuses) if (s && (t === null || s.term > t)) t = s.term
+  return t
+}

@@ -1,0 +1,33 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base.js'
+import {intFlag} from '../cli/flags.js'
+import {DEFAULTS, MAX_NODES, resolveDir} from '../cluster/config.js'
+import {initCluster} from '../cluster/service.js'
+
+export default class Init extends BaseCommand {
+  static override description = 'Create a cluster directory: cluster.json and the peer secret'
+  static override examples = ['<%= config.bin %> init --nodes 5', '<%= config.bin %> init --nodes 3 --base-port 9000 --force']
+  static override flags = {
+    nodes: intFlag({description: `number of replicas (1..${MAX_NODES})`, min: 1, max: MAX_NODES, default: DEFAULTS.nodes}),
+    'base-port': intFlag({description: 'node N listens on base-port + N', min: 1, max: 65534, default: DEFAULTS.basePort}),
+    host: Flags.string({description: 'address the replicas listen on', default: DEFAULTS.host}),
+    'election-timeout': intFlag({description: 'election timeout in ms (randomised up to twice this)', min: 2, max: 600_000, default: DEFAULTS.electionTimeoutMs}),
+    heartbeat: intFlag({description: 'heartbeat interval in ms', min: 1, max: 300_000, default: DEFAULTS.heartbeatMs}),
+    force: Flags.boolean({description: 'replace an existing cluster (deletes its data; refused while nodes run)', default: false}),
+  }
+
+  async run(): Promise<unknown> {
+    const {flags} = await this.parse(Init)
+    const dir = resolveDir(flags.dir)
+    const config = await initCluster(
+      dir,
+      {nodes: flags.nodes, basePort: flags['base-port'], host: flags.host, electionTimeoutMs: flags['election-timeout'], heartbeatMs: flags.heartbeat},
+      flags.force,
+    )
+    if (!this.jsonEnabled()) {
+      this.log(`Initialised a ${config.nodes.length}-node cluster in ${dir} (cluster id ${config.clusterId})`)
+      for (const n of config.nodes) this.log(`  node ${n.id}  ${n.host}:${n.port}`)
+    }
+    return {dir, clusterId: config.clusterId, nodes: config.nodes}
+  }
+}

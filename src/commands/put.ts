@@ -1,0 +1,27 @@
+import {Args} from '@oclif/core'
+import {BaseCommand} from '../cli/base.js'
+import {CliError, ExitCode} from '../cli/errors.js'
+import {durationFlag} from '../cli/flags.js'
+import {checkKey, checkValue, KEY_HELP, readStdinValue, VALUE_HELP, withClient} from '../cli/kv.js'
+
+export default class Put extends BaseCommand {
+  static override description = `Write KEY=VALUE through the leader; prints OK once it is committed and applied.\n${KEY_HELP}; ${VALUE_HELP}. VALUE "-" reads stdin.`
+  static override examples = ['<%= config.bin %> put color blue', 'echo hello | <%= config.bin %> put greeting -']
+  static override args = {
+    key: Args.string({description: 'the key', required: true}),
+    value: Args.string({description: 'the value, or - to read it from stdin', required: true}),
+  }
+  static override flags = {timeout: durationFlag({description: 'give up after this long (exit 4, outcome unknown)', default: 5000})}
+
+  async run(): Promise<unknown> {
+    const {args, flags} = await this.parse(Put)
+    checkKey(args.key)
+    const value = args.value === '-' ? await readStdinValue() : args.value
+    checkValue(value)
+    const out = await withClient(flags.dir, (c) => c.put(args.key, value, flags.timeout))
+    if (out.result.status !== 'ok') throw new CliError(`write refused: ${out.result.status}`, ExitCode.unavailable, 'unavailable')
+    const previous = out.result.previous
+    if (!this.jsonEnabled()) this.log('OK')
+    return {key: args.key, value, index: out.index, previous}
+  }
+}

@@ -1,0 +1,24 @@
+// Hidden: one replica process (spawned detached by `raftctl start`).
+import {Command, Flags} from '@oclif/core'
+import {resolveDir} from '../cluster/config.js'
+
+export default class Replica extends Command {
+  static override hidden = true
+  static override description = 'Run one replica in the foreground (used by raftctl start)'
+  static override flags = {
+    dir: Flags.string({description: 'cluster directory'}),
+    id: Flags.integer({description: 'node id', required: true, min: 1}),
+    'unsafe-stale-reads': Flags.boolean({description: 'test only: serve reads without ReadIndex', default: false}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Replica)
+    const {runReplicaProcess} = await import('../server/process.js')
+    try {
+      await runReplicaProcess({dir: resolveDir(flags.dir), id: flags.id, unsafeStaleReads: flags['unsafe-stale-reads']})
+    } catch (err) {
+      process.stderr.write(`Error: ${(err as Error).message}\n`)
+      process.exit(1)
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base.js'
+import {durationFlag} from '../cli/flags.js'
+import {statusJson, statusTable} from '../cli/render.js'
+import {loadCluster, readSecret, resolveDir} from '../cluster/config.js'
+import {clusterStatus} from '../cluster/status.js'
+
+export default class Status extends BaseCommand {
+  static override description =
+    'Show every node: role, term, leader, log/commit/applied index, lag and partition group (down nodes included)'
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json', '<%= config.bin %> status --watch']
+  static override flags = {
+    watch: Flags.boolean({description: 'keep refreshing (a live dashboard in a terminal)', default: false}),
+    interval: durationFlag({description: 'refresh interval for --watch', default: 1000}),
+  }
+
+  async run(): Promise<unknown> {
+    const {flags} = await this.parse(Status)
+    const dir = resolveDir(flags.dir)
+    const config = loadCluster(dir)
+    const secret = readSecret(dir)
+    const json = this.jsonEnabled()
+    if (!flags.watch) {
+      const status = await clusterStatus(dir, config, secret)
+      if (!json) process.stdout.write(statusTable(status))
+      return statusJson(status)
+    }
+    await this.watchPlain(dir, config, secret, flags.interval, json)
+    return undefined
+  }
+
+  /** Not a terminal: a table (or one NDJSON document) per interval until stdin closes or a signal. */
+  private async watchPlain(dir: string, config: ReturnType<typeof loadCluster>, secret: string, intervalMs: number, json: boolean): Promise<void> {
+    let stop = false
+    const quit = () => {
+      stop = true
+    }
+    process.once('SIGINT', quit)
+    process.once('SIGTERM', quit)
+    if (!process.stdin.isTTY) {
+      process.stdin.on('end', quit).on('close', quit).on('error', quit)
+      process.stdin.resume()
+    }
+    while (!stop) {
+      const started = Date.now()
+      const status = await clusterStatus(dir, config, secret, Math.min(1000, Math.max(200, intervalMs)))
+      if (json) process.stdout.write(JSON.stringify(statusJson(status)) + '\n')
+      else process.stdout.write(`${new Date().toISOString()}\n${statusTable(status)}\n`)
+      const wait = Math.max(0, intervalMs - (Date.now() - started))
+      for (let waited = 0; waited < wait && !stop; waited += 50) await new Promise((r) => setTimeout(r, Math.min(50, wait - waited)))
+    }
+    process.stdin.pause()
+  }
+}
