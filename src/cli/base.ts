@@ -1,7 +1,7 @@
 // Base command: --json and --dir on every command, and the one place where an error becomes an
 // exit code, a one-line message (plus hint) on stderr, or a JSON error document on stdout.
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
-import {CliError, ExitCode} from './errors.js'
+import {CliError, ExitCode} from '../lib/errors.js'
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true

@@ -2,7 +2,7 @@
 // value is a usage error (exit 2) with one clear line.
 import {Flags} from '@oclif/core'
 import {parseDuration} from '../lib/duration.js'
-import {usageError} from './errors.js'
+import {usageError} from '../lib/errors.js'
 
 export const durationFlag = Flags.custom<number>({
   parse: async (input, _ctx, opts) => {

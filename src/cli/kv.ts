@@ -1,6 +1,6 @@
 // Shared plumbing of the key-value commands: load the cluster, make a client, map outcomes to
 // exit codes (3 not found, 4 unavailable, 5 compare failed).
-import {CliError, ExitCode, usageError} from './errors.js'
+import {CliError, ExitCode, usageError} from '../lib/errors.js'
 import {loadCluster, readSecret, resolveDir} from '../cluster/config.js'
 import {ClusterClient, UnavailableError} from '../client/cluster-client.js'
 import {MAX_KEY_BYTES, MAX_VALUE_BYTES} from '../server/protocol.js'

@@ -4,7 +4,7 @@
 import {randomBytes} from 'node:crypto'
 import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
-import {CliError, ExitCode, usageError} from '../cli/errors.js'
+import {CliError, ExitCode, usageError} from '../lib/errors.js'
 import type {NodeId} from '../core/types.js'
 import type {PartitionRules} from '../transport/link-filter.js'
 

@@ -2,7 +2,7 @@
 // partition state and pid files happens inside withDirLock, so concurrent CLI calls from scripts
 // serialise instead of racing.
 import {mkdirSync} from 'node:fs'
-import {CliError, ExitCode} from '../cli/errors.js'
+import {CliError, ExitCode} from '../lib/errors.js'
 
 export async function withDirLock<T>(dir: string, fn: () => Promise<T> | T): Promise<T> {
   const lockfile = (await import('proper-lockfile')).default

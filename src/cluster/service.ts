@@ -1,7 +1,7 @@
 // Cluster services behind the CLI commands: init, start (idempotent, waits for a leader), stop,
 // partition (stored under lock, pushed to running nodes). Each returns data; commands render it.
 import {readFileSync, rmSync} from 'node:fs'
-import {CliError, ExitCode, operationalError, usageError} from '../cli/errors.js'
+import {CliError, ExitCode, operationalError, usageError} from '../lib/errors.js'
 import type {NodeId} from '../core/types.js'
 import type {PartitionRules} from '../transport/link-filter.js'
 import {

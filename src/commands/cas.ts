@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {CliError, ExitCode} from '../cli/errors.js'
+import {CliError, ExitCode} from '../lib/errors.js'
 import {durationFlag} from '../cli/flags.js'
 import {checkKey, checkValue, KEY_HELP, notFound, VALUE_HELP, withClient} from '../cli/kv.js'
 

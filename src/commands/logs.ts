@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {closeSync, existsSync, openSync, readSync, statSync, watch} from 'node:fs'
 import {BaseCommand} from '../cli/base.js'
-import {CliError, ExitCode} from '../cli/errors.js'
+import {CliError, ExitCode} from '../lib/errors.js'
 import {intFlag} from '../cli/flags.js'
 import {loadCluster, parseNodeId, paths, resolveDir} from '../cluster/config.js'
 

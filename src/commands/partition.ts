@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {CliError, ExitCode, usageError} from '../cli/errors.js'
+import {CliError, ExitCode, usageError} from '../lib/errors.js'
 import {loadCluster, parseNodeId, readSecret, resolveDir} from '../cluster/config.js'
 import {applyPartition, currentPartition, findLeader, parseGroups, type PartitionResult} from '../cluster/service.js'
-import {describeRules} from '../server/process.js'
+import {describeRules} from '../transport/link-filter.js'
 
 export default class Partition extends BaseCommand {
   static override description =

@@ -25,6 +25,14 @@ export default class Status extends BaseCommand {
       if (!json) process.stdout.write(statusTable(status))
       return statusJson(status)
     }
+    if (process.stdout.isTTY && !json) {
+      // Ink and React are loaded only here: they cost most of a second that other commands must not pay.
+      const {runDashboard} = await import('../ui/run-dashboard.js')
+      // A terminal refreshes several times a second unless --interval says otherwise.
+      const intervalGiven = this.argv.some((a) => a === '--interval' || a.startsWith('--interval='))
+      await runDashboard({dir, config, secret, intervalMs: intervalGiven ? flags.interval : 300})
+      return undefined
+    }
     await this.watchPlain(dir, config, secret, flags.interval, json)
     return undefined
   }

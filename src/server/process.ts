@@ -3,14 +3,14 @@
 // the partition LinkFilter), files (segment storage in node-N/data) and signals (SIGTERM: stop
 // accepting, finish the batch, fsync, close, exit 0). It writes a human-readable node log.
 import {appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {loadCluster, nodeDir, paths, readPartition, readSecret, timing, type ClusterConfig} from '../cluster/config.js'
+import {loadCluster, paths, readPartition, readSecret, timing} from '../cluster/config.js'
 import {formatMessage} from '../core/format.js'
 import type {Message, NodeId} from '../core/types.js'
 import {Prng} from '../lib/prng.js'
 import {StorageCorruptionError} from '../storage/errors.js'
 import {RealFs} from '../storage/real-fs.js'
 import {SegmentLogStorage} from '../storage/segment-log.js'
-import {LinkFilter, type PartitionRules} from '../transport/link-filter.js'
+import {describeRules, LinkFilter, type PartitionRules} from '../transport/link-filter.js'
 import {NodeServer, type RequestContext} from '../transport/server.js'
 import {PeerTransport} from '../transport/peers.js'
 import {parseRequest, type AdminRequest, type ClientReply, type ClientRequest, type NodeEvent, type NodeStatus} from './protocol.js'
@@ -223,11 +223,3 @@ function removePidFile(dir: string, id: NodeId): void {
   }
 }
 
-export function describeRules(rules: PartitionRules): string {
-  const groups = rules.groups.map((g) => g.join(',')).join(' | ')
-  const cuts = (rules.cuts ?? []).map((c) => `${c.from}>${c.to}`).join(' ')
-  return [groups && `groups ${groups}`, cuts && `cuts ${cuts}`].filter(Boolean).join('; ')
-}
-
-export type {ClusterConfig}
-export {nodeDir}

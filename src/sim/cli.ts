@@ -73,8 +73,11 @@ function parseArgs(argv: string[]): Args {
 const args = parseArgs(process.argv.slice(2))
 if (args.listMutants) {
   process.stdout.write(REPLICA_MUTANTS.join('\n') + '\n')
-  process.exit(0)
+} else {
+  main()
 }
+
+function main(): void {
 
 const started = performance.now()
 const failures: SimResult[] = []
@@ -116,4 +119,6 @@ else {
       `${summary.seconds}s, ${summary.seedsPerSecond} seeds/s\n`,
   )
 }
-process.exit(failures.length === 0 ? 0 : 1)
+// exitCode, not exit(): a piped stdout (a long --trace) must be flushed first.
+process.exitCode = failures.length === 0 ? 0 : 1
+}

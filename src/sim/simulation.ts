@@ -14,7 +14,8 @@ import {Replica, type ReplicaMutant} from '../server/replica.js'
 import {SafetyChecker, type Violation} from './checkers.js'
 import {EventHeap} from './heap.js'
 import {checkLinearizable, formatOp, type HistoryOp, type KvOp, type KvResult} from './linearizability.js'
-import {MemoryDisk} from './memory-disk.js'
+import {MemoryFs} from '../storage/memory-fs.js'
+import {SegmentLogStorage} from '../storage/segment-log.js'
 
 export interface SimOptions {
   seed: number
@@ -44,7 +45,8 @@ const HEARTBEAT_TICKS = 2
 
 interface SimNode {
   id: NodeId
-  disk: MemoryDisk
+  /** The node's disk: the real segment-file storage code runs on it, and crashes lose its unsynced writes. */
+  disk: MemoryFs
   replica: Replica | null
   /** Incremented at every crash: replies and timers of an earlier incarnation are void. */
   epoch: number
@@ -86,6 +88,7 @@ export class Simulation {
   private readonly traceTail: string[] = []
   private readonly maxEntriesPerAppend: number
   private readonly snapshotEvery: number
+  private readonly segmentBytesMax: number
   /** Probability that a newly elected leader is crashed or cut off within a few ms (leader churn). */
   private readonly churn: number
 
@@ -98,6 +101,7 @@ export class Simulation {
     this.keys = this.prng.pick([['x'], ['x', 'y'], ['x', 'y', 'z']])
     this.maxEntriesPerAppend = this.prng.pick([1, 1, 2, 4, 64])
     this.snapshotEvery = this.prng.pick([8, 25, 100, 100_000])
+    this.segmentBytesMax = this.prng.pick([512, 4096, 1 << 20])
     this.churn = this.prng.pick([0, 0, 0.3, 0.6, 0.9])
     this.net = {
       blocked: new Set(),
@@ -107,7 +111,7 @@ export class Simulation {
       maxDelayMs: this.prng.pick([2, 5, 15, 40]),
     }
     for (const id of this.ids) {
-      this.nodes.push({id, disk: new MemoryDisk(), replica: null, epoch: 0, prng: this.prng.fork(), wasLeader: false, commitIndex: 0})
+      this.nodes.push({id, disk: new MemoryFs(), replica: null, epoch: 0, prng: this.prng.fork(), wasLeader: false, commitIndex: 0})
     }
   }
 
@@ -189,7 +193,10 @@ export class Simulation {
         snapshotEvery: this.snapshotEvery,
       },
       {
-        storage: node.disk.open(),
+        storage: new SegmentLogStorage(node.disk, `/node-${node.id}`, {
+          segmentBytesMax: this.segmentBytesMax,
+          log: (line) => this.trace(`n${node.id} ${line}`),
+        }),
         send: (m) => this.send(m),
         log: (line) => this.trace(`n${node.id} ${line}`),
       },
@@ -222,7 +229,7 @@ export class Simulation {
     if (isLeader && !node.wasLeader) {
       this.checker.becameLeader(r.raft)
       if (this.now < this.opts.faultMs && this.prng.chance(this.churn)) this.churnLeader(node, 30)
-    } else if (isLeader && committed && this.now < this.opts.faultMs && this.prng.chance(this.churn / 10)) {
+    } else if (isLeader && committed && this.now < this.opts.faultMs && this.prng.chance(this.churn / 4)) {
       // Kill the leader right after it commits, before followers learn of it.
       this.churnLeader(node, 3)
     }
@@ -247,6 +254,8 @@ export class Simulation {
 
   private send(m: Message): void {
     if (this.net.blocked.has(`${m.from}>${m.to}`)) return
+    const sender = this.nodes[m.from - 1]!
+    const epoch = sender.epoch
     if (this.prng.chance(this.net.lossRate)) return
     const copies = this.prng.chance(this.net.dupRate) ? 2 : 1
     for (let i = 0; i < copies; i++) {
@@ -258,7 +267,11 @@ export class Simulation {
         this.linkClock.set(link, at)
         delay = at - this.now
       }
-      this.schedule(delay, () => this.deliver(m))
+      this.schedule(delay, () => {
+        // A sender that crashed meanwhile may not have got the bytes out of its buffers.
+        if (sender.epoch !== epoch && this.prng.chance(0.5)) return
+        this.deliver(m)
+      })
     }
   }
 

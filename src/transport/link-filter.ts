@@ -97,3 +97,10 @@ export class LinkFilter {
     return !this.cutKeys.has(`${from}>${to}`)
   }
 }
+
+/** One line for logs and the CLI: `groups 1,2 | 3,4,5; cuts 1>2`. */
+export function describeRules(rules: PartitionRules): string {
+  const groups = rules.groups.map((g) => g.join(',')).join(' | ')
+  const cuts = (rules.cuts ?? []).map((c) => `${c.from}>${c.to}`).join(' ')
+  return [groups && `groups ${groups}`, cuts && `cuts ${cuts}`].filter(Boolean).join('; ')
+}
