@@ -50,14 +50,18 @@ export class KvStateMachine {
     return this.sessions.size
   }
 
-  apply(cmd: KvCommand, index: number): KvWriteResult {
+  /**
+   * Applies the write at log `index`, or answers a retry of the client's last write with its
+   * first outcome and the index where it took effect.
+   */
+  apply(cmd: KvCommand, index: number): {result: KvWriteResult; index: number} {
     const session = this.sessions.get(cmd.clientId)
     if (session) {
-      if (cmd.seq === session.seq) return session.result
-      if (cmd.seq < session.seq) return {status: 'session-expired'}
+      if (cmd.seq === session.seq) return {result: session.result, index: session.lastIndex}
+      if (cmd.seq < session.seq) return {result: {status: 'session-expired'}, index}
     } else if (cmd.seq > 1) {
       // Unknown client past its first request: its session was evicted, so this may be a retry.
-      return {status: 'session-expired'}
+      return {result: {status: 'session-expired'}, index}
     }
     const result = this.execute(cmd)
     this.onEffect?.(cmd, index)
@@ -67,7 +71,7 @@ export class KvStateMachine {
       const oldest = this.sessions.keys().next().value as string
       this.sessions.delete(oldest)
     }
-    return result
+    return {result, index}
   }
 
   private execute(cmd: KvCommand): KvWriteResult {

@@ -187,9 +187,9 @@ export class Replica {
       this.ports.log(`skipped malformed command at index ${entry.index}`)
       return
     }
-    const result = this.kv.apply(entry.data, entry.index)
+    const {result, index} = this.kv.apply(entry.data, entry.index)
     if (!pending) return
-    if (pending.term === entry.term) pending.reply({ok: true, result, index: entry.index})
+    if (pending.term === entry.term) pending.reply({ok: true, result, index})
     else pending.reply({ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
   }
 
