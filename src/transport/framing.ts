@@ -228,3 +228,63 @@ function checkLimit(bytes: number): number {
   }
   return bytes
 }
+
+/**
+ * Peer messages larger than one frame (an InstallSnapshot of a large state) travel as parts:
+ * frames {k:'part', i, n, bytes} carrying consecutive slices of the message's MessagePack body,
+ * reassembled in order by the receiver. A whole message is at most MAX_MESSAGE_BYTES.
+ */
+export const MAX_MESSAGE_BYTES = 1024 * 1024 * 1024
+
+export function partBytes(maxFrameBytes: number): number {
+  return Math.max(1024, Math.min(4 * 1024 * 1024, Math.floor(maxFrameBytes / 2)))
+}
+
+/** The frames of one peer envelope: a single frame, or parts when the body is too large. */
+export function encodePeerFrames(envelope: unknown, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer[] {
+  const body = packr.pack(envelope)
+  if (body.length <= maxFrameBytes) {
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length)
+    frame.writeUInt32BE(body.length, 0)
+    body.copy(frame, FRAME_HEADER_BYTES)
+    return [frame]
+  }
+  if (body.length > MAX_MESSAGE_BYTES) {
+    throw new FrameError('oversized', `message too large (${body.length} bytes, limit ${MAX_MESSAGE_BYTES})`, body.length)
+  }
+  const whole = Buffer.from(body) // packr reuses its buffer: copy before packing the parts
+  const size = partBytes(maxFrameBytes)
+  const n = Math.ceil(whole.length / size)
+  const frames: Buffer[] = []
+  for (let i = 0; i < n; i++) frames.push(encodeFrame({k: 'part', i, n, bytes: whole.subarray(i * size, (i + 1) * size)}, maxFrameBytes))
+  return frames
+}
+
+/** Reassembles parts in order; returns the decoded envelope when the last part arrives. */
+export class PartAssembler {
+  private chunks: Uint8Array[] = []
+  private expected = 0
+  private size = 0
+
+  constructor(private readonly maxFrameBytes: number) {}
+
+  /** Throws FrameError('malformed') on parts out of order, of a wrong size or beyond the limit. */
+  push(frame: Record<string, unknown>): {done: false} | {done: true; envelope: unknown} {
+    const {i, n, bytes} = frame
+    const maxParts = Math.ceil(MAX_MESSAGE_BYTES / partBytes(this.maxFrameBytes))
+    if (!Number.isSafeInteger(n) || (n as number) < 2 || (n as number) > maxParts) throw new FrameError('malformed', `bad part count ${String(n)}`)
+    if (i !== this.chunks.length) throw new FrameError('malformed', `part ${String(i)} out of order (expected ${this.chunks.length})`)
+    if (this.chunks.length > 0 && n !== this.expected) throw new FrameError('malformed', 'part count changed mid-message')
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new FrameError('malformed', 'part without bytes')
+    this.expected = n as number
+    this.size += bytes.length
+    if (this.size > MAX_MESSAGE_BYTES) throw new FrameError('oversized', `message larger than ${MAX_MESSAGE_BYTES} bytes`, this.size)
+    this.chunks.push(bytes)
+    if (this.chunks.length < this.expected) return {done: false}
+    const body = Buffer.concat(this.chunks)
+    this.chunks = []
+    this.expected = 0
+    this.size = 0
+    return {done: true, envelope: decodeBody(body)}
+  }
+}

@@ -16,7 +16,7 @@
 import type {Message, NodeId} from '../core/types.js'
 import {dial, type FramedSocket} from './connection.js'
 import type {TransportError} from './errors.js'
-import {DEFAULT_MAX_FRAME_BYTES, encodeFrame} from './framing.js'
+import {DEFAULT_MAX_FRAME_BYTES, encodePeerFrames} from './framing.js'
 import {DEFAULT_HANDSHAKE_TIMEOUT_MS, isErrorFrame, type Secret} from './handshake.js'
 import type {LinkFilter} from './link-filter.js'
 
@@ -340,15 +340,15 @@ export class PeerTransport {
           this.drop(link, true)
           continue
         }
-        let frame: Buffer
+        let frames: Buffer[]
         try {
-          frame = encodeFrame({k: 'raft', msg}, this.maxFrameBytes)
+          frames = encodePeerFrames({k: 'raft', msg}, this.maxFrameBytes)
         } catch (error) {
           this.log(`dropping ${msg.type} to peer ${link.id}: ${error instanceof Error ? error.message : String(error)}`)
           this.drop(link)
           continue
         }
-        socket.write(frame)
+        for (const frame of frames) socket.write(frame)
         link.sent++
         this.totals.sent++
       }

@@ -16,7 +16,7 @@ import {createServer, type Server, type Socket} from 'node:net'
 import type {Message, NodeId} from '../core/types.js'
 import {TransportError} from './errors.js'
 import {FramedSocket} from './connection.js'
-import {DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameError} from './framing.js'
+import {DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameError, PartAssembler} from './framing.js'
 import {
   authProblem,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -105,6 +105,8 @@ interface Conn {
   handshakeTimer: NodeJS.Timeout | undefined
   inflight: number
   ctx: RequestContext | null
+  /** Peer connections: a large message arriving in parts. */
+  parts: PartAssembler | null
 }
 
 export class NodeServer {
@@ -226,6 +228,7 @@ export class NodeServer {
       nonce: newNonce(),
       handshakeTimer: undefined,
       inflight: 0,
+      parts: null,
       ctx: null,
     }
     this.conns.add(c)
@@ -297,6 +300,17 @@ export class NodeServer {
     if (isErrorFrame(frame)) {
       this.log(`peer ${c.peerId} closed the connection: ${frame.error}: ${frame.message}`)
       return c.framed.destroy()
+    }
+    if (isEnvelope(frame, 'part')) {
+      c.parts ??= new PartAssembler(this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
+      let part
+      try {
+        part = c.parts.push(frame)
+      } catch (error) {
+        return this.badFrame(c, error instanceof Error ? error.message : String(error))
+      }
+      if (!part.done) return
+      frame = part.envelope
     }
     if (!isEnvelope(frame, 'raft')) return this.badFrame(c, `expected a raft envelope, got ${show(frame)}`)
     const msg = frame['msg']
