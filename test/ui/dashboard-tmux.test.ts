@@ -1,0 +1,135 @@
+// The live dashboard as a person sees it: a real 3-node cluster, `raftctl status --watch` in an
+// 80×24 tmux pane, a node killed from another shell, `q` to quit. Needs tmux (CI installs it) and
+// a built dist/ (`npm test` builds it first). Cleans up everything it started, also on failure.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {execFile, spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const RUN_JS = path.join(ROOT, 'bin/run.js')
+const tmuxMissing = spawnSync('tmux', ['-V'], {encoding: 'utf8'}).error !== undefined
+
+function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{code: number; stdout: string; stderr: string}> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, {cwd: ROOT, timeout: timeoutMs, encoding: 'utf8'}, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
+      resolve({code, stdout, stderr})
+    })
+  })
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer()
+    srv.once('error', () => resolve(false))
+    srv.listen({host: '127.0.0.1', port, exclusive: true}, () => srv.close(() => resolve(true)))
+  })
+}
+
+/** A base port P with P+1..P+n free on 127.0.0.1, below the ephemeral range. */
+async function findBasePort(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const p = 20_000 + Math.floor(Math.random() * 12_000)
+    let free = true
+    for (let i = 1; i <= n && free; i++) free = await portFree(p + i)
+    if (free) return p
+  }
+  throw new Error(`no ${n} consecutive free ports found`)
+}
+
+function pidsOf(dir: string): number[] {
+  if (!existsSync(dir)) return []
+  const pids: number[] = []
+  for (const e of readdirSync(dir)) {
+    if (!/^node-\d+$/.test(e)) continue
+    try {
+      const pid = Number(readFileSync(path.join(dir, e, 'replica.pid'), 'utf8').trim())
+      if (Number.isSafeInteger(pid) && pid > 0) pids.push(pid)
+    } catch {
+      // No pid file: not running.
+    }
+  }
+  return pids
+}
+
+test('status --watch in an 80x24 tmux pane shows the leader, a node killed elsewhere as down, and quits on q', {
+  skip: tmuxMissing ? 'tmux is not installed (CI installs it via .ci/run)' : false,
+  timeout: 120_000,
+}, async (t) => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'raftctl-dash-'))
+  const dir = path.join(tmp, 'cluster')
+  // A private tmux server (its socket in the temp dir): the user's own tmux is never touched, and
+  // kill-server plus removing the temp dir leaves nothing behind.
+  const socket = path.join(tmp, 'tmux.sock')
+  const session = 'dash'
+  const tmux = (...args: string[]) => run('tmux', ['-S', socket, '-f', '/dev/null', ...args], 10_000)
+  const screen = async () => (await tmux('capture-pane', '-p', '-t', session)).stdout
+  let last = ''
+  const waitForScreen = async (what: string, re: RegExp, timeoutMs: number): Promise<number> => {
+    const started = Date.now()
+    while (Date.now() - started < timeoutMs) {
+      last = await screen()
+      if (re.test(last)) return Date.now() - started
+      await sleep(100)
+    }
+    assert.fail(`the dashboard did not show ${what} within ${timeoutMs} ms; last screen:\n${last}`)
+  }
+  const startedPids: number[] = []
+  try {
+    const base = await findBasePort(3)
+    const start = await run(process.execPath, [RUN_JS, 'start', '--nodes', '3', '--dir', dir, '--base-port', String(base)], 60_000)
+    startedPids.push(...pidsOf(dir))
+    assert.equal(start.code, 0, `start failed: ${start.stderr}`)
+
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(RUN_JS)} status --watch --dir ${JSON.stringify(dir)}`
+    const created = await tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', '-c', ROOT, cmd)
+    assert.equal(created.code, 0, `tmux new-session failed: ${created.stderr}`)
+    // Keep the pane after the program exits, to read its exit status and the restored screen.
+    await tmux('set-option', '-t', session, 'remain-on-exit', 'on')
+
+    await waitForScreen('the leader', /leader node [123] {3}term \d+/, 20_000)
+    assert.match(last, /^\s*›?\s+1 (leader|follower)/m)
+    assert.match(last, /^\s*›?\s+2 (leader|follower)/m)
+    assert.match(last, /^\s*›?\s+3 (leader|follower)/m)
+    assert.match(last, /q quit/)
+    for (const line of last.split('\n')) assert.ok([...line].length <= 80, `wider than 80: ${line}`)
+
+    const stop = await run(process.execPath, [RUN_JS, 'stop', '2', '--kill', '--dir', dir])
+    assert.equal(stop.code, 0, `stop 2 --kill failed: ${stop.stderr}`)
+    const tookMs = await waitForScreen('node 2 down', /^\s*›?\s+2 down\b[\s\S]*down: node 2\b/m, 5_000)
+    t.diagnostic(`node 2 shown down ${tookMs} ms after stop --kill returned`)
+    assert.match(last, /node 2 down \(was (leader|follower)\)/, 'the feed says node 2 went down')
+
+    await tmux('send-keys', '-t', session, 'q')
+    const deadline = Date.now() + 5_000
+    let pane = ''
+    while (Date.now() < deadline) {
+      pane = (await tmux('display-message', '-p', '-t', session, '#{pane_dead} #{pane_dead_status}')).stdout.trim()
+      if (pane.startsWith('1')) break
+      await sleep(100)
+    }
+    assert.equal(pane, '1 0', `the dashboard did not exit 0 after q (pane_dead pane_dead_status: ${JSON.stringify(pane)})`)
+    const after = await screen()
+    assert.doesNotMatch(after, /q quit/, `the terminal was not given back (alternate screen left):\n${after}`)
+  } finally {
+    await tmux('kill-server')
+    if (existsSync(dir)) await run(process.execPath, [RUN_JS, 'stop', '--kill', '--dir', dir])
+    for (const pid of new Set([...startedPids, ...pidsOf(dir)])) {
+      try {
+        // Only our replicas: a pid of a replica that already exited may belong to someone else now.
+        if (existsSync('/proc/self') && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) continue
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // Already gone.
+      }
+    }
+    rmSync(tmp, {recursive: true, force: true})
+  }
+})
