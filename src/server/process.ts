@@ -201,6 +201,8 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
     stopping = true
     clearInterval(ticker)
     log(`stopping on ${signal}`)
+    // Let subscribers (the dashboard) receive that line before their connections close.
+    await new Promise((resolve) => setTimeout(resolve, 20))
     replica.process()
     replica.abandonRequests()
     await server.close()

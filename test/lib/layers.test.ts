@@ -20,7 +20,9 @@ const ALLOWED: Record<string, string[]> = {
   cluster: ['cluster', 'client', 'server', 'transport', 'core', 'lib'],
   cli: ['cli', 'cluster', 'client', 'server', 'transport', 'core', 'lib'],
   ui: ['ui', 'cli', 'cluster', 'client', 'server', 'transport', 'core', 'lib'],
-  commands: ['commands', 'ui', 'cli', 'cluster', 'client', 'server', 'sim', 'transport', 'storage', 'kv', 'core', 'lib'],
+  check: ['check', 'cluster', 'client', 'server', 'transport', 'sim', 'kv', 'core', 'lib'],
+  bench: ['bench', 'cluster', 'client', 'server', 'transport', 'core', 'lib'],
+  commands: ['commands', 'ui', 'check', 'bench', 'cli', 'cluster', 'client', 'server', 'sim', 'transport', 'storage', 'kv', 'core', 'lib'],
 }
 /** The one deliberate exception: the real replica process reads the cluster directory's config. */
 const EXCEPTIONS = new Set(['server/process.ts -> cluster'])
