@@ -48,3 +48,26 @@ export async function withClient<T>(dirFlag: string | undefined, fn: (client: Cl
 }
 
 export const notFound = (key: string) => new CliError(`key ${JSON.stringify(key)} not found`, ExitCode.notFound, 'not-found')
+
+/** `get`: the value (or exit 3). Shared by the oclif command and the fast path. */
+export async function getValue(dirFlag: string | undefined, key: string, stale: boolean, timeoutMs: number): Promise<{key: string; value: string; index: number}> {
+  checkKey(key)
+  const out = await withClient(dirFlag, (c) => c.get(key, {stale, timeoutMs}))
+  if (out.value === null) throw notFound(key)
+  return {key, value: out.value, index: out.index}
+}
+
+/** `put`: OK once committed and applied. Shared by the oclif command and the fast path. */
+export async function putValue(
+  dirFlag: string | undefined,
+  key: string,
+  valueArg: string,
+  timeoutMs: number,
+): Promise<{key: string; value: string; index: number; previous: string | null}> {
+  checkKey(key)
+  const value = valueArg === '-' ? await readStdinValue() : valueArg
+  checkValue(value)
+  const out = await withClient(dirFlag, (c) => c.put(key, value, timeoutMs))
+  if (out.result.status !== 'ok') throw new CliError(`write refused: ${out.result.status}`, ExitCode.unavailable, 'unavailable')
+  return {key, value, index: out.index, previous: out.result.previous}
+}

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {durationFlag} from '../cli/flags.js'
-import {checkKey, KEY_HELP, notFound, withClient} from '../cli/kv.js'
+import {getValue, KEY_HELP} from '../cli/kv.js'
 
 export default class Get extends BaseCommand {
   static override description = `Read KEY. Linearizable by default (ReadIndex on the leader); --stale answers from any node.\n${KEY_HELP}. Exit 3 if the key does not exist.`
@@ -14,10 +14,8 @@ export default class Get extends BaseCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Get)
-    checkKey(args.key)
-    const out = await withClient(flags.dir, (c) => c.get(args.key, {stale: flags.stale, timeoutMs: flags.timeout}))
-    if (out.value === null) throw notFound(args.key)
+    const out = await getValue(flags.dir, args.key, flags.stale, flags.timeout)
     if (!this.jsonEnabled()) process.stdout.write(out.value + '\n')
-    return {key: args.key, value: out.value, index: out.index}
+    return out
   }
 }

@@ -1,8 +1,7 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {CliError, ExitCode} from '../lib/errors.js'
 import {durationFlag} from '../cli/flags.js'
-import {checkKey, checkValue, KEY_HELP, readStdinValue, VALUE_HELP, withClient} from '../cli/kv.js'
+import {KEY_HELP, putValue, VALUE_HELP} from '../cli/kv.js'
 
 export default class Put extends BaseCommand {
   static override description = `Write KEY=VALUE through the leader; prints OK once it is committed and applied.\n${KEY_HELP}; ${VALUE_HELP}. VALUE "-" reads stdin.`
@@ -15,13 +14,8 @@ export default class Put extends BaseCommand {
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Put)
-    checkKey(args.key)
-    const value = args.value === '-' ? await readStdinValue() : args.value
-    checkValue(value)
-    const out = await withClient(flags.dir, (c) => c.put(args.key, value, flags.timeout))
-    if (out.result.status !== 'ok') throw new CliError(`write refused: ${out.result.status}`, ExitCode.unavailable, 'unavailable')
-    const previous = out.result.previous
+    const out = await putValue(flags.dir, args.key, args.value, flags.timeout)
     if (!this.jsonEnabled()) this.log('OK')
-    return {key: args.key, value, index: out.index, previous}
+    return out
   }
 }

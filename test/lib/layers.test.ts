@@ -22,6 +22,7 @@ const ALLOWED: Record<string, string[]> = {
   ui: ['ui', 'cli', 'cluster', 'client', 'server', 'transport', 'core', 'lib'],
   check: ['check', 'cluster', 'client', 'server', 'transport', 'sim', 'kv', 'core', 'lib'],
   bench: ['bench', 'cluster', 'client', 'server', 'transport', 'core', 'lib'],
+  hooks: ['hooks', 'cli', 'lib'],
   commands: ['commands', 'ui', 'check', 'bench', 'cli', 'cluster', 'client', 'server', 'sim', 'transport', 'storage', 'kv', 'core', 'lib'],
 }
 /** The one deliberate exception: the real replica process reads the cluster directory's config. */
