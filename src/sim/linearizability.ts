@@ -1,6 +1,9 @@
 // Linearizability checker for key-value register histories (used by the simulator and soak tests).
 // Owns: the register model (put/get/del/cas on independent keys, each starting absent) and the
-// Wing–Gong/Lowe search with (linearized-set, state) memoisation, as in Knossos and Porcupine.
+// Wing–Gong/Lowe search over call/return events with memoised (linearized set, state)
+// configurations, as in Knossos and Porcupine, plus reductions that keep it exact (reads are
+// committed greedily; unknown ops are used only when the next definite op needs them,
+// interchangeable ones in a fixed order, values no op can observe are merged).
 // Invariant checked: for every key, there is a total order of its operations that respects real
 // time (A before B whenever A.complete < B.invoke) and in which every definite result matches a
 // sequential register; operations with an 'unknown' result may take effect at any point after their
@@ -178,25 +181,42 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
     }
   }
 
-  // Values nobody observes (no get reads them, no cas expects them or reports them as current)
-  // are indistinguishable from each other by any op: they all become one model value, OTHER.
-  const observed = new Set<string>()
+  // Relevant values: those some op could tell apart from others. A get reading v, a cas reporting
+  // v as current, a successful definite cas expecting v; and, transitively, the value an unknown cas
+  // expects if the value it writes is relevant. All other values are indistinguishable by any op
+  // and become one model value, OTHER. A present OTHER is no better than any present value: the
+  // only ops that can take effect on it are blind writes (put, del) and optional ones.
+  const relevant = new Set<string>()
   let hasDelOk = false
   for (const h of all) {
     const o = h.op
     const r = h.result
-    if (o.kind === 'get' && r.status === 'ok' && r.value != null) observed.add(r.value)
-    if (o.kind === 'cas') observed.add(o.expected)
-    if (r.status === 'mismatch') observed.add(r.current)
+    if (o.kind === 'get' && r.status === 'ok' && r.value != null) relevant.add(r.value)
+    if (o.kind === 'cas' && r.status === 'ok') relevant.add(o.expected)
+    if (r.status === 'mismatch') relevant.add(r.current)
     if (o.kind === 'del' && r.status === 'ok') hasDelOk = true
+  }
+  const unknownCas = all.filter((h) => h.op.kind === 'cas' && isUnknown(h))
+  for (let grew = true; grew; ) {
+    grew = false
+    for (const h of unknownCas) {
+      if (h.op.kind !== 'cas' || !relevant.has(h.op.value) || relevant.has(h.op.expected)) continue
+      relevant.add(h.op.expected)
+      grew = true
+    }
   }
   // Unknown ops are optional, and some can be dropped outright without losing any linearization:
   // - unknown gets have no effect and constrain nothing;
-  // - an unknown put/cas writing an unobserved value can only matter by making the key present for
-  //   a later successful del; without any successful definite del, orders using it stay valid
-  //   without it.
-  const droppable = (h: HistoryOp): boolean =>
-    h.op.kind === 'get' || (!hasDelOk && (h.op.kind === 'put' || h.op.kind === 'cas') && !observed.has(h.op.value))
+  // - an unknown cas writing an irrelevant value can at best turn a present value into OTHER;
+  // - an unknown put of an irrelevant value can only matter by making the key present for a
+  //   successful del, so it is useless if there is none.
+  const droppable = (h: HistoryOp): boolean => {
+    const o = h.op
+    if (o.kind === 'get') return true
+    if (o.kind === 'cas') return !relevant.has(o.value)
+    if (o.kind === 'put') return !hasDelOk && !relevant.has(o.value)
+    return false
+  }
   // Index definite ops first, then unknown ones, each group by invoke time, so the linearized bitset
   // is "all ones, a short window, zeros" for most of the search and its trimmed form stays small.
   const definite = all.filter((h) => !isUnknown(h)).sort(byInvoke)
@@ -206,10 +226,10 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
   const nDefinite = definite.length
   if (nDefinite === 0) return {ok: true, keys: 1, ops: all.length}
 
-  // Intern values: ABSENT = 0, observed values 1.., and OTHER for all unobserved ones.
+  // Intern values: ABSENT = 0, relevant values 1.., and OTHER for all others.
   const valueIds = new Map<string, number>()
   const values: (string | null)[] = [null]
-  for (const v of observed) {
+  for (const v of relevant) {
     valueIds.set(v, values.length)
     values.push(v)
   }
@@ -356,39 +376,52 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
     relink(p)
   }
 
-  // The linearized set: definite ops as a bitset with an incrementally maintained Zobrist hash
-  // (two 32-bit lanes); unknown ops as a bitset plus the stack of those used, in order.
+  // Classes of two or more interchangeable unknown ops are "fungible": for them only the number
+  // used matters (see classUsed), and using fewer is never worse.
+  const fungibleClasses: number[] = []
+  for (let c = 0; c < classSize.length; c++) if (classSize[c]! >= 2) fungibleClasses.push(c)
+  const nFungible = fungibleClasses.length
+  const fungible = new Uint8Array(n)
+  for (let i = nDefinite; i < n; i++) fungible[i] = classSize[classOf[i]!]! >= 2 ? 1 : 0
+
+  // The linearized set: a bitset over definite ops, the set U of other (non-fungible) unknown ops
+  // used, and the fungible class counts (classUsed). Zobrist hashes are maintained incrementally:
+  // two 32-bit lanes over definite ops and U, and an independent third lane over U alone.
   const defWords = (nDefinite + 31) >>> 5
   const bits = new Uint32Array(defWords)
-  const unkBits = new Uint32Array((n - nDefinite + 31) >>> 5)
-  const usedUnknown = new Int32Array(n - nDefinite)
   let nUsedUnknown = 0
-  const zA = new Int32Array(nDefinite)
-  const zB = new Int32Array(nDefinite)
-  for (let i = 0; i < nDefinite; i++) {
-    zA[i] = fmix32(2 * i + 1)
-    zB[i] = fmix32((2 * i + 2) ^ 0x5bd1e995)
+  const zA = new Int32Array(n)
+  const zB = new Int32Array(n)
+  const zC = new Int32Array(n)
+  for (let i = 0; i < n; i++) {
+    zA[i] = fmix32(3 * i + 1)
+    zB[i] = fmix32((3 * i + 2) ^ 0x5bd1e995)
+    zC[i] = fmix32((3 * i + 3) ^ 0x2545f491)
   }
   let hA = 0
   let hB = 0
+  let hC = 0
   const toggle = (i: number): void => {
     if (i < nDefinite) {
       bits[i >>> 5] ^= 1 << (i & 31)
-      hA ^= zA[i]!
-      hB ^= zB[i]!
+    } else if (fungible[i]) {
+      return
     } else {
-      const u = i - nDefinite
-      unkBits[u >>> 5] ^= 1 << (u & 31)
+      hC ^= zC[i]!
     }
+    hA ^= zA[i]!
+    hB ^= zB[i]!
   }
 
-  // Memo of configurations already explored (or being explored): (definite set, unknown set U,
-  // state, run start). A configuration is dominated by a recorded one with the same definite set,
-  // state and run start and a subset of U: whatever completes it completes that one too (fewer
-  // unknown ops used leaves more available), so it need not be explored again. Buckets are keyed by
-  // a 53-bit hash of everything but U and compared exactly. Each entry keeps its definite bitset
-  // trimmed to "lead all-ones words, a window, zeros" (short, as definite ops are indexed by invoke
-  // time) and its U as a list; all in growable typed arrays, no per-entry objects.
+  // Memo of configurations already explored (or being explored): (definite set, U, fungible
+  // counts, state, run start). A configuration is dominated by a recorded one that has the same
+  // definite set, U, state and run start and no higher fungible counts: whatever completes it
+  // completes that one too (using earlier members of the classes instead), so it need not be
+  // explored. Buckets are keyed by a 53-bit hash of everything but the counts. The definite set
+  // (kept trimmed to "lead all-ones words, a window, zeros": short, as definite ops are indexed by
+  // invoke time), counts, state and run start are compared exactly; U, which can grow long, by its
+  // size and the independent 32-bit lane on top of the bucket hash (a false match needs an 85-bit
+  // collision). All in growable typed arrays, no per-entry objects.
   const memo = new Map<number, number>()
   let cap = 1024
   let entState = new Int32Array(cap)
@@ -396,7 +429,7 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
   let entLead = new Int32Array(cap)
   let entOff = new Int32Array(cap)
   let entLen = new Int32Array(cap)
-  let entUOff = new Int32Array(cap)
+  let entUHash = new Int32Array(cap)
   let entULen = new Int32Array(cap)
   let entNext = new Int32Array(cap)
   let pool = new Uint32Array(4096)
@@ -406,20 +439,16 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
     const m = fmix32(st ^ Math.imul(rs + 3, 0x9e3779b1))
     return ((hA ^ m) >>> 0) * 0x200000 + ((hB ^ fmix32(m + 0x165667b1)) & 0x1fffff)
   }
-  const dominates = (e: number, st: number, rs: number): boolean => {
-    if (entState[e] !== st || entRun[e] !== rs) return false
+  const dominated = (e: number, st: number, rs: number): boolean => {
+    if (entState[e] !== st || entRun[e] !== rs || entULen[e] !== nUsedUnknown || entUHash[e] !== hC) return false
     const lead = entLead[e]!
     const off = entOff[e]!
     const len = entLen[e]!
     for (let j = 0; j < lead; j++) if (bits[j] !== 0xffffffff) return false
     for (let j = 0; j < len; j++) if (bits[lead + j] !== pool[off + j]) return false
     for (let j = lead + len; j < defWords; j++) if (bits[j] !== 0) return false
-    const uOff = entUOff[e]!
-    const uEnd = uOff + entULen[e]!
-    for (let j = uOff; j < uEnd; j++) {
-      const u = pool[j]!
-      if ((unkBits[u >>> 5]! & (1 << (u & 31))) === 0) return false
-    }
+    const cOff = off + len
+    for (let f = 0; f < nFungible; f++) if (pool[cOff + f]! > classUsed[fungibleClasses[f]!]!) return false
     return true
   }
   const grow = <T extends Int32Array | Uint32Array>(a: T, size: number): T => {
@@ -431,7 +460,7 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
   const remember = (st: number, rs: number): boolean => {
     const h = memoHash(st, rs)
     const first = memo.get(h) ?? -1
-    for (let e = first; e !== -1; e = entNext[e]!) if (dominates(e, st, rs)) return false
+    for (let e = first; e !== -1; e = entNext[e]!) if (dominated(e, st, rs)) return false
     let lead = 0
     while (lead < defWords && bits[lead] === 0xffffffff) lead++
     let tail = defWords
@@ -444,11 +473,11 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
       entLead = grow(entLead, cap)
       entOff = grow(entOff, cap)
       entLen = grow(entLen, cap)
-      entUOff = grow(entUOff, cap)
+      entUHash = grow(entUHash, cap)
       entULen = grow(entULen, cap)
       entNext = grow(entNext, cap)
     }
-    const need = tail - lead + nUsedUnknown
+    const need = tail - lead + nFungible
     if (poolUsed + need > pool.length) pool = grow(pool, Math.max(pool.length * 2, poolUsed + need))
     pool.set(bits.subarray(lead, tail), poolUsed)
     entState[e] = st
@@ -457,10 +486,9 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
     entOff[e] = poolUsed
     entLen[e] = tail - lead
     poolUsed += tail - lead
-    pool.set(usedUnknown.subarray(0, nUsedUnknown), poolUsed)
-    entUOff[e] = poolUsed
+    for (let f = 0; f < nFungible; f++) pool[poolUsed++] = classUsed[fungibleClasses[f]!]!
+    entUHash[e] = hC
     entULen[e] = nUsedUnknown
-    poolUsed += nUsedUnknown
     entNext[e] = first
     memo.set(h, e)
     return true
@@ -485,12 +513,19 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
   /** Linearizes the call at list position p, giving state ns; false if that configuration was seen. */
   const push = (p: number, ns: number, forced: boolean): boolean => {
     const i = posOp[p]!
+    const unknown = i >= nDefinite
     toggle(i)
-    if (i >= nDefinite) usedUnknown[nUsedUnknown++] = i - nDefinite
-    const rs = i < nDefinite ? NO_RUN : runStart === NO_RUN ? state : runStart
+    if (unknown) {
+      classUsed[classOf[i]!]++
+      if (!fungible[i]) nUsedUnknown++
+    }
+    const rs = unknown ? (runStart === NO_RUN ? state : runStart) : NO_RUN
     if (!remember(ns, rs)) {
       toggle(i)
-      if (i >= nDefinite) nUsedUnknown--
+      if (unknown) {
+        classUsed[classOf[i]!]--
+        if (!fungible[i]) nUsedUnknown--
+      }
       return false
     }
     stackPos[depth] = p
@@ -500,8 +535,7 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
     depth++
     state = ns
     runStart = rs
-    if (matchPos[p] !== NIL) remainingReturns--
-    else classUsed[classOf[i]!]++
+    if (!unknown) remainingReturns--
     lift(p)
     return true
   }
@@ -513,10 +547,10 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
     state = stackState[depth]!
     runStart = stackRun[depth]!
     toggle(i)
-    if (matchPos[p] !== NIL) remainingReturns++
+    if (i < nDefinite) remainingReturns++
     else {
       classUsed[classOf[i]!]--
-      nUsedUnknown--
+      if (!fungible[i]) nUsedUnknown--
     }
     unlift(p)
     return p
@@ -628,9 +662,10 @@ function byInvoke(a: HistoryOp, b: HistoryOp): number {
 }
 
 /**
- * A small window of the key's history around `focus`: the focus op, the last ops of the deepest
- * partial linearization, ops concurrent with the focus (nearest first), then ops that completed just
- * before it; at most EXCERPT_MAX, sorted by invoke.
+ * A small window of the key's history around `focus`, at most EXCERPT_MAX ops sorted by invoke:
+ * the focus op, the last ops of the deepest partial linearization, definite ops concurrent with the
+ * focus (nearest first), a few unknown ops invoked before it ends (latest first), then definite ops
+ * that completed just before it, then any other unknown ops.
  */
 function excerptAround(all: HistoryOp[], focus: HistoryOp, recent: HistoryOp[]): HistoryOp[] {
   const picked = new Set<HistoryOp>([focus])
@@ -640,12 +675,18 @@ function excerptAround(all: HistoryOp[], focus: HistoryOp, recent: HistoryOp[]):
   for (let i = recent.length - 1; i >= 0; i--) add(recent[i]!)
   const lo = focus.invoke
   const hi = isUnknown(focus) ? Infinity : focus.complete
-  const endOf = (h: HistoryOp): number => (isUnknown(h) ? Infinity : h.complete)
-  const concurrent = all
-    .filter((h) => h !== focus && h.invoke <= hi && endOf(h) >= lo)
+  const others = all.filter((h) => h !== focus)
+  const definite = others.filter((h) => !isUnknown(h))
+  const unknown = others.filter((h) => isUnknown(h) && h.invoke <= hi).sort((a, b) => b.invoke - a.invoke || b.id - a.id)
+  definite
+    .filter((h) => h.invoke <= hi && h.complete >= lo)
     .sort((a, b) => Math.abs(a.invoke - lo) - Math.abs(b.invoke - lo) || a.id - b.id)
-  for (const h of concurrent) add(h)
-  const before = all.filter((h) => endOf(h) < lo).sort((a, b) => endOf(b) - endOf(a) || b.id - a.id)
-  for (const h of before) add(h)
+    .forEach(add)
+  unknown.slice(0, 3).forEach(add)
+  definite
+    .filter((h) => h.complete < lo)
+    .sort((a, b) => b.complete - a.complete || b.id - a.id)
+    .forEach(add)
+  unknown.forEach(add)
   return [...picked].sort(byInvoke)
 }
