@@ -114,7 +114,9 @@ const summary = {
 }
 if (args.json) process.stdout.write(JSON.stringify(summary) + '\n')
 else {
-  process.stdout.write(
+  // With --trace stdout is the trace (byte-for-byte the same on every replay); the summary,
+  // which has timings, goes to stderr.
+  ;(args.trace ? process.stderr : process.stdout).write(
     `${ran} seeds from ${args.start}${args.mutant ? ` (mutant ${args.mutant})` : ''}: ${failures.length} violating, ` +
       `${summary.seconds}s, ${summary.seedsPerSecond} seeds/s\n`,
   )
