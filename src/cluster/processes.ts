@@ -80,7 +80,11 @@ export function removePidFile(dir: string, id: NodeId): void {
 /** Sends `signal` to every pid and waits (polling, bounded) until all are gone. */
 export async function stopPids(pids: number[], opts: {kill: boolean; graceMs?: number}): Promise<void> {
   const graceMs = opts.graceMs ?? 5000
-  for (const pid of pids) signal(pid, opts.kill ? 'SIGKILL' : 'SIGTERM')
+  for (const pid of pids) {
+    signal(pid, opts.kill ? 'SIGKILL' : 'SIGTERM')
+    // A paused (SIGSTOPped) replica handles the SIGTERM only once it runs again.
+    if (!opts.kill) signal(pid, 'SIGCONT')
+  }
   const deadline = Date.now() + graceMs
   let alive = pids.filter(isAlive)
   while (alive.length > 0 && Date.now() < deadline) {
@@ -106,4 +110,35 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** SIGSTOP: freezes the process (a long GC pause, a stalled VM); its sockets stay open. */
+export function pausePid(pid: number): void {
+  signal(pid, 'SIGSTOP')
+}
+
+/** SIGCONT: a paused process carries on where it stopped. Harmless for a running one. */
+export function resumePid(pid: number): void {
+  signal(pid, 'SIGCONT')
+}
+
+/** Whether the process is stopped by a signal (state T in /proc/PID/stat); null where unknown. */
+export function isPaused(pid: number): boolean | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    return state === 'T' || state === 't'
+  } catch {
+    return null
+  }
+}
+
+/** The command-line arguments of a process (Linux /proc), or null where unknown. */
+export function processArgs(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '')
+  } catch {
+    return null
+  }
 }

@@ -18,7 +18,7 @@ import {
   type InitOptions,
 } from './config.js'
 import {withDirLock} from './lock.js'
-import {isAlive, removePidFile, runningPid, sleep, spawnReplica, stopPids} from './processes.js'
+import {isAlive, isPaused, pausePid, processArgs, removePidFile, resumePid, runningPid, sleep, spawnReplica, stopPids} from './processes.js'
 import {adminRequest, agreedLeader, clusterStatus, nodeStatuses, type ClusterStatus} from './status.js'
 
 export async function initCluster(dir: string, o: InitOptions, force: boolean): Promise<ClusterConfig> {
@@ -178,6 +178,102 @@ export async function stopNodes(dir: string, ids: NodeId[] | undefined, kill: bo
   // A killed replica cannot remove its own pid file.
   for (const id of stopped) if (runningPid(dir, id) === null) removePidFile(dir, id)
   return {stopped, notRunning}
+}
+
+export interface PauseResult {
+  paused: NodeId[]
+  alreadyPaused: NodeId[]
+}
+
+/**
+ * Freezes the given nodes with SIGSTOP (their sockets stay open, peers and clients just see no
+ * answer). Every node must be running, else nothing is paused. Returns once they are stopped.
+ */
+export async function pauseNodes(dir: string, ids: NodeId[]): Promise<PauseResult> {
+  const pids = runningPids(dir, ids)
+  const paused: NodeId[] = []
+  const alreadyPaused: NodeId[] = []
+  for (const [id, pid] of pids) {
+    if (isPaused(pid) === true) {
+      alreadyPaused.push(id)
+      continue
+    }
+    pausePid(pid)
+    paused.push(id)
+  }
+  await waitForPauseState(paused.map((id) => pids.get(id)!), true)
+  return {paused, alreadyPaused}
+}
+
+export interface ResumeResult {
+  resumed: NodeId[]
+  notPaused: NodeId[]
+}
+
+/**
+ * Resumes paused nodes with SIGCONT: the given ones (each must be running), or every running
+ * node of the cluster that is paused. Returns once they run again.
+ */
+export async function resumeNodes(dir: string, ids?: NodeId[]): Promise<ResumeResult> {
+  let pids: Map<NodeId, number>
+  if (ids !== undefined) {
+    pids = runningPids(dir, ids)
+  } else {
+    pids = new Map()
+    for (const n of loadCluster(dir).nodes) {
+      const pid = runningPid(dir, n.id)
+      if (pid !== null) pids.set(n.id, pid)
+    }
+  }
+  const resumed: NodeId[] = []
+  const notPaused: NodeId[] = []
+  for (const [id, pid] of pids) {
+    // Where the state is unknown (no /proc), SIGCONT anyway: it is harmless for a running process.
+    const state = isPaused(pid)
+    if (state !== false) resumePid(pid)
+    if (state === false) notPaused.push(id)
+    else resumed.push(id)
+  }
+  await waitForPauseState(resumed.map((id) => pids.get(id)!), false)
+  return {resumed, notPaused}
+}
+
+/** The pids of the given nodes; an error naming the nodes that are not running. */
+function runningPids(dir: string, ids: NodeId[]): Map<NodeId, number> {
+  const config = loadCluster(dir)
+  for (const id of ids) {
+    if (id < 1 || id > config.nodes.length) throw usageError(`unknown node id ${id}: this cluster has nodes 1..${config.nodes.length}`)
+  }
+  const pids = new Map<NodeId, number>()
+  const down: NodeId[] = []
+  for (const id of ids) {
+    const pid = runningPid(dir, id)
+    if (pid === null) down.push(id)
+    else pids.set(id, pid)
+  }
+  if (down.length > 0) {
+    const which = down.length === 1 ? `node ${down[0]} is` : `nodes ${down.join(', ')} are`
+    throw operationalError(`${which} not running`, `start it first: raftctl start ${down.join(' ')}`, 'not-running')
+  }
+  return pids
+}
+
+/** Polls (bounded) until every pid is paused (or resumed); gives up quietly after 2 s. */
+async function waitForPauseState(pids: number[], paused: boolean): Promise<void> {
+  const deadline = Date.now() + 2000
+  let pending = pids.filter((pid) => isAlive(pid) && isPaused(pid) === !paused)
+  while (pending.length > 0 && Date.now() < deadline) {
+    await sleep(5)
+    pending = pending.filter((pid) => isAlive(pid) && isPaused(pid) === !paused)
+  }
+}
+
+/** Whether a running replica of the cluster serves reads without ReadIndex (test-only mode). */
+export function runningUnsafeStaleReads(dir: string): boolean {
+  return loadCluster(dir).nodes.some((n) => {
+    const pid = runningPid(dir, n.id)
+    return pid !== null && (processArgs(pid) ?? []).includes('--unsafe-stale-reads')
+  })
 }
 
 export interface PartitionResult {

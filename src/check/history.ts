@@ -1,0 +1,175 @@
+// The history of a `raftctl check` run: one record per client operation (invoke and completion
+// times, outcome) and one per nemesis action, written as NDJSON to the cluster directory (format:
+// docs/check.md), and turned into the register history the linearizability checker reads.
+// Invariant: an operation's record is written once, when its outcome is known; an indeterminate
+// write keeps the time the client gave up as `complete`, but the checker lets it take effect at
+// any time after its invoke, or never.
+import {createWriteStream, openSync, type WriteStream} from 'node:fs'
+import type {HistoryOp, KvOp, KvResult} from '../sim/linearizability.js'
+
+export const HISTORY_VERSION = 1
+
+export type OpName = 'read' | 'write' | 'cas'
+export const OP_NAMES: readonly OpName[] = ['read', 'write', 'cas']
+
+/**
+ * ok: took effect with this result. failed: definitely did not take effect (a read that got no
+ * answer, a cas refused as mismatch/not-found — those still observed the register). indeterminate:
+ * the client gave up waiting; a write may or may not have taken effect.
+ */
+export type OpStatus = 'ok' | 'failed' | 'indeterminate'
+
+export interface OpRecord {
+  id: number
+  /** The client (0..C-1) that ran the op. */
+  client: number
+  /** Jepsen-style process: the client number, plus C after each of its indeterminate ops. */
+  process: number
+  op: OpName
+  key: string
+  /** write, cas: the value written. read (ok): the value read, null when the key is absent. */
+  value?: string | null
+  /** cas: the value the key must hold. */
+  expected?: string
+  /** Milliseconds since the run started (monotonic clock). */
+  invoke: number
+  /** When the client got its answer, or gave up (indeterminate). */
+  complete: number
+  status: OpStatus
+  /** failed/indeterminate: why — 'mismatch', 'not-found', 'unavailable', 'timeout', ... */
+  error?: string
+  /** cas failed with 'mismatch': the value the key held. */
+  current?: string
+  /** The node that answered (ops with a result). */
+  node?: number
+}
+
+export type NemesisAction = 'partition' | 'heal' | 'kill' | 'restart' | 'pause' | 'resume'
+
+export interface NemesisRecord {
+  nemesis: NemesisAction
+  /** Milliseconds since the run started, when the action began. */
+  time: number
+  /** How long the action took (ms). */
+  took: number
+  /** The nodes it targeted (partition: the nodes cut off from the leader side, if any). */
+  nodes: number[]
+  /** partition: isolate, isolate-leader, halves, ring. */
+  kind?: string
+  groups?: number[][]
+  cuts?: {from: number; to: number}[]
+  /** Human-readable, as printed in the progress lines. */
+  text: string
+  /** Set when the action did not fully succeed (e.g. a node that did not answer). */
+  error?: string
+}
+
+export type Counts = Record<OpName, Record<OpStatus, number>>
+
+export function emptyCounts(): Counts {
+  const c = {} as Counts
+  for (const op of OP_NAMES) c[op] = {ok: 0, failed: 0, indeterminate: 0}
+  return c
+}
+
+export function countOps(ops: readonly OpRecord[]): Counts {
+  const c = emptyCounts()
+  for (const r of ops) c[r.op][r.status]++
+  return c
+}
+
+/**
+ * The register history the checker reads. Reads that failed have no effect and constrain
+ * nothing, so they are left out (as are reads that somehow became indeterminate); indeterminate
+ * writes and cas become 'unknown' ops that may take effect any time after their invoke, or never.
+ */
+export function toCheckerHistory(ops: readonly OpRecord[]): HistoryOp[] {
+  const out: HistoryOp[] = []
+  for (const r of ops) {
+    const op = kvOp(r)
+    const result = kvResult(r)
+    if (result === null) continue
+    // An unknown op keeps the time its client gave up: the checker lets it take effect any time
+    // after its invoke whatever `complete` says, and excerpts show when the client stopped waiting.
+    out.push({id: r.id, client: r.client, op, invoke: r.invoke, complete: r.complete, result})
+  }
+  return out
+}
+
+function kvOp(r: OpRecord): KvOp {
+  switch (r.op) {
+    case 'read':
+      return {kind: 'get', key: r.key}
+    case 'write':
+      return {kind: 'put', key: r.key, value: req(r.value, r, 'value')}
+    case 'cas':
+      return {kind: 'cas', key: r.key, expected: req(r.expected, r, 'expected'), value: req(r.value, r, 'value')}
+  }
+}
+
+/** The checker's result for a record, or null when the op is left out. */
+function kvResult(r: OpRecord): KvResult | null {
+  if (r.op === 'read') return r.status === 'ok' ? {status: 'ok', value: r.value ?? null} : null
+  if (r.status === 'ok') return {status: 'ok'}
+  if (r.status === 'indeterminate') return {status: 'unknown'}
+  // Failed writes: a cas refused after reading the register is a definite observation.
+  if (r.op === 'cas' && r.error === 'mismatch') return {status: 'mismatch', current: req(r.current, r, 'current')}
+  if (r.op === 'cas' && r.error === 'not-found') return {status: 'not-found'}
+  // Any other failure: the write was refused before it took effect.
+  return null
+}
+
+function req<T>(v: T | null | undefined, r: OpRecord, field: string): T {
+  if (v === undefined || v === null) throw new TypeError(`history: op #${r.id} (${r.op}) has no ${field}`)
+  return v
+}
+
+/** Reads an NDJSON history file's text back: ops and nemesis records (other lines are skipped). */
+export function parseHistory(text: string): {ops: OpRecord[]; nemesis: NemesisRecord[]; meta: Record<string, unknown> | null} {
+  const ops: OpRecord[] = []
+  const nemesis: NemesisRecord[] = []
+  let meta: Record<string, unknown> | null = null
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue
+    let x: Record<string, unknown>
+    try {
+      x = JSON.parse(line) as Record<string, unknown>
+    } catch {
+      throw new TypeError(`history: line ${i + 1} is not JSON`)
+    }
+    if (typeof x.op === 'string') ops.push(x as unknown as OpRecord)
+    else if (typeof x.nemesis === 'string') nemesis.push(x as unknown as NemesisRecord)
+    else if (typeof x.meta === 'object' && x.meta !== null) meta = x.meta as Record<string, unknown>
+  }
+  return {ops, nemesis, meta}
+}
+
+/** Rounds a clock reading (ms) to microseconds, so the file stays readable. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
+
+/** Appends records to the history file as they happen, so a crashed run still leaves them. */
+export class HistoryWriter {
+  private readonly stream: WriteStream
+  private failure: Error | null = null
+
+  constructor(readonly path: string) {
+    // 'wx': never overwrite the history of another run. Opened here so a failure throws now.
+    const fd = openSync(path, 'wx')
+    this.stream = createWriteStream('', {fd})
+    this.stream.on('error', (err) => {
+      this.failure ??= err
+    })
+  }
+
+  write(record: object): void {
+    if (this.failure === null) this.stream.write(JSON.stringify(record) + '\n')
+  }
+
+  /** Flushes and closes; rejects if any write failed. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.stream.end(resolve))
+    if (this.failure) throw this.failure
+  }
+}

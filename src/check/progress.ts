@@ -1,0 +1,77 @@
+// Progress of `raftctl check` on stderr: a line per nemesis action and a periodic counter. In a
+// terminal (and without NO_COLOR/CI) the counter is one line rewritten in place; elsewhere it is a
+// plain line every few seconds, so logs and CI output stay readable.
+import type {Counts} from './history.js'
+
+export interface ProgressOptions {
+  stream: NodeJS.WriteStream
+  env: NodeJS.ProcessEnv
+}
+
+/** No animation when the stream is not a terminal, or NO_COLOR / CI is set. */
+export function animationEnabled(stream: {isTTY?: boolean}, env: NodeJS.ProcessEnv): boolean {
+  if (stream.isTTY !== true) return false
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false
+  if (env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false') return false
+  return true
+}
+
+export function stamp(ms: number): string {
+  return `[${(ms / 1000).toFixed(1).padStart(5)}s]`
+}
+
+export function counterText(counts: Counts, faults: number): string {
+  let ok = 0
+  let failed = 0
+  let indeterminate = 0
+  for (const c of Object.values(counts)) {
+    ok += c.ok
+    failed += c.failed
+    indeterminate += c.indeterminate
+  }
+  return `ops ${ok + failed + indeterminate}: ${ok} ok, ${failed} failed, ${indeterminate} indeterminate; faults ${faults}`
+}
+
+export class Progress {
+  private readonly animate: boolean
+  private statusShown = false
+  private timer: NodeJS.Timeout | null = null
+
+  constructor(private readonly o: ProgressOptions) {
+    this.animate = animationEnabled(o.stream, o.env)
+  }
+
+  /** A line that stays (nemesis actions, phases). */
+  line(text: string): void {
+    this.clearStatus()
+    this.o.stream.write(text + '\n')
+  }
+
+  /** Starts the periodic counter: in place every 250 ms in a terminal, else a line every 2 s. */
+  startCounter(clock: () => number, text: () => string): void {
+    this.stopCounter()
+    const intervalMs = this.animate ? 250 : 2000
+    this.timer = setInterval(() => {
+      const t = `${stamp(clock())} ${text()}`
+      if (this.animate) {
+        this.o.stream.write(`\r\x1b[K${t}`)
+        this.statusShown = true
+      } else {
+        this.o.stream.write(t + '\n')
+      }
+    }, intervalMs)
+    this.timer.unref()
+  }
+
+  stopCounter(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+    this.clearStatus()
+  }
+
+  private clearStatus(): void {
+    if (!this.statusShown) return
+    this.o.stream.write('\r\x1b[K')
+    this.statusShown = false
+  }
+}

@@ -1,0 +1,158 @@
+// The workload of `raftctl check`: concurrent clients, each with its own ClusterClient (so its own
+// client id and sequence numbers), doing one read, write or cas at a time on a few keys with
+// values that are never written twice, and recording every operation's invoke, completion and
+// outcome. A timed-out write is indeterminate (it may still commit); a timed-out read failed.
+import {ClusterClient, UnavailableError} from '../client/cluster-client.js'
+import type {KvWriteResult} from '../kv/state-machine.js'
+import type {Prng} from '../lib/prng.js'
+import {roundMs, type OpName, type OpRecord} from './history.js'
+
+export interface PlannedOp {
+  op: OpName
+  key: string
+  value?: string
+  expected?: string
+}
+
+/** Share of each operation of a mixed client. */
+export const OP_WEIGHTS: Record<OpName, number> = {read: 0.6, write: 0.25, cas: 0.15}
+
+/**
+ * The latest value any client saw for each key (read, written, or reported by a refused cas), so
+ * that a cas has a fair chance to succeed.
+ */
+export class KnownValues {
+  private readonly latest = new Map<string, string>()
+
+  get(key: string): string | undefined {
+    return this.latest.get(key)
+  }
+
+  observe(r: OpRecord): void {
+    if (r.status === 'ok' && r.op === 'read' && typeof r.value === 'string') this.latest.set(r.key, r.value)
+    else if (r.status === 'ok' && (r.op === 'write' || r.op === 'cas') && typeof r.value === 'string') this.latest.set(r.key, r.value)
+    else if (r.error === 'mismatch' && r.current !== undefined) this.latest.set(r.key, r.current)
+  }
+}
+
+/**
+ * Whether client `index` of `count` only reads: every other client (1, 3, ...) when there are at
+ * least two. A client blocked on a write sent to an isolated leader cannot read meanwhile; readers
+ * keep reading from the node they last found leading, which is where stale reads show up.
+ */
+export function isReader(index: number, count: number): boolean {
+  return count >= 2 && index % 2 === 1
+}
+
+/** One client's stream of operations, drawn from its own seeded generator. */
+export class OpGenerator {
+  private written = 0
+
+  constructor(
+    private readonly prng: Prng,
+    readonly client: number,
+    private readonly keys: readonly string[],
+    private readonly known: KnownValues,
+    /** A reader only reads: it keeps asking the node it believes leads while writers move on. */
+    readonly readOnly = false,
+  ) {}
+
+  next(): PlannedOp {
+    const key = this.prng.pick(this.keys)
+    const x = this.prng.next()
+    let op: OpName = this.readOnly || x < OP_WEIGHTS.read ? 'read' : x < OP_WEIGHTS.read + OP_WEIGHTS.write ? 'write' : 'cas'
+    const expected = this.known.get(key)
+    // A cas needs a value to expect; before anyone saw one, write instead.
+    if (op === 'cas' && expected === undefined) op = 'write'
+    if (op === 'read') return {op, key}
+    const value = this.freshValue()
+    return op === 'write' ? {op, key, value} : {op, key, value, expected}
+  }
+
+  /** Unique across the run: client number and a per-client counter, e.g. c2-17. */
+  private freshValue(): string {
+    return `c${this.client}-${++this.written}`
+  }
+}
+
+export interface ClientLoopOptions {
+  index: number
+  /** The number of clients: after an indeterminate op the client's process number grows by it. */
+  stride: number
+  client: ClusterClient
+  generator: OpGenerator
+  opTimeoutMs: number
+  /** Milliseconds since the run started. */
+  clock: () => number
+  nextId: () => number
+  /** True once the run wants the clients to stop (they finish the operation in hand). */
+  stopping: () => boolean
+  record: (r: OpRecord) => void
+}
+
+/** Runs one client until `stopping()`: one operation at a time, each recorded when it ends. */
+export async function runClientLoop(o: ClientLoopOptions): Promise<void> {
+  // Jepsen's convention: an indeterminate op stays open forever, so the client carries on as a
+  // new process (index + k * stride), and each process has at most one op in flight.
+  let proc = o.index
+  while (!o.stopping()) {
+    const planned = o.generator.next()
+    const id = o.nextId()
+    const invoke = o.clock()
+    const outcome = await perform(o.client, planned, o.opTimeoutMs)
+    const complete = o.clock()
+    // The node that answered (the client's lastLeader is set by every answered request).
+    const answered = outcome.status === 'ok' || outcome.error === 'mismatch' || outcome.error === 'not-found'
+    o.record({
+      id,
+      client: o.index,
+      process: proc,
+      op: planned.op,
+      key: planned.key,
+      ...(planned.expected !== undefined ? {expected: planned.expected} : {}),
+      ...(planned.value !== undefined ? {value: planned.value} : {}),
+      invoke: roundMs(invoke),
+      complete: roundMs(complete),
+      ...outcome,
+      ...(answered && o.client.lastLeader !== 0 ? {node: o.client.lastLeader} : {}),
+    })
+    if (outcome.status === 'indeterminate') proc += o.stride
+  }
+}
+
+type Outcome = Pick<OpRecord, 'status' | 'error' | 'current'> & {value?: string | null}
+
+/** Performs one operation; never throws (an unexpected error is an outcome like any other). */
+export async function perform(client: ClusterClient, p: PlannedOp, timeoutMs: number): Promise<Outcome> {
+  try {
+    switch (p.op) {
+      case 'read': {
+        const out = await client.get(p.key, {timeoutMs})
+        return {status: 'ok', value: out.value}
+      }
+      case 'write':
+        return writeOutcome((await client.put(p.key, p.value!, timeoutMs)).result)
+      case 'cas':
+        return writeOutcome((await client.cas(p.key, p.expected!, p.value!, timeoutMs)).result)
+    }
+  } catch (err) {
+    const message = (err as Error).message ?? String(err)
+    // A read that got no answer did nothing. A write that got none may still commit.
+    if (p.op === 'read') return {status: 'failed', error: err instanceof UnavailableError ? 'unavailable' : message}
+    return {status: 'indeterminate', error: err instanceof UnavailableError ? 'timeout' : message}
+  }
+}
+
+function writeOutcome(r: KvWriteResult): Outcome {
+  switch (r.status) {
+    case 'ok':
+      return {status: 'ok'}
+    case 'mismatch':
+      return {status: 'failed', error: 'mismatch', current: r.current}
+    case 'not-found':
+      return {status: 'failed', error: 'not-found'}
+    case 'session-expired':
+      // The state machine cannot tell whether this retry already took effect.
+      return {status: 'indeterminate', error: 'session-expired'}
+  }
+}

@@ -1,0 +1,71 @@
+// The human report of `raftctl check`: the verdict first, for a violation the reason and the
+// history around it, then the counts per operation type and outcome, the faults and the file.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {renderReport} from '../../src/check/report.js'
+import type {CheckReport} from '../../src/check/run.js'
+
+function report(over: Partial<CheckReport>): CheckReport {
+  return {
+    verdict: 'linearizable',
+    exitCode: 0,
+    dir: '/tmp/c',
+    history: '/tmp/c/check-1.ndjson',
+    seed: 7,
+    nodes: 3,
+    clients: 4,
+    keys: ['t/k0', 't/k1'],
+    durationMs: 10_000,
+    elapsedMs: 12_345,
+    opTimeoutMs: 100,
+    faultsEnabled: ['partition', 'kill', 'pause'],
+    unsafeStaleReads: false,
+    interrupted: false,
+    ops: {read: {ok: 10, failed: 1, indeterminate: 0}, write: {ok: 5, failed: 0, indeterminate: 2}, cas: {ok: 3, failed: 4, indeterminate: 1}, total: 26},
+    faults: {partition: 2, kill: 1, pause: 0, total: 3},
+    nemesisEvents: 6,
+    nemesisErrors: [],
+    checkedOps: 25,
+    checkMs: 12,
+    violation: null,
+    warnings: [],
+    excerptLines: [],
+    ...over,
+  }
+}
+
+test('a linearizable run: verdict, counts, faults, seed and history file', () => {
+  assert.equal(
+    renderReport(report({})),
+    [
+      'Linearizable: 25 ops on 2 key(s) checked in 12 ms',
+      '',
+      'ops          ok  failed indeterminate',
+      'read         10       1             0',
+      'write         5       0             2',
+      'cas           3       4             1',
+      'faults: 3 (partition 2, kill 1, pause 0)',
+      'seed 7, 3 node(s), 4 client(s), 12.3s',
+      'history: /tmp/c/check-1.ndjson',
+      '',
+    ].join('\n'),
+  )
+})
+
+test('a violation: the key, the reason and the excerpt with nemesis lines come first', () => {
+  const text = renderReport(
+    report({
+      verdict: 'not-linearizable',
+      exitCode: 6,
+      unsafeStaleReads: true,
+      violation: {key: 't/k1', reason: 'not linearizable: c1 #9 get(t/k1) -> ok(c0-1) [30..31] cannot take effect', excerpt: [], nemesis: []},
+      excerptLines: ['~ nemesis isolate leader 2 (2 | 1,3) [5]', 'c0 #8 put(t/k1,c0-2) -> ok [10..20]', 'c1 #9 get(t/k1) -> ok(c0-1) [30..31]'],
+    }),
+  )
+  const lines = text.split('\n')
+  assert.equal(lines[0], 'NOT linearizable: key t/k1')
+  assert.equal(lines[1], '  not linearizable: c1 #9 get(t/k1) -> ok(c0-1) [30..31] cannot take effect')
+  assert.match(lines[2]!, /^History around it/)
+  assert.deepEqual(lines.slice(3, 6), ['  ~ nemesis isolate leader 2 (2 | 1,3) [5]', '  c0 #8 put(t/k1,c0-2) -> ok [10..20]', '  c1 #9 get(t/k1) -> ok(c0-1) [30..31]'])
+  assert.match(text, /replicas in --unsafe-stale-reads mode \(test only\)/)
+})
