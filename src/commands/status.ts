@@ -26,6 +26,12 @@ export default class Status extends BaseCommand {
       return statusJson(status)
     }
     if (process.stdout.isTTY && !json) {
+      // Ink draws only a final frame when $CI is set, but this is an interactive terminal: keep CI's
+      // meaning for us (no colour, via NO_COLOR) and hide it from Ink, which reads it on import.
+      const ci = process.env.CI
+      if (ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false') process.env.NO_COLOR ||= '1'
+      delete process.env.CI
+      delete process.env.CONTINUOUS_INTEGRATION
       // Ink and React are loaded only here: they cost most of a second that other commands must not pay.
       const {runDashboard} = await import('../ui/run-dashboard.js')
       // A terminal refreshes several times a second unless --interval says otherwise.
