@@ -1,0 +1,125 @@
+# Shared helpers of the benchmark scripts (sourced, not run). Everything here binds 127.0.0.1
+# only, keeps its clusters under $WORK, and records every process it starts so the caller's
+# `trap cleanup EXIT` can stop exactly those (never by name).
+#
+# The caller sets ROOT (the repository) and WORK (a fresh temp dir), then sources this file.
+
+RAFTCTL=(node "$ROOT/bin/run.js")
+ETCD_PIDS=()
+RAFT_DIRS=()
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# Other people's test suites share this machine: wait (bounded) until the 1-minute load is below
+# LOAD_MAX (default 1.5), checking every 20 s for at most LOAD_WAIT seconds (default 180), then go
+# on regardless. Prints the load it starts at.
+wait_for_quiet() {
+  local max=${LOAD_MAX:-1.5} waited=0 limit=${LOAD_WAIT:-180}
+  while awk -v l="$(load1)" -v m="$max" 'BEGIN{exit !(l>=m)}' && [ "$waited" -lt "$limit" ]; do
+    log "load $(load1) >= $max; waiting ($waited/${limit}s)"
+    sleep 20
+    waited=$((waited + 20))
+  done
+  load1
+}
+
+# A base port P with P+1..P+n free on 127.0.0.1 (random start in 20000..29999).
+free_base_port() {
+  node -e '
+    const net = require("node:net"); const n = Number(process.argv[1]);
+    const free = (p) => new Promise((r) => { const s = net.createServer(); s.once("error", () => r(false));
+      s.listen({host: "127.0.0.1", port: p, exclusive: true}, () => s.close(() => r(true))) });
+    (async () => { for (;;) { const base = 20000 + Math.floor(Math.random() * 9900);
+      let ok = true; for (let i = 1; i <= n && ok; i++) ok = await free(base + i);
+      if (ok) { console.log(base); return } } })();' "$1"
+}
+
+# ---------------------------------------------------------------------------------- raftctl
+
+# start_raft N -> sets RAFT_DIR (a fresh cluster directory under $WORK) and RAFT_START_MS (how
+# long `raftctl start` took to return with a leader). Not in a subshell: it records the directory.
+start_raft() {
+  local n=$1 base t0
+  RAFT_DIR=$(mktemp -d "$WORK/raft-$n.XXXX")
+  base=$(free_base_port "$n")
+  RAFT_DIRS+=("$RAFT_DIR")
+  t0=$(date +%s%N)
+  "${RAFTCTL[@]}" start --nodes "$n" --dir "$RAFT_DIR" --base-port "$base" >/dev/null 2>"$RAFT_DIR.start.err" || {
+    cat "$RAFT_DIR.start.err" >&2
+    return 1
+  }
+  RAFT_START_MS=$((($(date +%s%N) - t0) / 1000000))
+}
+
+stop_raft() {
+  "${RAFTCTL[@]}" stop --dir "$1" >/dev/null 2>&1 || true
+}
+
+# Replica pids of a raftctl cluster directory.
+raft_pids() {
+  cat "$1"/node-*/replica.pid 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------------- etcd
+
+ensure_etcd() {
+  if ! command -v etcd >/dev/null 2>&1; then
+    log "etcd not found; installing Debian's etcd-server (3.4)"
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
+    else
+      sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
+    fi
+  fi
+  command -v etcd >/dev/null 2>&1
+}
+
+# start_etcd N -> sets ETCD_ENDPOINTS (comma-separated client URLs) and ETCD_DIR; appends the
+# members' pids to ETCD_PIDS. Defaults everywhere (durable WAL with fsync, heartbeat 100 ms,
+# election timeout 1000 ms) except addresses and data dirs.
+start_etcd() {
+  local n=$1 base cluster="" i
+  ETCD_DIR=$(mktemp -d "$WORK/etcd-$n.XXXX")
+  base=$(free_base_port $((2 * n)))
+  for i in $(seq 1 "$n"); do cluster+="${cluster:+,}e$i=http://127.0.0.1:$((base + n + i))"; done
+  ETCD_ENDPOINTS=""
+  ETCD_MEMBER_PIDS=()
+  for i in $(seq 1 "$n"); do
+    local client=$((base + i)) peer=$((base + n + i))
+    ETCD_ENDPOINTS+="${ETCD_ENDPOINTS:+,}http://127.0.0.1:$client"
+    env -u ETCD_NAME -u ETCD_DATA_DIR etcd --name "e$i" --data-dir "$ETCD_DIR/e$i" \
+      --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
+      --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+      --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token "bench-$base" \
+      --logger zap --log-outputs "$ETCD_DIR/e$i.log" >/dev/null 2>&1 &
+    ETCD_PIDS+=($!)
+    ETCD_MEMBER_PIDS+=($!)
+  done
+}
+
+stop_etcd() {
+  local pid
+  for pid in "${ETCD_MEMBER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${ETCD_MEMBER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  ETCD_MEMBER_PIDS=()
+}
+
+# ---------------------------------------------------------------------------------- cleanup
+
+cleanup() {
+  local pid dir
+  for dir in "${RAFT_DIRS[@]}"; do stop_raft "$dir"; done
+  for pid in "${ETCD_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  for pid in "${ETCD_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${ETCD_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "${KEEP_WORK:-}" ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+
+# Field of a bench JSON document: json_field FILE opsPerSec | latencyMs.p99 ...
+json_field() {
+  node -e 'const d = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+    console.log(process.argv[2].split(".").reduce((o, k) => o[k], d))' "$1" "$2"
+}

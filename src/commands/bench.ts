@@ -1,0 +1,58 @@
+// `raftctl bench`: closed-loop load against the cluster in the directory (src/bench/run.ts);
+// prints throughput, latency percentiles, errors and leader changes.
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base.js'
+import {durationFlag, intFlag} from '../cli/flags.js'
+import type {BenchOp} from '../bench/loop.js'
+import {runBench} from '../bench/run.js'
+import {formatSummary} from '../bench/stats.js'
+import {resolveDir} from '../cluster/config.js'
+import {usageError} from '../lib/errors.js'
+import {MAX_VALUE_BYTES} from '../server/protocol.js'
+
+export default class Bench extends BaseCommand {
+  static override description =
+    'Load the cluster with closed-loop clients for a while; prints throughput, latency percentiles, errors and leader changes'
+  static override examples = [
+    '<%= config.bin %> bench',
+    '<%= config.bin %> bench --clients 64 --duration 30s --op put --json',
+    '<%= config.bin %> bench --op mixed --value-size 1000 --keys 100',
+  ]
+  static override flags = {
+    clients: intFlag({description: 'concurrent closed-loop clients, each with its own session and connection (1..4096, default 16)', min: 1, max: 4096}),
+    duration: durationFlag({description: 'how long to run', default: 10_000, defaultHelp: async () => '10s'}),
+    'value-size': intFlag({description: `bytes per value (0..${MAX_VALUE_BYTES}, default 100)`, min: 0, max: MAX_VALUE_BYTES}),
+    keys: intFlag({description: 'number of distinct keys, chosen uniformly (1..100000000, default 1000)', min: 1, max: 100_000_000}),
+    op: Flags.string({description: 'operation: put, get (linearizable) or mixed (half each)', options: ['put', 'get', 'mixed'], default: 'put'}),
+    timeout: durationFlag({description: 'give up on one operation after this long (counted as an error)', default: 5000, defaultHelp: async () => '5s'}),
+  }
+
+  async run(): Promise<unknown> {
+    const {flags} = await this.parse(Bench)
+    if (flags.duration <= 0) throw usageError('--duration must be more than 0')
+    if (flags.timeout <= 0) throw usageError('--timeout must be more than 0')
+    const dir = resolveDir(flags.dir)
+    const opts = {
+      dir,
+      clients: flags.clients ?? 16,
+      durationMs: flags.duration,
+      valueSize: flags['value-size'] ?? 100,
+      keys: flags.keys ?? 1000,
+      op: flags.op as BenchOp,
+      timeoutMs: flags.timeout,
+    }
+    let stop = () => {}
+    const onSigint = () => stop()
+    process.once('SIGINT', onSigint)
+    try {
+      const run = await runBench({...opts, progress: {stream: process.stderr, env: process.env}, onStart: (s) => (stop = s)})
+      if (!this.jsonEnabled()) {
+        process.stdout.write(formatSummary(run.result, {...opts, target: `${run.config.nodes.length}-node cluster in ${dir}`}))
+        if (run.errorSamples.length > 0) process.stderr.write(`First errors:\n${run.errorSamples.map((e) => `  ${e}\n`).join('')}`)
+      }
+      return run.result
+    } finally {
+      process.removeListener('SIGINT', onSigint)
+    }
+  }
+}

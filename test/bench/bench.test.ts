@@ -1,0 +1,135 @@
+// `raftctl bench` end to end: a real 3-node cluster in a temp dir on free 127.0.0.1 ports, a short
+// run with --json, and the flag checks. Whatever happens, every replica is stopped (SIGKILL if it
+// must) and the temp dir removed.
+import {after, before, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {execa} from 'execa'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const RUN_JS = path.join(ROOT, 'bin/run.js')
+
+async function cli(args: string[], timeoutMs = 60_000) {
+  const r = await execa(process.execPath, [RUN_JS, ...args], {
+    cwd: ROOT,
+    reject: false,
+    stdin: 'ignore',
+    timeout: timeoutMs,
+    env: {NO_COLOR: '1', RAFTCTL_DIR: ''},
+  })
+  return {exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '')}
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer()
+    srv.unref()
+    srv.once('error', () => resolve(false))
+    srv.listen({host: '127.0.0.1', port, exclusive: true}, () => srv.close(() => resolve(true)))
+  })
+}
+
+/** A base port P with P+1..P+n free, below the ephemeral range, from a random start. */
+async function freeBasePort(n: number): Promise<number> {
+  for (;;) {
+    const base = 12_000 + Math.floor(Math.random() * 18_000)
+    let ok = true
+    for (let i = 1; i <= n && ok; i++) ok = await portFree(base + i)
+    if (ok) return base
+  }
+}
+
+function pidsOf(dir: string): number[] {
+  const pids: number[] = []
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    try {
+      const pid = Number(fs.readFileSync(path.join(dir, name, 'replica.pid'), 'utf8').trim())
+      if (pid > 0) pids.push(pid)
+    } catch {
+      // not a node directory, or no pid file
+    }
+  }
+  return pids
+}
+
+let dir = ''
+const seenPids = new Set<number>()
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftctl-bench-'))
+})
+
+after(async () => {
+  try {
+    for (const pid of pidsOf(dir)) seenPids.add(pid)
+    await cli(['stop', '--dir', dir], 20_000).catch(() => {})
+  } finally {
+    // Belt and braces: any replica of this test still alive is killed (only ours, by pid).
+    for (const pid of seenPids) {
+      try {
+        if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL')
+      } catch {
+        // gone
+      }
+    }
+    fs.rmSync(dir, {recursive: true, force: true})
+  }
+})
+
+test('bench against a 3-node cluster: one JSON document, ops > 0, no errors', {timeout: 90_000}, async () => {
+  const base = await freeBasePort(3)
+  const start = await cli(['start', '--nodes', '3', '--dir', dir, '--base-port', String(base)])
+  for (const pid of pidsOf(dir)) seenPids.add(pid)
+  assert.equal(start.exitCode, 0, start.stderr)
+
+  const r = await cli(['bench', '--dir', dir, '--duration', '2s', '--clients', '4', '--json'])
+  assert.equal(r.exitCode, 0, r.stderr)
+  const doc = JSON.parse(r.stdout) as Record<string, unknown> // exactly one document: parses whole
+  assert.deepEqual(Object.keys(doc).sort(), ['errors', 'latencyMs', 'leaderChanges', 'ops', 'opsPerSec'])
+  const lat = doc.latencyMs as Record<string, number>
+  assert.deepEqual(Object.keys(lat).sort(), ['max', 'p50', 'p90', 'p99'])
+  assert.ok((doc.ops as number) > 0, `ops ${doc.ops}`)
+  assert.ok((doc.opsPerSec as number) > 0)
+  assert.equal(doc.errors, 0)
+  assert.equal(typeof doc.leaderChanges, 'number')
+  assert.ok(lat.p50! > 0 && lat.p50! <= lat.p90! && lat.p90! <= lat.p99! && lat.p99! <= lat.max!, JSON.stringify(lat))
+  // Not a terminal: no animation on stderr.
+  assert.ok(!r.stderr.includes('\r'))
+})
+
+test('bench flags are validated (usage errors exit 2)', {timeout: 60_000}, async () => {
+  const bad = [
+    ['--clients', '0'],
+    ['--clients', 'many'],
+    ['--duration', '5'],
+    ['--duration', '0'],
+    ['--value-size', '-1'],
+    ['--keys', '0'],
+    ['--op', 'scan'],
+    ['--bogus'],
+  ]
+  const results = await Promise.all(bad.map((args) => cli(['bench', '--dir', dir, ...args])))
+  results.forEach((r, i) => {
+    assert.equal(r.exitCode, 2, `${bad[i]!.join(' ')}: exit ${r.exitCode}, ${r.stderr}`)
+    assert.match(r.stderr, /^Error: /m, bad[i]!.join(' '))
+  })
+})
+
+test('bench without a cluster exits 1 with a hint', {timeout: 30_000}, async () => {
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'raftctl-bench-none-'))
+  try {
+    const r = await cli(['bench', '--dir', empty, '--duration', '1s'])
+    assert.equal(r.exitCode, 1)
+    assert.match(r.stderr, /^Error: no cluster in /m)
+    assert.match(r.stderr, /^Hint: run raftctl start/m)
+    const j = await cli(['bench', '--dir', empty, '--json'])
+    assert.equal(j.exitCode, 1)
+    assert.equal((JSON.parse(j.stdout) as {error: {code: string}}).error.code, 'no-cluster')
+  } finally {
+    fs.rmSync(empty, {recursive: true, force: true})
+  }
+})

@@ -1,0 +1,178 @@
+// The measuring half of `raftctl bench` (and of bench/etcd-client.ts): percentiles, the summary
+// document, leader-change counting, the progress reporter and the closed loop itself.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {
+  benchValue,
+  closedLoop,
+  formatSummary,
+  LatencyRecorder,
+  LeaderChangeCounter,
+  percentile,
+  pickOp,
+  progressBar,
+  progressMode,
+  ProgressReporter,
+  summarize,
+} from '../../src/bench/index.js'
+import {decodeFields, encodePutRequest, encodeRangeRequest, grpcFrame} from '../../bench/etcd-client.js'
+
+const recorder = (xs: number[]) => {
+  const r = new LatencyRecorder()
+  for (const x of xs) r.add(x)
+  return r
+}
+
+test('percentiles are nearest-rank over the sorted samples', () => {
+  const sorted = Array.from({length: 100}, (_, i) => i + 1) // 1..100
+  assert.equal(percentile(sorted, 50), 50)
+  assert.equal(percentile(sorted, 90), 90)
+  assert.equal(percentile(sorted, 99), 99)
+  assert.equal(percentile(sorted, 100), 100)
+  assert.equal(percentile([7], 50), 7)
+  assert.equal(percentile([7], 99), 7)
+  assert.equal(percentile([1, 2], 50), 1)
+  assert.equal(percentile([1, 2], 51), 2)
+  assert.equal(percentile([], 99), 0)
+  assert.throws(() => percentile([1], 0), RangeError)
+  assert.throws(() => percentile([1], 101), RangeError)
+})
+
+test('the recorder keeps every sample, grows past its first buffer, and sorts numerically', () => {
+  const xs = Array.from({length: 5000}, (_, i) => (i * 7919) % 5000)
+  const r = recorder(xs)
+  assert.equal(r.count, 5000)
+  const s = r.sorted()
+  assert.equal(s[0], 0)
+  assert.equal(s[4999], 4999)
+  // Numeric, not lexicographic: 10 after 9.
+  assert.deepEqual([...recorder([10, 9, 100, 1]).sorted()], [1, 9, 10, 100])
+})
+
+test('the summary document has exactly the promised shape', () => {
+  const r = recorder([4, 1, 3, 2, 100])
+  const doc = summarize(r, 2000, 3, 1)
+  assert.deepEqual(doc, {ops: 5, opsPerSec: 2.5, latencyMs: {p50: 3, p90: 100, p99: 100, max: 100}, errors: 3, leaderChanges: 1})
+  assert.deepEqual(Object.keys(doc), ['ops', 'opsPerSec', 'latencyMs', 'errors', 'leaderChanges'])
+  assert.deepEqual(Object.keys(doc.latencyMs), ['p50', 'p90', 'p99', 'max'])
+  const empty = summarize(new LatencyRecorder(), 0, 0, 0)
+  assert.deepEqual(empty, {ops: 0, opsPerSec: 0, latencyMs: {p50: 0, p90: 0, p99: 0, max: 0}, errors: 0, leaderChanges: 0})
+  // Latencies are rounded to microseconds, the rate to a tenth.
+  assert.deepEqual(summarize(recorder([1.23456]), 3000, 0, 0).latencyMs.p50, 1.235)
+  assert.equal(summarize(recorder([1, 1]), 3000, 0, 0).opsPerSec, 0.7)
+})
+
+test('the human summary names the run and every figure', () => {
+  const text = formatSummary(
+    {ops: 12345, opsPerSec: 1234.5, latencyMs: {p50: 1.234, p90: 12.34, p99: 123.4, max: 456}, errors: 2, leaderChanges: 1},
+    {op: 'put', clients: 16, durationMs: 10_000, valueSize: 100, keys: 1000, target: '3-node cluster in /tmp/x'},
+  )
+  assert.match(text, /^put against 3-node cluster in \/tmp\/x: 16 clients, 10s, 100-byte values, 1000 keys$/m)
+  assert.match(text, /^ops +12,345 \(1,235 ops\/s\)$/m)
+  assert.match(text, /^latency +p50 1\.23ms +p90 12\.3ms +p99 123ms +max 456ms$/m)
+  assert.match(text, /^errors +2$/m)
+  assert.match(text, /^leader changes +1$/m)
+})
+
+test('leader changes: a new leader or a new term counts; an election gap does not', () => {
+  const c = new LeaderChangeCounter()
+  c.observe(1, 2)
+  c.observe(1, 2)
+  c.observe(null, null) // election in progress
+  c.observe(1, 2) // same leader, same term: not a change
+  assert.equal(c.changes, 0)
+  c.observe(null, null)
+  c.observe(3, 3)
+  assert.equal(c.changes, 1)
+  c.observe(3, 5) // re-elected in a later term
+  assert.equal(c.changes, 2)
+  assert.equal(c.current, 3)
+  const fresh = new LeaderChangeCounter()
+  fresh.observe(null, null)
+  fresh.observe(2, 1) // the first leader seen is not a change
+  assert.equal(fresh.changes, 0)
+})
+
+test('progress: a bar only on a terminal without NO_COLOR/CI, else a line every few seconds', () => {
+  assert.equal(progressMode({isTTY: true, write: () => true}, {}), 'bar')
+  assert.equal(progressMode({isTTY: true, write: () => true}, {NO_COLOR: '1'}), 'lines')
+  assert.equal(progressMode({isTTY: true, write: () => true}, {CI: 'true'}), 'lines')
+  assert.equal(progressMode({isTTY: false, write: () => true}, {}), 'lines')
+  assert.equal(progressMode({write: () => true}, {}), 'lines')
+
+  const out: string[] = []
+  const p = new ProgressReporter({isTTY: false, write: (s: string) => out.push(s)}, {}, 3000)
+  for (let t = 250; t <= 10_000; t += 250) p.update({elapsedMs: t, durationMs: 10_000, ops: t, errors: 0})
+  p.done()
+  assert.equal(out.length, 3) // at 3 s, 6 s, 9 s
+  assert.ok(out.every((l) => l.endsWith('\n') && !l.includes('\r') && !l.includes('\x1b')))
+  assert.match(out[0]!, /^bench: 3s\/10s {2}3,000 ops {2}1,000 ops\/s {2}0 errors\n$/)
+
+  const tty: string[] = []
+  const bar = new ProgressReporter({isTTY: true, write: (s: string) => tty.push(s)}, {})
+  bar.update({elapsedMs: 5000, durationMs: 10_000, ops: 500, errors: 1})
+  bar.done()
+  assert.match(tty[0]!, /^\r\[#{12}\.{12}\] 5\.0s\/10s {2}500 ops {2}100 ops\/s {2}1 error\x1b\[K$/)
+  assert.equal(tty[1], '\r\x1b[K')
+  assert.match(progressBar({elapsedMs: 20_000, durationMs: 10_000, ops: 1, errors: 0}), /^\[#{24}\]/)
+})
+
+test('the closed loop keeps one operation per client in flight until the duration is over', async () => {
+  let t = 0
+  let inflight = 0
+  let maxInflight = 0
+  const loop = closedLoop({
+    clients: 4,
+    durationMs: 100,
+    now: () => t,
+    op: async (client) => {
+      inflight++
+      maxInflight = Math.max(maxInflight, inflight)
+      await new Promise((r) => setImmediate(r))
+      t += 1 // every op takes 1 ms of fake time
+      inflight--
+      if (client === 3 && t % 10 === 0) throw new Error('boom')
+    },
+    errorPauseMs: 0,
+  })
+  const r = await loop.result
+  assert.equal(maxInflight, 4)
+  assert.ok(r.latencies.count + r.errors >= 100, `${r.latencies.count} ops + ${r.errors} errors`)
+  assert.ok(r.errors > 0)
+  assert.deepEqual(r.errorSamples, ['boom'])
+  assert.ok(r.elapsedMs >= 100)
+})
+
+test('stop() ends the loop early; in-flight operations still finish', async () => {
+  const loop = closedLoop({clients: 2, durationMs: 60_000, op: () => new Promise((r) => setTimeout(r, 5))})
+  setTimeout(() => loop.stop(), 50)
+  const r = await loop.result
+  assert.ok(r.elapsedMs < 5000)
+  assert.ok(r.latencies.count > 0)
+})
+
+test('values have exactly the requested size; mixed is half gets', () => {
+  for (const n of [0, 1, 100, 4096]) assert.equal(Buffer.byteLength(benchValue(n)), n)
+  assert.equal(pickOp('put'), 'put')
+  assert.equal(pickOp('get'), 'get')
+  assert.equal(pickOp('mixed', () => 0.2), 'get')
+  assert.equal(pickOp('mixed', () => 0.7), 'put')
+})
+
+test('etcd client: PutRequest/RangeRequest protobuf and gRPC framing by hand', () => {
+  const put = encodePutRequest(Buffer.from('k1'), Buffer.from('v'.repeat(200)))
+  // field 1 (key), wire type 2: 0x0a, len 2; field 2 (value): 0x12, len 200 as varint c8 01.
+  assert.deepEqual([...put.subarray(0, 4)], [0x0a, 2, 0x6b, 0x31])
+  assert.deepEqual([...put.subarray(4, 7)], [0x12, 0xc8, 0x01])
+  assert.equal(put.length, 7 + 200)
+  const fields = decodeFields(put)
+  assert.deepEqual(fields.map((f) => f.field), [1, 2])
+  assert.equal((fields[1]!.value as Buffer).toString(), 'v'.repeat(200))
+  assert.deepEqual([...encodeRangeRequest(Buffer.from('a'))], [0x0a, 1, 0x61])
+  const frame = grpcFrame(Buffer.from([1, 2, 3]))
+  assert.deepEqual([...frame], [0, 0, 0, 0, 3, 1, 2, 3])
+  // A varint field (wire type 0) decodes as a bigint, also past 2^53.
+  assert.deepEqual(decodeFields(Buffer.from([0x20, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])), [
+    {field: 4, wire: 0, value: 2n ** 64n - 1n},
+  ])
+})
