@@ -5,10 +5,10 @@ import {after, before, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {execa} from 'execa'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {findBasePort} from '../helpers/ports.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const RUN_JS = path.join(ROOT, 'bin/run.js')
@@ -24,24 +24,6 @@ async function cli(args: string[], timeoutMs = 60_000) {
   return {exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '')}
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.once('error', () => resolve(false))
-    srv.listen({host: '127.0.0.1', port, exclusive: true}, () => srv.close(() => resolve(true)))
-  })
-}
-
-/** A base port P with P+1..P+n free, below the ephemeral range, from a random start. */
-async function freeBasePort(n: number): Promise<number> {
-  for (;;) {
-    const base = 12_000 + Math.floor(Math.random() * 18_000)
-    let ok = true
-    for (let i = 1; i <= n && ok; i++) ok = await portFree(base + i)
-    if (ok) return base
-  }
-}
 
 function pidsOf(dir: string): number[] {
   const pids: number[] = []
@@ -81,7 +63,7 @@ after(async () => {
 })
 
 test('bench against a 3-node cluster: one JSON document, ops > 0, no errors', {timeout: 90_000}, async () => {
-  const base = await freeBasePort(3)
+  const base = await findBasePort(3)
   const start = await cli(['start', '--nodes', '3', '--dir', dir, '--base-port', String(base)])
   for (const pid of pidsOf(dir)) seenPids.add(pid)
   assert.equal(start.exitCode, 0, start.stderr)

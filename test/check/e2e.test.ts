@@ -7,9 +7,9 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {execa} from 'execa'
 import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
-import net from 'node:net'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
+import {findBasePort} from '../helpers/ports.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const RUN_JS = join(ROOT, 'bin/run.js')
@@ -36,25 +36,6 @@ async function cli(dir: string, args: string[], timeoutMs = 45_000): Promise<Run
   return {exitCode: r.exitCode ?? 124, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '')}
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.once('error', () => done(false))
-    srv.listen({host: '127.0.0.1', port, exclusive: true}, () => srv.close(() => done(true)))
-  })
-}
-
-/** A base port P with P+1..P+n free, from a random start below the ephemeral range. */
-async function freeBasePort(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const p = 12_000 + Math.floor(Math.random() * 19_000)
-    let ok = true
-    for (let i = 1; i <= n && ok; i++) ok = await portFree(p + i)
-    if (ok) return p
-  }
-  throw new Error(`no ${n} consecutive free ports`)
-}
 
 /** Stops everything the cluster in `dir` started, then removes the directory. */
 async function destroy(dir: string): Promise<void> {
@@ -90,7 +71,7 @@ async function destroy(dir: string): Promise<void> {
 async function withCluster(fn: (dir: string, basePort: number) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'raftctl-check-'))
   try {
-    await fn(dir, await freeBasePort(3))
+    await fn(dir, await findBasePort(3))
   } finally {
     await destroy(dir)
   }

@@ -5,10 +5,10 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {execFile, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {findBasePort} from '../helpers/ports.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const RUN_JS = path.join(ROOT, 'bin/run.js')
@@ -25,24 +25,6 @@ function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{code: nu
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer()
-    srv.once('error', () => resolve(false))
-    srv.listen({host: '127.0.0.1', port, exclusive: true}, () => srv.close(() => resolve(true)))
-  })
-}
-
-/** A base port P with P+1..P+n free on 127.0.0.1, below the ephemeral range. */
-async function findBasePort(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const p = 20_000 + Math.floor(Math.random() * 12_000)
-    let free = true
-    for (let i = 1; i <= n && free; i++) free = await portFree(p + i)
-    if (free) return p
-  }
-  throw new Error(`no ${n} consecutive free ports found`)
-}
 
 function pidsOf(dir: string): number[] {
   if (!existsSync(dir)) return []
