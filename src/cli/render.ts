@@ -44,6 +44,7 @@ export function statusJson(status: ClusterStatus): object {
       appliedIndex: n.appliedIndex,
       lag: n.lag,
       group: n.group,
+      rssBytes: n.rssBytes,
     })),
     partition: status.partition,
   }

@@ -8,7 +8,21 @@ import type {NodeId} from '../core/types.js'
 import {nodeDir, paths} from './config.js'
 import {mkdirSync} from 'node:fs'
 
-const RUN_JS = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+const REPLICA_MAIN = fileURLToPath(new URL('../server/replica-main.js', import.meta.url))
+/**
+ * V8 flags of a replica. Under load a replica allocates fast and mostly garbage: by default V8
+ * lets the young generation grow to 16 MB semi-spaces and the old generation to about twice its
+ * live size before collecting, so a replica with 10 MB of live heap sat at 100–135 MB resident.
+ * Small semi-spaces and a 1.2× old-generation growth factor keep it near 75 MB at the same
+ * throughput (docs/benchmarks.md, "Memory"). RAFTCTL_NODE_FLAGS (space-separated) replaces
+ * them, e.g. to profile replicas: RAFTCTL_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+ */
+export const DEFAULT_REPLICA_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=20']
+
+export function replicaNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  const custom = env.RAFTCTL_NODE_FLAGS
+  return custom === undefined ? DEFAULT_REPLICA_NODE_FLAGS : custom.split(/\s+/).filter((f) => f !== '')
+}
 
 export function readPid(dir: string, id: NodeId): number | null {
   try {
@@ -29,8 +43,8 @@ export function isAlive(pid: number): boolean {
   const cmdline = `/proc/${pid}/cmdline`
   if (existsSync('/proc/self/cmdline')) {
     try {
-      const text = readFileSync(cmdline, 'utf8')
-      return text.includes('replica')
+      const argv = readFileSync(cmdline, 'utf8').split('\0')
+      return argv.some((a) => a === 'replica' || a.endsWith('replica-main.js'))
     } catch {
       return false
     }
@@ -54,7 +68,7 @@ export function spawnReplica(dir: string, id: NodeId, opts: SpawnOptions = {}): 
   // The child gets the log file's descriptor itself (not a pipe through this short-lived CLI).
   const logFd = openSync(paths.log(dir, id), 'a')
   try {
-    const args = [RUN_JS, 'replica', '--dir', dir, '--id', String(id)]
+    const args = [...replicaNodeFlags(), REPLICA_MAIN, '--dir', dir, '--id', String(id)]
     if (opts.unsafeStaleReads) args.push('--unsafe-stale-reads')
     const options: Options = {
       detached: true,

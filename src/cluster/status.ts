@@ -21,6 +21,8 @@ export interface NodeRow {
   /** How many entries this node's applied index trails the leader's commit index. */
   lag: number | null
   group: number | null
+  /** The replica process's resident memory (bytes), as it reports it. */
+  rssBytes: number | null
 }
 
 export interface ClusterStatus {
@@ -80,7 +82,7 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
     if (!s) {
       return {
         id: n.id, address: `${n.host}:${n.port}`, pid: runningPid(dir, n.id), up: false, role: 'down', term: null, leader: null,
-        lastIndex: null, commitIndex: null, appliedIndex: null, lag: null, group: null,
+        lastIndex: null, commitIndex: null, appliedIndex: null, lag: null, group: null, rssBytes: null,
       }
     }
     return {
@@ -96,6 +98,7 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
       appliedIndex: s.appliedIndex,
       lag: leaderStatus ? Math.max(0, leaderStatus.commitIndex - s.appliedIndex) : null,
       group: s.group,
+      rssBytes: s.memory?.rss ?? null,
     }
   })
   return {

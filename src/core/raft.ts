@@ -265,6 +265,20 @@ export class RaftNode {
     return {ok: true}
   }
 
+  /**
+   * Starts an election now instead of waiting for the election timeout (etcd's MsgHup), through
+   * PreVote when enabled, so it cannot disrupt a healthy leader. Used to elect a leader at once
+   * on a freshly started cluster. Refused by a leader, or while a leader is known.
+   */
+  campaignNow(): {ok: true} | {ok: false; reason: string} {
+    if (!this.peers.includes(this.id)) return {ok: false, reason: 'not a voter'}
+    if (this.role === 'leader') return {ok: false, reason: 'already leader'}
+    if (this.leaderId !== 0) return {ok: false, reason: `leader ${this.leaderId} is known`}
+    this.electionElapsed = 0
+    this.campaign(false)
+    return {ok: true}
+  }
+
   /** Hands leadership to `to` once its log is caught up (TimeoutNow). */
   transferLeadership(to: NodeId): {ok: true} | {ok: false; reason: string} {
     if (this.role !== 'leader') return {ok: false, reason: 'not-leader'}

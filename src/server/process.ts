@@ -118,6 +118,7 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
       authFailures: stats.authFailures,
       keys: replica.kv.size(),
       uptimeMs: Date.now() - startedAt,
+      memory: process.memoryUsage(),
       ...(s.role === 'leader' ? {matchIndex} : {}),
     }
   }
@@ -154,6 +155,13 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
         filter.set(req.rules as PartitionRules | null)
         log(req.rules ? `partition applied: ${describeRules(req.rules)} (this node in group ${filter.groupOf(id)})` : 'partition healed')
         return {ok: true, group: filter.groupOf(id)}
+      }
+      case 'campaign': {
+        log('asked to campaign at once (raftctl start)')
+        const result = replica.campaignNow()
+        if (!result.ok) log(`not campaigning: ${result.reason}`)
+        scheduleProcess()
+        return result
       }
       case 'transfer': {
         const result = replica.transferLeadership(req.to)

@@ -30,6 +30,7 @@ export type AdminRequest =
   | {type: 'events'; limit?: number}
   | {type: 'subscribe'}
   | {type: 'transfer'; to: NodeId}
+  | {type: 'campaign'}
 
 export interface NodeEvent {
   /** Milliseconds since the epoch. */
@@ -56,6 +57,8 @@ export interface NodeStatus {
   authFailures: number
   keys: number
   uptimeMs: number
+  /** process.memoryUsage() of the replica, in bytes. */
+  memory: {rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number}
   /** The leader's view of each follower's match index (leader only). */
   matchIndex?: Record<string, number>
 }
@@ -99,6 +102,7 @@ export function parseRequest(x: unknown): {ok: true; req: ClientRequest | AdminR
       break
     case 'status':
     case 'subscribe':
+    case 'campaign':
       problem = null
       break
     case 'events':

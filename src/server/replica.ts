@@ -138,6 +138,10 @@ export class Replica {
     this.pendingReads.set(id, {key: req.key, reply})
   }
 
+  campaignNow(): {ok: true} | {ok: false; reason: string} {
+    return this.raft.campaignNow()
+  }
+
   transferLeadership(to: NodeId): {ok: true} | {ok: false; reason: string} {
     return this.raft.transferLeadership(to)
   }

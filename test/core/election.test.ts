@@ -375,3 +375,40 @@ describe('stale leader', () => {
     assertCaughtUp(c, newLeader.id)
   })
 })
+
+describe('campaignNow (raftctl start asks one node of a fresh cluster to campaign)', () => {
+  test('a follower with no leader campaigns at once, through PreVote, and wins without any tick', () => {
+    const c = new Cluster([1, 2, 3], {seed: 3})
+    assert.deepEqual(c.node(2).campaignNow(), {ok: true})
+    assert.equal(c.node(2).role, 'precandidate')
+    assert.equal(c.node(2).currentTerm, 0, 'PreVote first: no term spent yet')
+    c.stabilize()
+    assert.equal(c.node(2).role, 'leader')
+    assert.equal(c.node(2).currentTerm, 1)
+    for (const id of [1, 3]) assert.equal(c.node(id).leaderId, 2)
+  })
+
+  test('refused by a leader and by a node that knows a leader; a healthy leader is never disturbed', () => {
+    const c = new Cluster([1, 2, 3], {seed: 4})
+    const leader = c.elect(1)
+    const term = leader.currentTerm
+    assert.equal(leader.campaignNow().ok, false)
+    const r = c.node(3).campaignNow()
+    assert.equal(r.ok, false)
+    assert.match((r as {reason: string}).reason, /leader 1 is known/)
+    c.stabilize()
+    assert.equal(c.node(1).role, 'leader')
+    assert.equal(c.node(1).currentTerm, term)
+    assert.equal(c.sentMessages(is.type('RequestVote')).filter((m) => m.term > term).length, 0)
+  })
+
+  test('a node whose log is behind loses its PreVote without spending a term, and another node is elected by timeout', () => {
+    const c = new Cluster([1, 2, 3], {seed: 5, initial: {1: {currentTerm: 1, log: [1]}, 2: {currentTerm: 2, log: [1, 2]}, 3: {currentTerm: 2, log: [1, 2]}}})
+    assert.equal(c.node(1).campaignNow().ok, true)
+    c.stabilize()
+    assert.notEqual(c.node(1).role, 'leader')
+    assert.equal(c.node(2).currentTerm, 2, 'the rejected PreVote left the others\' terms alone')
+    c.tickUntil(() => c.leaders().length === 1)
+    assert.notEqual(c.leaders()[0]!.id, 1)
+  })
+})

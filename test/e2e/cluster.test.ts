@@ -2,6 +2,7 @@
 // partitions (minority cannot elect, PreVote/CheckQuorum on rejoin), replication with a node down,
 // no commit without a quorum, crash/restart durability, and a deposed leader's uncommitted entry.
 // One cluster for the file; every test leaves it healed with all nodes running (restore()).
+import fs from 'node:fs'
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {ClusterClient, UnavailableError} from '../../src/client/cluster-client.js'
@@ -92,7 +93,14 @@ describe('raft cluster (3 nodes, through the CLI)', () => {
       assert.equal(n.term, s.term, `node ${n.id} term`)
       assert.equal(n.address, `127.0.0.1:${c.basePort + n.id}`)
       assert.ok(Number.isInteger(n.pid) && n.pid! > 0)
+      assert.ok(Number.isInteger(n.rssBytes) && n.rssBytes! > 10e6 && n.rssBytes! < 1e9, `node ${n.id} rssBytes ${n.rssBytes}`)
+      // Replicas run the lean entry (no oclif) with the memory flags, detached from the CLI.
+      const argv = fs.readFileSync(`/proc/${n.pid}/cmdline`, 'utf8').split('\0')
+      assert.ok(argv.some((a) => a.endsWith('dist/server/replica-main.js')), argv.join(' '))
+      assert.ok(argv.includes('--max-semi-space-size=2') && argv.includes('--heap-growing-percent=20'), argv.join(' '))
     }
+    // A fresh cluster: start asked node 1 to campaign at once rather than wait out a timeout.
+    assert.match(c.nodeLog(1), /asked to campaign at once/)
   })
 
   test('2. killing the leader elects a new one in a higher term; the dead node is listed as down', T, async () => {

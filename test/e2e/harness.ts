@@ -129,6 +129,7 @@ export interface NodeJson {
   appliedIndex: number | null
   lag?: number | null
   group: number | null
+  rssBytes?: number | null
 }
 
 export interface StatusJson {
@@ -176,7 +177,7 @@ export function replicaPidsFor(dir: string): number[] {
     if (!/^\d+$/.test(e)) continue
     try {
       const argv = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0')
-      if (!argv.includes('replica')) continue
+      if (!argv.some((a) => a === 'replica' || a.endsWith('replica-main.js'))) continue
       const i = argv.indexOf('--dir')
       if (i >= 0 && argv[i + 1] === dir) out.push(Number(e))
     } catch {

@@ -12,7 +12,7 @@ export function snapshot(nodes: Record<number, NodeSpec>, partition: {groups: nu
     const id = Number(key)
     const address = `127.0.0.1:${7100 + id}`
     if (spec === 'down') {
-      return {id, address, pid: null, up: false, role: 'down', term: null, leader: null, lastIndex: null, commitIndex: null, appliedIndex: null, lag: null, group: null}
+      return {id, address, pid: null, up: false, role: 'down', term: null, leader: null, lastIndex: null, commitIndex: null, appliedIndex: null, lag: null, group: null, rssBytes: null}
     }
     const commit = spec.commit ?? 0
     return {
@@ -28,6 +28,7 @@ export function snapshot(nodes: Record<number, NodeSpec>, partition: {groups: nu
       appliedIndex: spec.applied ?? commit,
       lag: null,
       group: spec.group ?? 1,
+      rssBytes: 50_000_000,
     }
   })
   const leaderRow = rows.find((r) => r.role === 'leader')
