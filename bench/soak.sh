@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
     --clients) CLIENTS=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --starts) STARTS=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "Error: unknown argument $1" >&2; exit 2 ;;
   esac
 done
