@@ -49,6 +49,8 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
     for (const sub of subscribers) if (!sub.push({type: 'event', event})) subscribers.delete(sub)
   }
 
+  /** Set once SIGTERM/SIGINT started the shutdown. */
+  let stopping = false
   const storage = new SegmentLogStorage(new RealFs(), paths.data(dir, id), {log})
   const filter = new LinkFilter(readPartition(dir))
   const {tickMs, electionTicks, heartbeatTicks} = timing(config)
@@ -64,10 +66,20 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
         snapshotEvery: config.snapshotEvery,
         mutant: opts.unsafeStaleReads ? ('read-without-readindex' satisfies ReplicaMutant) : undefined,
       },
-      {storage, send: (m: Message) => {
-        if (traceMessages) log(`send ${formatMessage(m)}`)
-        peers.send(m)
-      }, log},
+      {
+        storage,
+        send: (m: Message) => {
+          if (traceMessages) log(`send ${formatMessage(m)}`)
+          peers.send(m)
+        },
+        log,
+        // Snapshot encoding steps run between network events and Raft batches.
+        defer: (fn) => setImmediate(() => {
+          if (stopping) return
+          fn()
+          scheduleProcess()
+        }),
+      },
     )
   } catch (err) {
     if (err instanceof StorageCorruptionError) log(`cannot start: ${err.message}`)
@@ -203,7 +215,6 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
     replica.process()
   }, tickMs)
 
-  let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return
     stopping = true
@@ -211,6 +222,7 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
     log(`stopping on ${signal}`)
     // Let subscribers (the dashboard) receive that line before their connections close.
     await new Promise((resolve) => setTimeout(resolve, 20))
+    replica.stop()
     replica.process()
     replica.abandonRequests()
     await server.close()

@@ -7,10 +7,12 @@
 // It only talks to the outside world through ports (storage, send, log), so the simulator can
 // give it a crashable disk and a lossy network.
 import {RaftNode, type CoreMutant} from '../core/raft.js'
-import type {Entry, Message, NodeId, Ready, Role} from '../core/types.js'
+import type {Entry, Message, NodeId, Ready, Role, Snapshot} from '../core/types.js'
 import type {Prng} from '../lib/prng.js'
 import {isKvCommand, KvStateMachine, type KvCommand, type KvSnapshot} from '../kv/state-machine.js'
 import type {LogStorage} from '../storage/port.js'
+import {SnapshotEncoder} from '../storage/snapshot-encoder.js'
+import {assert} from '../lib/assert.js'
 import type {ClientReply, ClientRequest, ReadRequest, WriteRequest} from './protocol.js'
 
 /** Mutants of the driver (see CoreMutant for the core's): for proving the checkers can fail. */
@@ -37,12 +39,19 @@ export interface ReplicaConfig {
   maxEntriesPerAppend?: number
   maxInflight?: number
   mutant?: ReplicaMutant
+  /** Snapshot encoding: array elements per step (SnapshotEncoder). Default 2,000. */
+  snapshotItemsPerStep?: number
 }
 
 export interface ReplicaPorts {
   storage: LogStorage
   send(message: Message): void
   log(line: string): void
+  /**
+   * Runs `fn` soon, after pending input (setImmediate in a process). With it, a snapshot is
+   * encoded a step at a time between batches instead of in one go; without it, at once.
+   */
+  defer?(fn: () => void): void
 }
 
 export type Reply = (reply: ClientReply) => void
@@ -72,6 +81,10 @@ export class Replica {
   private leaderId: NodeId | 0 = 0
   /** ack-before-fsync mutant: batches written but not yet synced. */
   private unsyncedBatches = 0
+  /** A snapshot being encoded step by step (state captured at `snapshot.lastIncludedIndex`). */
+  private snapshotJob: {snapshot: Snapshot; encoder: SnapshotEncoder; steps: number} | null = null
+  private readonly snapshotItemsPerStep?: number
+  private stopped = false
   /** Called for every entry applied, in order (checkers and the node log use it). */
   onApply?: (entry: Entry) => void
 
@@ -80,6 +93,7 @@ export class Replica {
     private readonly ports: ReplicaPorts,
   ) {
     this.snapshotEvery = cfg.snapshotEvery ?? 10_000
+    this.snapshotItemsPerStep = cfg.snapshotItemsPerStep
     this.mutant = cfg.mutant
     const state = ports.storage.load()
     this.kv = new KvStateMachine(cfg.maxSessions)
@@ -223,15 +237,62 @@ export class Replica {
     if (leaderId !== 0 && role !== 'leader') this.ports.log(`following leader ${leaderId} in term ${this.raft.currentTerm}`)
   }
 
+  /**
+   * Every `snapshotEvery` applied entries, the state machine's state at the applied index is
+   * captured (a shallow copy: keys and values are immutable strings) and encoded; with a `defer`
+   * port a step at a time between batches, so a large state does not stall heartbeats. Only
+   * when the encoding is done are the log compacted and the file written: until then nothing
+   * changes but memory, and a crash simply loses the unfinished job.
+   */
   private maybeSnapshot(): void {
+    if (this.snapshotJob) return
     const applied = this.raft.appliedIndex
     const {lastIncludedIndex} = this.raft.snapshotMeta()
     if (applied - lastIncludedIndex < this.snapshotEvery) return
-    const snap = this.raft.compact(applied, this.kv.snapshot())
-    this.ports.storage.saveSnapshot(snap, false)
+    const term = this.raft.termAt(applied)
+    if (term === undefined) return
+    const snapshot: Snapshot = {lastIncludedIndex: applied, lastIncludedTerm: term, data: this.kv.snapshot()}
+    const encoder = new SnapshotEncoder(snapshot, {itemsPerStep: this.snapshotItemsPerStep})
+    this.snapshotJob = {snapshot, encoder, steps: 0}
+    if (this.ports.defer) this.ports.defer(() => this.snapshotStep())
+    else {
+      encoder.finish()
+      this.finishSnapshot()
+    }
+  }
+
+  private snapshotStep(): void {
+    const job = this.snapshotJob
+    if (!job || this.stopped) return
+    job.steps++
+    if (job.encoder.step()) this.finishSnapshot()
+    else this.ports.defer!(() => this.snapshotStep())
+  }
+
+  private finishSnapshot(): void {
+    const job = this.snapshotJob!
+    this.snapshotJob = null
+    const {lastIncludedIndex: index, lastIncludedTerm: term} = job.snapshot
+    // A snapshot from the leader may have replaced the log meanwhile; then this one is moot.
+    if (this.raft.snapshotMeta().lastIncludedIndex >= index) {
+      this.ports.log(`snapshot at ${index} dropped: the log was replaced by a snapshot at ${this.raft.snapshotMeta().lastIncludedIndex} meanwhile`)
+      return
+    }
+    const snap = this.raft.compact(index, job.snapshot.data)
+    assert(snap.lastIncludedTerm === term, `snapshot at ${index}: term ${term} captured, ${snap.lastIncludedTerm} now`)
+    this.ports.storage.saveSnapshot(snap, false, job.encoder.encoded())
     // Make sure the snapshot is durable before segments below it are treated as gone.
     this.ports.storage.sync()
-    this.ports.log(`snapshot taken at ${applied} (term ${snap.lastIncludedTerm}, ${this.kv.size()} keys)`)
+    this.ports.log(
+      `snapshot taken at ${index} (term ${term}, ${(job.snapshot.data as KvSnapshot).data.length} keys, ` +
+        `${(job.encoder.encoded().bytes / 1e6).toFixed(1)} MB${job.steps > 1 ? `, encoded in ${job.steps} steps` : ''})`,
+    )
+  }
+
+  /** Stops background work (a snapshot being encoded); the process is about to close storage. */
+  stop(): void {
+    this.stopped = true
+    this.snapshotJob = null
   }
 
   // ---------------------------------------------------------------- queries

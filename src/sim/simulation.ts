@@ -191,6 +191,9 @@ export class Simulation {
         mutant: this.opts.mutant,
         maxEntriesPerAppend: this.maxEntriesPerAppend,
         snapshotEvery: this.snapshotEvery,
+        // Tiny steps, so that snapshot jobs span several events: crashes, an InstallSnapshot
+        // from the leader and new entries land in the middle of one.
+        snapshotItemsPerStep: 2,
       },
       {
         storage: new SegmentLogStorage(node.disk, `/node-${node.id}`, {
@@ -199,6 +202,12 @@ export class Simulation {
         }),
         send: (m) => this.send(m),
         log: (line) => this.trace(`n${node.id} ${line}`),
+        defer: (fn) =>
+          this.schedule(1, () => {
+            if (node.epoch !== epoch || !node.replica) return
+            fn()
+            this.afterStep(node)
+          }),
       },
     )
     replica.onApply = (entry) => {

@@ -4,6 +4,7 @@
 // load() returns a prefix-consistent state (every synced write, possibly some later ones, never a
 // torn record).
 import type {Entry, HardState, Snapshot} from '../core/types.js'
+import type {EncodedSnapshot} from './snapshot-encoder.js'
 
 export interface PersistedState {
   hardState: HardState
@@ -22,9 +23,10 @@ export interface LogStorage {
   /**
    * Stores a snapshot. Entries with index <= snapshot.lastIncludedIndex are no longer needed and
    * may be deleted; `discardLog` (a snapshot received from the leader that replaces the log) drops
-   * every stored entry.
+   * every stored entry. `encoded`, when given, is that snapshot's record already encoded (by
+   * SnapshotEncoder, in steps); the storage writes it instead of encoding the snapshot itself.
    */
-  saveSnapshot(snapshot: Snapshot, discardLog: boolean): void
+  saveSnapshot(snapshot: Snapshot, discardLog: boolean, encoded?: EncodedSnapshot): void
   /** Makes every write so far durable (fsync). One call per Ready batch: group commit. */
   sync(): void
   close(): void

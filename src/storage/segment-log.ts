@@ -31,6 +31,7 @@ import {StorageCorruptionError} from './errors.js'
 import {type Fd, type FileSystem, joinPath} from './fs.js'
 import {dataViewOf} from './crc32.js'
 import {checkFrame, encodeRecord, RECORD_HEADER_BYTES, writeRecord} from './record.js'
+import type {EncodedSnapshot} from './snapshot-encoder.js'
 
 export interface SegmentLogOptions {
   /** A new segment is started when appending to the current one would pass this. Default 64 MiB. */
@@ -331,7 +332,7 @@ export class SegmentLogStorage implements LogStorage {
       currentTerm !== this.persistedHardState.currentTerm || votedFor !== this.persistedHardState.votedFor
   }
 
-  saveSnapshot(snapshot: Snapshot, discardLog: boolean): void {
+  saveSnapshot(snapshot: Snapshot, discardLog: boolean, encoded?: EncodedSnapshot): void {
     this.assertOpen('saveSnapshot')
     const L = snapshot.lastIncludedIndex
     const T = snapshot.lastIncludedTerm
@@ -356,8 +357,8 @@ export class SegmentLogStorage implements LogStorage {
     }
 
     const name = snapshotFileName(L, T)
-    const payload = packr.pack({lastIncludedIndex: L, lastIncludedTerm: T, data: snapshot.data})
-    this.writeFileAtomically(name, encodeRecord(payload))
+    // `encoded`: the same record, prepared in steps by SnapshotEncoder (a large state).
+    this.writeFileAtomically(name, encoded ? encoded.chunks : encodeRecord(packr.pack({lastIncludedIndex: L, lastIncludedTerm: T, data: snapshot.data})))
 
     // The rename above precedes these unlinks in the directory's history, so no crash can keep
     // the deletions and lose the snapshot. Compaction deletes from the front (whatever a crash
@@ -502,11 +503,11 @@ export class SegmentLogStorage implements LogStorage {
   }
 
   /** temp file, fsync, rename over `name`; the directory fsync is the caller's (dirDirty). */
-  private writeFileAtomically(name: string, data: Uint8Array): void {
+  private writeFileAtomically(name: string, data: Uint8Array | Uint8Array[]): void {
     const tmp = this.path(name + TMP_SUFFIX)
     const fd = this.fs.create(tmp)
     try {
-      this.fs.append(fd, data)
+      for (const chunk of Array.isArray(data) ? data : [data]) this.fs.append(fd, chunk)
       this.fs.fsync(fd)
     } finally {
       this.fs.close(fd)
