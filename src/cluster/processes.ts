@@ -8,7 +8,8 @@ import type {NodeId} from '../core/types.js'
 import {nodeDir, paths} from './config.js'
 import {mkdirSync} from 'node:fs'
 
-const REPLICA_MAIN = fileURLToPath(new URL('../server/replica-main.js', import.meta.url))
+// Through dist/ from both trees: a replica runs the built code also when this module runs from src/ (tsx).
+const REPLICA_MAIN = fileURLToPath(new URL('../../dist/server/replica-main.js', import.meta.url))
 /**
  * V8 flags of a replica. Under load a replica allocates fast and mostly garbage: by default V8
  * lets the young generation grow to 16 MB semi-spaces and the old generation to about twice its

@@ -103,7 +103,7 @@ export async function startNodes(dir: string, opts: StartOptions): Promise<Start
  */
 async function campaignNow(dir: string, config: ClusterConfig, id: NodeId): Promise<void> {
   try {
-    await adminRequest(config, readSecret(dir), id, {type: 'campaign'}, 300)
+    await adminRequest(config, readSecret(dir), id, {type: 'campaign'}, 1000)
   } catch {
     // The election timeout will do.
   }
@@ -147,7 +147,7 @@ async function waitForStart(dir: string, config: ClusterConfig, spawned: Map<Nod
 function lastError(logPath: string): string | null {
   try {
     const lines = readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-50).reverse()
-    const line = lines.find((l) => /cannot start|Error|error/.test(l))
+    const line = lines.find((l) => /cannot start|Error|error|bad option/.test(l))
     if (!line) return null
     return line.replace(/^\S+ \[node \d+\] /, '').replace(/^cannot start: /, '').replace(/^Error: /, '')
   } catch {

@@ -245,7 +245,7 @@ export class Replica {
    * changes but memory, and a crash simply loses the unfinished job.
    */
   private maybeSnapshot(): void {
-    if (this.snapshotJob) return
+    if (this.snapshotJob || this.stopped) return
     const applied = this.raft.appliedIndex
     const {lastIncludedIndex} = this.raft.snapshotMeta()
     if (applied - lastIncludedIndex < this.snapshotEvery) return

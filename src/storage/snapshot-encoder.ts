@@ -9,6 +9,7 @@
 // round of steps, since it covers the length that only the end of the encoding knows.
 import {Packr} from 'msgpackr'
 import type {Snapshot} from '../core/types.js'
+import {assert} from '../lib/assert.js'
 import {crc32c} from './crc32.js'
 import {RECORD_HEADER_BYTES} from './record.js'
 
@@ -46,6 +47,7 @@ export class SnapshotEncoder {
   constructor(snapshot: Snapshot, opts: SnapshotEncoderOptions = {}) {
     this.itemsPerStep = opts.itemsPerStep ?? 2000
     this.crcBytesPerStep = opts.crcBytesPerStep ?? 8 * 1024 * 1024
+    assert(this.itemsPerStep >= 1 && this.crcBytesPerStep >= 1, 'SnapshotEncoder: steps must do some work')
     // The same object, in the same key order, as SegmentLogStorage.saveSnapshot packs.
     const record = {lastIncludedIndex: snapshot.lastIncludedIndex, lastIncludedTerm: snapshot.lastIncludedTerm, data: snapshot.data}
     this.pieces = planMap(record, 1)
@@ -163,8 +165,8 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 
 /** msgpackr writes a plain object's header as map16 even for a few keys (it counts them late). */
 function mapHeader(n: number): Uint8Array {
-  if (n < 0x10000) return Uint8Array.of(0xde, n >>> 8, n & 0xff)
-  return Uint8Array.of(0xdf, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff)
+  assert(n < 0x10000, `SnapshotEncoder: an object with ${n} keys`)
+  return Uint8Array.of(0xde, n >>> 8, n & 0xff)
 }
 
 function arrayHeader(n: number): Uint8Array {

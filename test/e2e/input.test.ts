@@ -222,6 +222,19 @@ describe('CLI contract (3 nodes)', () => {
     }
   })
 
+  test('start reports replicas that Node refuses to run (a bad RAFTCTL_NODE_FLAGS): exit 1, the reason', T, async () => {
+    const other = new Cluster(3)
+    try {
+      other.basePort = await findBasePort(3)
+      const r = await other.run(['start', '--nodes', '3', '--base-port', String(other.basePort), '--timeout', '10s'], {env: {RAFTCTL_NODE_FLAGS: '--no-such-v8-flag-here'}})
+      assert.equal(r.exitCode, 1, `stdout: ${r.stdout}\nstderr: ${r.stderr}`)
+      assert.match(r.stderr, /^Error: node \d failed to start: .*bad option: --no-such-v8-flag-here/m)
+      assert.deepEqual(stackLines(r.stderr), [])
+    } finally {
+      await other.destroy()
+    }
+  })
+
   describe('13. bad input', () => {
     interface Case {
       name: string
