@@ -13,7 +13,7 @@ export default class Init extends BaseCommand {
     host: Flags.string({description: 'address the replicas listen on', default: DEFAULTS.host}),
     'election-timeout': intFlag({description: 'election timeout in ms (randomised up to twice this)', min: 2, max: 600_000, default: DEFAULTS.electionTimeoutMs}),
     heartbeat: intFlag({description: 'heartbeat interval in ms', min: 1, max: 300_000, default: DEFAULTS.heartbeatMs}),
-    'snapshot-every': intFlag({description: 'take a snapshot every N applied entries', min: 1, max: 100_000_000, default: DEFAULTS.snapshotEvery}),
+    'snapshot-every': intFlag({description: 'take a snapshot after N applied entries (and, with a large state, once the writes since the last one weigh half of it)', min: 1, max: 100_000_000, default: DEFAULTS.snapshotEvery}),
     force: Flags.boolean({description: 'replace an existing cluster (deletes its data; refused while nodes run)', default: false}),
   }
 

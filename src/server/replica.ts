@@ -67,6 +67,9 @@ export interface ReplicaStatus {
   snapshotIndex: number
 }
 
+/** What an applied command adds to the log beyond its key and values (ids, framing). */
+const ENTRY_OVERHEAD_BYTES = 48
+
 export class Replica {
   readonly raft: RaftNode
   readonly kv: KvStateMachine
@@ -85,6 +88,10 @@ export class Replica {
   private snapshotJob: {snapshot: Snapshot; encoder: SnapshotEncoder; steps: number} | null = null
   private readonly snapshotItemsPerStep?: number
   private stopped = false
+  /** Bytes of commands applied since the last snapshot (keys and values; an estimate). */
+  private bytesSinceSnapshot = 0
+  /** Size of the last snapshot this replica wrote (0: none yet since it started). */
+  private lastSnapshotBytes = 0
   /** Called for every entry applied, in order (checkers and the node log use it). */
   onApply?: (entry: Entry) => void
 
@@ -182,7 +189,10 @@ export class Replica {
       }
     }
     for (const m of rd.messages) this.ports.send(m)
-    if (rd.snapshot) this.kv.restore(rd.snapshot.data as KvSnapshot)
+    if (rd.snapshot) {
+      this.kv.restore(rd.snapshot.data as KvSnapshot)
+      this.bytesSinceSnapshot = 0
+    }
     for (const entry of rd.committedEntries) this.applyEntry(entry)
     for (const rs of rd.readStates) {
       const pending = this.pendingReads.get(rs.ctx as number)
@@ -205,6 +215,8 @@ export class Replica {
       this.ports.log(`skipped malformed command at index ${entry.index}`)
       return
     }
+    const cmd = entry.data
+    this.bytesSinceSnapshot += ENTRY_OVERHEAD_BYTES + cmd.key.length + (cmd.op === 'del' ? 0 : cmd.value.length) + (cmd.op === 'cas' ? cmd.expected.length : 0)
     const {result, index} = this.kv.apply(entry.data, entry.index)
     if (!pending) return
     if (pending.term === entry.term) pending.reply({ok: true, result, index})
@@ -238,7 +250,11 @@ export class Replica {
   }
 
   /**
-   * Every `snapshotEvery` applied entries, the state machine's state at the applied index is
+   * A snapshot is due once `snapshotEvery` entries were applied since the last one and, as well,
+   * commands worth half the last snapshot's size: with a large state, writing the whole state
+   * every few thousand small writes would cost far more disk and CPU than the log it saves
+   * (the log kept in memory and replayed on restart stays below half the state's size). Then the
+   * state machine's state at the applied index is
    * captured (a shallow copy: keys and values are immutable strings) and encoded; with a `defer`
    * port a step at a time between batches, so a large state does not stall heartbeats. Only
    * when the encoding is done are the log compacted and the file written: until then nothing
@@ -249,9 +265,11 @@ export class Replica {
     const applied = this.raft.appliedIndex
     const {lastIncludedIndex} = this.raft.snapshotMeta()
     if (applied - lastIncludedIndex < this.snapshotEvery) return
+    if (this.bytesSinceSnapshot < this.lastSnapshotBytes / 2) return
     const term = this.raft.termAt(applied)
     if (term === undefined) return
     const snapshot: Snapshot = {lastIncludedIndex: applied, lastIncludedTerm: term, data: this.kv.snapshot()}
+    this.bytesSinceSnapshot = 0
     const encoder = new SnapshotEncoder(snapshot, {itemsPerStep: this.snapshotItemsPerStep})
     this.snapshotJob = {snapshot, encoder, steps: 0}
     if (this.ports.defer) this.ports.defer(() => this.snapshotStep())
@@ -281,6 +299,7 @@ export class Replica {
     const snap = this.raft.compact(index, job.snapshot.data)
     assert(snap.lastIncludedTerm === term, `snapshot at ${index}: term ${term} captured, ${snap.lastIncludedTerm} now`)
     this.ports.storage.saveSnapshot(snap, false, job.encoder.encoded())
+    this.lastSnapshotBytes = job.encoder.encoded().bytes
     // Make sure the snapshot is durable before segments below it are treated as gone.
     this.ports.storage.sync()
     this.ports.log(

@@ -33,10 +33,10 @@ function put(index: number, key: string, value: string): Entry {
   return {term: TERM, index, type: 'normal', data: {op: 'put', key, value, clientId: 'c', seq: index}}
 }
 
-/** Appends entries from..to (put k<i % 7> = v<i>) and commits them all. */
-function feed(replica: Replica, from: number, to: number): void {
+/** Appends entries from..to (put k<i % 7> = v<i>, or `value(i)`) and commits them all. */
+function feed(replica: Replica, from: number, to: number, value = (i: number) => `v${i}`): void {
   const entries: Entry[] = []
-  for (let i = from; i <= to; i++) entries.push(put(i, `k${i % 7}`, `v${i}`))
+  for (let i = from; i <= to; i++) entries.push(put(i, `k${i % 7}`, value(i)))
   const m: AppendEntries = {type: 'AppendEntries', from: LEADER, to: 2, term: TERM, prevLogIndex: from - 1, prevLogTerm: from === 1 ? 0 : TERM, entries, leaderCommit: to, readSeq: 0}
   replica.receive(m)
   replica.process()
@@ -117,4 +117,24 @@ test('without a defer port the snapshot is taken at once (the same bytes)', () =
   feed(replica, 1, 12)
   assert.equal(replica.raft.snapshotMeta().lastIncludedIndex, 12)
   assert.equal(reload(fs).snapshot?.lastIncludedIndex, 12)
+})
+
+test('with a large state, the next snapshot waits until the new commands weigh half of the last one', () => {
+  const deferred: (() => void)[] = []
+  const {replica, lines} = follower(new MemoryFs(), deferred)
+  const drain = () => {
+    while (deferred.length > 0) deferred.shift()!()
+  }
+  const big = (i: number) => `${i}`.padEnd(1000, 'x')
+  feed(replica, 1, 12, big) // 7 keys of 1,000 bytes: a ~7 KB snapshot at 12
+  drain()
+  assert.equal(replica.raft.snapshotMeta().lastIncludedIndex, 12)
+  // 20 small writes (more than snapshotEvery entries, ~1 KB in all): not worth rewriting 7 KB yet.
+  feed(replica, 13, 32)
+  drain()
+  assert.equal(replica.raft.snapshotMeta().lastIncludedIndex, 12, lines.join('\n'))
+  // Large writes push the new commands past half of the last snapshot's size: due now.
+  feed(replica, 33, 36, big)
+  drain()
+  assert.equal(replica.raft.snapshotMeta().lastIncludedIndex, 36, lines.join('\n'))
 })
