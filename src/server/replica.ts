@@ -252,13 +252,14 @@ export class Replica {
   /**
    * A snapshot is due once `snapshotEvery` entries were applied since the last one and, as well,
    * commands worth half the last snapshot's size: with a large state, writing the whole state
-   * every few thousand small writes would cost far more disk and CPU than the log it saves
-   * (the log kept in memory and replayed on restart stays below half the state's size). Then the
-   * state machine's state at the applied index is
-   * captured (a shallow copy: keys and values are immutable strings) and encoded; with a `defer`
-   * port a step at a time between batches, so a large state does not stall heartbeats. Only
-   * when the encoding is done are the log compacted and the file written: until then nothing
-   * changes but memory, and a crash simply loses the unfinished job.
+   * every few thousand small writes would cost far more disk and CPU than the log it saves (the
+   * log kept in memory and replayed on restart stays below half the state's size).
+   *
+   * Then the state machine's state at the applied index is captured (a shallow copy: keys and
+   * values are immutable strings) and encoded; with a `defer` port a step at a time between
+   * batches, so a large state does not stall heartbeats. Only when the encoding is done are the
+   * log compacted and the file written: until then nothing changes but memory, and a crash
+   * simply loses the unfinished job.
    */
   private maybeSnapshot(): void {
     if (this.snapshotJob || this.stopped) return
