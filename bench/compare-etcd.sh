@@ -12,8 +12,10 @@
 # --warmup (default 5 s; 0 for none) and is discarded: a fresh Node replica needs a few seconds
 # of JIT warm-up that a Go binary does not. Both use their default timing and are durable (fsync
 # before acknowledging). Prints every run (with the 1-minute load when it started) and the
-# ratios raftctl/etcd of throughput and p99, of the means and of the medians over the rounds. Waits (bounded)
-# for a quiet machine before each run: LOAD_MAX (default 1.5), LOAD_WAIT (default 180 s).
+# ratios raftctl/etcd of throughput and p99, of the means and of the medians over the rounds, and
+# for each run the share of CPU the hypervisor stole during it (steal%). Waits (bounded) for a
+# quiet machine before each run: LOAD_MAX (default 1.5), STEAL_MAX (percent, default 10),
+# LOAD_WAIT (default 180 s).
 # Every process it starts is stopped on exit (trap), and its temp dir removed (KEEP_WORK=1 keeps it).
 set -euo pipefail
 
@@ -50,28 +52,32 @@ RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
 
 run_raftctl() {
-  local round=$1 load out="$WORK/raftctl-$1.json"
+  local round=$1 load cpu steal out="$WORK/raftctl-$1.json"
   load=$(wait_for_quiet)
   start_raft "$NODES"
   log "raftctl round $round (load $load): ${NODES} nodes, ${CLIENTS} clients, ${DURATION}"
   if [ "$WARMUP" != 0 ]; then CI=1 "${RAFTCTL[@]}" bench --dir "$RAFT_DIR" "${WARM_ARGS[@]}" >/dev/null 2>&1; fi
+  cpu=$(cpu_jiffies)
   CI=1 "${RAFTCTL[@]}" bench --dir "$RAFT_DIR" "${BENCH_ARGS[@]}" >"$out"
+  steal=$(steal_pct "$cpu")
   stop_raft "$RAFT_DIR"
-  printf 'raftctl\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$load" "$(json_field "$out" opsPerSec)" \
+  printf 'raftctl\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$load" "$steal" "$(json_field "$out" opsPerSec)" \
     "$(json_field "$out" latencyMs.p50)" "$(json_field "$out" latencyMs.p99)" "$(json_field "$out" errors)" >>"$RESULTS"
 }
 
 run_etcd() {
-  local round=$1 load out="$WORK/etcd-$1.json"
+  local round=$1 load cpu steal out="$WORK/etcd-$1.json"
   load=$(wait_for_quiet)
   start_etcd "$NODES"
   log "etcd round $round (load $load): ${NODES} members, ${CLIENTS} clients, ${DURATION}"
   if [ "$WARMUP" != 0 ]; then
     CI=1 node --import tsx "$ROOT/bench/etcd-client.ts" --endpoints "$ETCD_ENDPOINTS" --target "$TARGET" "${WARM_ARGS[@]}" >/dev/null 2>&1
   fi
+  cpu=$(cpu_jiffies)
   CI=1 node --import tsx "$ROOT/bench/etcd-client.ts" --endpoints "$ETCD_ENDPOINTS" --target "$TARGET" "${BENCH_ARGS[@]}" >"$out"
+  steal=$(steal_pct "$cpu")
   stop_etcd
-  printf 'etcd\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$load" "$(json_field "$out" opsPerSec)" \
+  printf 'etcd\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$load" "$steal" "$(json_field "$out" opsPerSec)" \
     "$(json_field "$out" latencyMs.p50)" "$(json_field "$out" latencyMs.p99)" "$(json_field "$out" errors)" >>"$RESULTS"
 }
 
@@ -82,14 +88,14 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo "# ${NODES} nodes, ${CLIENTS} clients, ${VALUE_SIZE}-byte values, ${DURATION} per run after ${WARMUP} warm-up, put; $(nproc) cores"
-printf 'system\tround\tload1\tops/s\tp50ms\tp99ms\terrors\n'
+printf 'system\tround\tload1\tsteal%%\tops/s\tp50ms\tp99ms\terrors\n'
 cat "$RESULTS"
 node -e '
   const rows = require("node:fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"))
   const vals = (sys, col) => rows.filter((r) => r[0] === sys).map((r) => Number(r[col]))
   const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length
   const median = (v) => { const s = [...v].sort((a, b) => a - b), m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
-  const stats = (sys) => ({tput: vals(sys, 3), p99: vals(sys, 5)})
+  const stats = (sys) => ({tput: vals(sys, 4), p99: vals(sys, 6)})
   const r = stats("raftctl")
   const line = (name, x) => `${name} mean ${mean(x.tput).toFixed(0)} ops/s, p99 ${mean(x.p99).toFixed(1)} ms; median ${median(x.tput).toFixed(0)} ops/s, p99 ${median(x.p99).toFixed(1)} ms`
   console.log(line("raftctl", r))

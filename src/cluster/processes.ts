@@ -11,14 +11,15 @@ import {mkdirSync} from 'node:fs'
 // Through dist/ from both trees: a replica runs the built code also when this module runs from src/ (tsx).
 const REPLICA_MAIN = fileURLToPath(new URL('../../dist/server/replica-main.js', import.meta.url))
 /**
- * V8 flags of a replica. Under load a replica allocates fast and mostly garbage: by default V8
- * lets the young generation grow to 16 MB semi-spaces and the old generation to about twice its
- * live size before collecting, so a replica with 10 MB of live heap sat at 100–135 MB resident.
- * Small semi-spaces and a 1.2× old-generation growth factor keep it near 75 MB at the same
- * throughput (docs/benchmarks.md, "Memory"). RAFTCTL_NODE_FLAGS (space-separated) replaces
- * them, e.g. to profile replicas: RAFTCTL_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+ * Node/V8 flags of a replica. Under load a replica allocates fast and mostly garbage: by default
+ * V8 lets the young generation grow to 16 MB semi-spaces and the old generation to about twice
+ * its live size before collecting, so a replica with 10 MB of live heap sat at 100–135 MB
+ * resident. 1 MB semi-spaces, a 1.2× old-generation growth factor and one V8 helper thread
+ * (instead of four, on machines where five replicas share a few cores) keep it near 70 MB, at the
+ * same or better throughput (docs/benchmarks.md, "Memory"). RAFTCTL_NODE_FLAGS (space-separated)
+ * replaces them, e.g. to profile replicas: RAFTCTL_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
  */
-export const DEFAULT_REPLICA_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=20']
+export const DEFAULT_REPLICA_NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=20', '--v8-pool-size=1']
 
 export function replicaNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
   const custom = env.RAFTCTL_NODE_FLAGS

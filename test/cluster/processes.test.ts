@@ -5,8 +5,8 @@ import assert from 'node:assert/strict'
 import {DEFAULT_REPLICA_NODE_FLAGS, replicaNodeFlags} from '../../src/cluster/processes.js'
 import {parseRequest} from '../../src/server/protocol.js'
 
-test('replicas run with small semi-spaces and a 1.2x old-generation growth unless RAFTCTL_NODE_FLAGS says otherwise', () => {
-  assert.deepEqual(replicaNodeFlags({}), ['--max-semi-space-size=2', '--heap-growing-percent=20'])
+test('replicas run with small semi-spaces, a 1.2x old-generation growth and one V8 helper thread unless RAFTCTL_NODE_FLAGS says otherwise', () => {
+  assert.deepEqual(replicaNodeFlags({}), ['--max-semi-space-size=1', '--heap-growing-percent=20', '--v8-pool-size=1'])
   assert.deepEqual(replicaNodeFlags({}), DEFAULT_REPLICA_NODE_FLAGS)
   assert.deepEqual(replicaNodeFlags({RAFTCTL_NODE_FLAGS: ' --cpu-prof  --cpu-prof-dir=/tmp/p '}), ['--cpu-prof', '--cpu-prof-dir=/tmp/p'])
   assert.deepEqual(replicaNodeFlags({RAFTCTL_NODE_FLAGS: ''}), [], 'empty: plain node, V8 defaults')

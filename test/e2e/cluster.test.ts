@@ -7,6 +7,7 @@ import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {ClusterClient, UnavailableError} from '../../src/client/cluster-client.js'
 import {loadCluster, readSecret} from '../../src/cluster/config.js'
+import {DEFAULT_REPLICA_NODE_FLAGS} from '../../src/cluster/processes.js'
 import {Cluster, ELECTION_MS, sleep, stackLines, type RunResult, type StatusJson} from './harness.js'
 
 const T = {timeout: 90_000}
@@ -97,7 +98,7 @@ describe('raft cluster (3 nodes, through the CLI)', () => {
       // Replicas run the lean entry (no oclif) with the memory flags, detached from the CLI.
       const argv = fs.readFileSync(`/proc/${n.pid}/cmdline`, 'utf8').split('\0')
       assert.ok(argv.some((a) => a.endsWith('dist/server/replica-main.js')), argv.join(' '))
-      assert.ok(argv.includes('--max-semi-space-size=2') && argv.includes('--heap-growing-percent=20'), argv.join(' '))
+      for (const flag of DEFAULT_REPLICA_NODE_FLAGS) assert.ok(argv.includes(flag), `${flag} in ${argv.join(' ')}`)
     }
     // A fresh cluster: start asked node 1 to campaign at once rather than wait out a timeout.
     assert.match(c.nodeLog(1), /asked to campaign at once/)
