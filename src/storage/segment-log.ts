@@ -31,7 +31,7 @@ import {StorageCorruptionError} from './errors.js'
 import {type Fd, type FileSystem, joinPath} from './fs.js'
 import {dataViewOf} from './crc32.js'
 import {checkFrame, encodeRecord, RECORD_HEADER_BYTES, writeRecord} from './record.js'
-import type {EncodedSnapshot} from './snapshot-encoder.js'
+import {SnapshotEncoder, type EncodedSnapshot} from './snapshot-encoder.js'
 
 export interface SegmentLogOptions {
   /** A new segment is started when appending to the current one would pass this. Default 64 MiB. */
@@ -357,8 +357,8 @@ export class SegmentLogStorage implements LogStorage {
     }
 
     const name = snapshotFileName(L, T)
-    // `encoded`: the same record, prepared in steps by SnapshotEncoder (a large state).
-    this.writeFileAtomically(name, encoded ? encoded.chunks : encodeRecord(packr.pack({lastIncludedIndex: L, lastIncludedTerm: T, data: snapshot.data})))
+    // `encoded`: the record already prepared in steps (a large state); else encoded here at once.
+    this.writeFileAtomically(name, (encoded ?? new SnapshotEncoder(snapshot).finish()).chunks)
 
     // The rename above precedes these unlinks in the directory's history, so no crash can keep
     // the deletions and lose the snapshot. Compaction deletes from the front (whatever a crash

@@ -48,13 +48,9 @@ export class SnapshotEncoder {
     this.itemsPerStep = opts.itemsPerStep ?? 2000
     this.crcBytesPerStep = opts.crcBytesPerStep ?? 8 * 1024 * 1024
     assert(this.itemsPerStep >= 1 && this.crcBytesPerStep >= 1, 'SnapshotEncoder: steps must do some work')
-    // The same object, in the same key order, as SegmentLogStorage.saveSnapshot packs.
+    // The snapshot file's record (SegmentLogStorage reads it back with these keys).
     const record = {lastIncludedIndex: snapshot.lastIncludedIndex, lastIncludedTerm: snapshot.lastIncludedTerm, data: snapshot.data}
     this.pieces = planMap(record, 1)
-  }
-
-  get done(): boolean {
-    return this.result !== null
   }
 
   /** Does a bounded amount of work; returns true once the record is complete. */
