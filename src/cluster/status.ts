@@ -98,7 +98,7 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
       appliedIndex: s.appliedIndex,
       lag: leaderStatus ? Math.max(0, leaderStatus.commitIndex - s.appliedIndex) : null,
       group: s.group,
-      rssBytes: s.memory?.rss ?? null,
+      rssBytes: s.rssBytes ?? null,
     }
   })
   return {

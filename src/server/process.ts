@@ -130,7 +130,7 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
       authFailures: stats.authFailures,
       keys: replica.kv.size(),
       uptimeMs: Date.now() - startedAt,
-      memory: process.memoryUsage(),
+      rssBytes: process.memoryUsage.rss(),
       ...(s.role === 'leader' ? {matchIndex} : {}),
     }
   }

@@ -57,8 +57,8 @@ export interface NodeStatus {
   authFailures: number
   keys: number
   uptimeMs: number
-  /** process.memoryUsage() of the replica, in bytes. */
-  memory: {rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number}
+  /** The replica's resident memory, in bytes. */
+  rssBytes: number
   /** The leader's view of each follower's match index (leader only). */
   matchIndex?: Record<string, number>
 }

@@ -299,13 +299,14 @@ export class Replica {
     }
     const snap = this.raft.compact(index, job.snapshot.data)
     assert(snap.lastIncludedTerm === term, `snapshot at ${index}: term ${term} captured, ${snap.lastIncludedTerm} now`)
-    this.ports.storage.saveSnapshot(snap, false, job.encoder.encoded())
-    this.lastSnapshotBytes = job.encoder.encoded().bytes
+    const encoded = job.encoder.encoded()
+    this.ports.storage.saveSnapshot(snap, false, encoded)
+    this.lastSnapshotBytes = encoded.bytes
     // Make sure the snapshot is durable before segments below it are treated as gone.
     this.ports.storage.sync()
     this.ports.log(
       `snapshot taken at ${index} (term ${term}, ${(job.snapshot.data as KvSnapshot).data.length} keys, ` +
-        `${(job.encoder.encoded().bytes / 1e6).toFixed(1)} MB${job.steps > 1 ? `, encoded in ${job.steps} steps` : ''})`,
+        `${(encoded.bytes / 1e6).toFixed(1)} MB${job.steps > 1 ? `, encoded in ${job.steps} steps` : ''})`,
     )
   }
 
