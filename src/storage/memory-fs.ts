@@ -11,8 +11,13 @@
 //   - per surviving file, a random prefix of its pending data operations survives, and the last
 //     surviving append may be torn (cut at a random byte);
 //   - every open file descriptor is closed.
+// Two kinds of crash, as on a real machine: kill() is the process dying (SIGKILL, a crash): the
+// page cache survives, so everything written stays readable, but nothing unsynced becomes durable
+// by it — a later crash() (power loss) can still lose it. crash() is power loss: only what was
+// synced survives (see above).
 // armCrash(n) additionally lets a test kill the "process" in the middle of a storage operation: the
-// (n+1)-th mutating call from then on throws SimulatedCrash, and the test follows with crash().
+// (n+1)-th mutating call from then on throws SimulatedCrash, and the test follows with kill() or
+// crash().
 // Simplifications, deliberate: directories themselves are durable as soon as they are created, and
 // data operations are kept in issue order (no reordering of pages within a file).
 import type {Fd, FileSystem} from './fs.js'
@@ -253,8 +258,26 @@ export class MemoryFs implements FileSystem {
   }
 
   /**
+   * The process died (SIGKILL): its file descriptors are closed, the page cache survives. Written
+   * but unsynced data stays readable and stays pending: a later crash() may still lose it.
+   */
+  kill(): void {
+    this.fds.clear()
+    this.crashBudget = -1
+  }
+
+  /** Test helper: whether any write is not yet durable (data or directory entries). */
+  hasPendingWrites(): boolean {
+    for (const d of this.dirs.values()) {
+      if (d.pending.length > 0) return true
+      for (const inode of d.live.values()) if (inode.pending.length > 0) return true
+    }
+    return false
+  }
+
+  /**
    * Makes the mutating call after the next `calls` ones throw SimulatedCrash without taking effect
-   * (0: the very next one). Cleared by disarmCrash() and by crash().
+   * (0: the very next one). Cleared by disarmCrash(), kill() and crash().
    */
   armCrash(calls: number): void {
     this.crashBudget = calls

@@ -20,9 +20,15 @@
 // Durability: nothing is durable until sync() (one fdatasync of the active segment; plus the
 // directory when a segment was created, plus the hard-state file when term/vote changed).
 // saveSnapshot() is durable when it returns, together with everything written before it (it is a
-// sync point). commitIndex is persisted lazily: with the next term/vote change, by saveSnapshot()
-// and by close(); after a crash it may be older than the last one set, which Raft allows
-// (commitIndex is volatile state in the paper).
+// sync point). load() makes durable everything it returns: what it reads may sit only in the page
+// cache (the process was killed before its fsync), and the node will act on it — acknowledge
+// those entries, repeat that vote — so a later power loss must not take it away.
+// commitIndex is persisted lazily: with the next term/vote change, by saveSnapshot() and by
+// close(); after a crash it may be older than the last one set, which Raft allows (commitIndex is
+// volatile state in the paper). It is never persisted beyond `durableMatch`, the index up to which
+// the durable log is known to equal the live one: the hard-state file may reach the disk before a
+// truncation and the new entries of the same batch, and a commitIndex that pointed into the old,
+// replaced entries would make a restarted node apply them.
 import {Packr, Unpackr} from 'msgpackr'
 import type {Entry, HardState, Snapshot} from '../core/types.js'
 import {assert} from '../lib/assert.js'
@@ -33,9 +39,18 @@ import {dataViewOf} from './crc32.js'
 import {checkFrame, encodeRecord, RECORD_HEADER_BYTES, writeRecord} from './record.js'
 import {SnapshotEncoder, type EncodedSnapshot} from './snapshot-encoder.js'
 
+/**
+ * Deliberately broken storage, only to prove the simulator catches what these bugs would do:
+ * `commit-before-log` persists commitIndex unclamped (the hard-state file can claim entries that
+ * a truncation in the same batch replaced but that are not yet synced); `trust-page-cache` has
+ * load() fsync nothing it read back.
+ */
+export type StorageMutant = 'commit-before-log' | 'trust-page-cache'
+
 export interface SegmentLogOptions {
   /** A new segment is started when appending to the current one would pass this. Default 64 MiB. */
   segmentBytesMax?: number
+  mutant?: StorageMutant
   /** Recovery notes (torn tail repaired, leftovers removed). Default: console.warn. */
   log?: (line: string) => void
 }
@@ -76,6 +91,7 @@ const DEFAULT_HARD_STATE: HardState = {currentTerm: 0, votedFor: 0, commitIndex:
 export class SegmentLogStorage implements LogStorage {
   private readonly segmentBytesMax: number
   private readonly log: (line: string) => void
+  private readonly mutant?: StorageMutant
 
   private loaded = false
   private closed = false
@@ -89,6 +105,8 @@ export class SegmentLogStorage implements LogStorage {
   private snapTerm = 0
   private snapName: string | null = null
   private lastIndex = 0
+  /** Entries 1..durableMatch of the durable log (snapshot and synced segments) equal the live ones. */
+  private durableMatch = 0
 
   private hardState: HardState = {...DEFAULT_HARD_STATE}
   private persistedHardState: HardState = {...DEFAULT_HARD_STATE}
@@ -106,6 +124,7 @@ export class SegmentLogStorage implements LogStorage {
       `segmentBytesMax must be an integer in [1, 2^32-1], got ${this.segmentBytesMax}`,
     )
     this.log = opts.log ?? ((line) => console.warn(`[storage] ${line}`))
+    this.mutant = opts.mutant
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -264,8 +283,20 @@ export class SegmentLogStorage implements LogStorage {
       dirChanged = true
     }
 
+    // What was read may be only in the page cache (the process was killed before it synced):
+    // make it durable before the node acts on it. The snapshot and hard-state files were fsynced
+    // before their rename; their directory entries are made durable by the directory fsync.
+    if (this.mutant !== 'trust-page-cache') {
+      for (const seg of this.segments) {
+        const fd = this.fs.openAppend(this.path(seg.name))
+        this.fs.fsync(fd)
+        this.fs.close(fd)
+      }
+      dirChanged = true
+    }
     if (dirChanged) this.fs.fsyncDir(this.dir)
     this.lastIndex = L + entries.length
+    this.durableMatch = this.lastIndex
     this.checkInvariants()
     return {hardState: {...this.hardState}, snapshot, entries}
   }
@@ -347,14 +378,9 @@ export class SegmentLogStorage implements LogStorage {
 
     // Everything written before the snapshot becomes durable with it: otherwise a crash could keep
     // the snapshot and lose an earlier (unsynced) truncation, a state that never existed. (Even
-    // when the log is about to be dropped: a crash may stop the drop half way.) The directory
-    // fsync below covers the hard-state rename and any new segment.
+    // when the log is about to be dropped: a crash may stop the drop half way.)
     const dropAll = discardLog || L >= this.lastIndex
-    if (this.hardStateDirty || this.hardState.commitIndex !== this.persistedHardState.commitIndex) this.writeHardState()
-    if (this.activeFd !== null && this.activeDirty) {
-      this.fs.fsync(this.activeFd)
-      this.activeDirty = false
-    }
+    this.syncLog()
 
     const name = snapshotFileName(L, T)
     // `encoded`: the record already prepared in steps (a large state); else encoded here at once.
@@ -381,6 +407,13 @@ export class SegmentLogStorage implements LogStorage {
     this.snapIndex = L
     this.snapTerm = T
     if (dropAll) this.lastIndex = L
+    this.durableMatch = this.lastIndex
+    // Only now, with the snapshot durable, may the hard state claim a commitIndex up to it.
+    if (this.hardStateDirty || this.hardState.commitIndex !== this.persistedHardState.commitIndex) {
+      this.writeHardState()
+      this.fs.fsyncDir(this.dir)
+      this.dirDirty = false
+    }
     this.checkInvariants()
   }
 
@@ -393,8 +426,13 @@ export class SegmentLogStorage implements LogStorage {
     if (this.closed) return
     this.closed = true
     if (!this.loaded) return
-    if (this.hardState.commitIndex !== this.persistedHardState.commitIndex) this.hardStateDirty = true
     this.syncInternal()
+    // With the log durable, the latest commitIndex can be kept for the next start.
+    if (this.hardState.commitIndex !== this.persistedHardState.commitIndex) {
+      this.writeHardState()
+      this.fs.fsyncDir(this.dir)
+      this.dirDirty = false
+    }
     this.closeActive()
   }
 
@@ -412,8 +450,14 @@ export class SegmentLogStorage implements LogStorage {
   // internals
 
   private syncInternal(): void {
-    // Term/vote before entries: a crash in between leaves a term at least as new as the log.
+    // Term/vote before entries (a crash in between leaves a term at least as new as the log),
+    // with a commitIndex that holds for the durable log as it was before this batch.
     if (this.hardStateDirty) this.writeHardState()
+    this.syncLog()
+  }
+
+  /** fsyncs the active segment and the directory; afterwards the durable log is the live one. */
+  private syncLog(): void {
     if (this.activeFd !== null && this.activeDirty) {
       this.fs.fsync(this.activeFd)
       this.activeDirty = false
@@ -422,17 +466,25 @@ export class SegmentLogStorage implements LogStorage {
       this.fs.fsyncDir(this.dir)
       this.dirDirty = false
     }
+    this.durableMatch = this.lastIndex
   }
 
-  /** Writes the hard-state file (temp, fsync, rename); the directory fsync is the caller's. */
+  /**
+   * Writes the hard-state file (temp, fsync, rename); the directory fsync is the caller's. The
+   * commitIndex written never exceeds durableMatch (see the header).
+   */
   private writeHardState(): void {
-    this.writeFileAtomically(HARD_STATE_FILE, encodeRecord(packr.pack({...this.hardState})))
-    this.persistedHardState = {...this.hardState}
+    const commitIndex =
+      this.mutant === 'commit-before-log' ? this.hardState.commitIndex : Math.min(this.hardState.commitIndex, this.durableMatch)
+    const written = {...this.hardState, commitIndex}
+    this.writeFileAtomically(HARD_STATE_FILE, encodeRecord(packr.pack(written)))
+    this.persistedHardState = written
     this.hardStateDirty = false
   }
 
   /** Removes stored entries >= index (index > snapIndex, index <= lastIndex). */
   private truncateFrom(index: number): void {
+    this.durableMatch = Math.min(this.durableMatch, index - 1)
     if (index === this.snapIndex + 1) {
       // Nothing stored after the snapshot survives: drop every segment rather than keep one that
       // holds only compacted entries. The next write starts a new segment at `index`.

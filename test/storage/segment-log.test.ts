@@ -5,7 +5,8 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {MemoryFs} from '../../src/storage/memory-fs.js'
 import {StorageCorruptionError} from '../../src/storage/errors.js'
-import {SegmentLogStorage, segmentFileName, snapshotFileName} from '../../src/storage/segment-log.js'
+import {SegmentLogStorage, segmentFileName, snapshotFileName, type StorageMutant} from '../../src/storage/segment-log.js'
+import {SimulatedCrash} from '../../src/storage/memory-fs.js'
 import {InvariantError} from '../../src/lib/assert.js'
 import {Prng} from '../../src/lib/prng.js'
 import {DIR, entry, open, range, reopen, segmentFiles} from './helpers.js'
@@ -155,6 +156,8 @@ test('discardLog drops every stored entry; the next append starts a new segment'
 test('hard state round trips; term and vote are durable at sync, commitIndex lazily', () => {
   const fs = new MemoryFs()
   let {storage} = open(fs)
+  storage.append(range(1, 12, 1))
+  storage.sync()
   storage.setHardState({currentTerm: 5, votedFor: 2, commitIndex: 3})
   storage.sync()
   storage.setHardState({currentTerm: 5, votedFor: 2, commitIndex: 9})
@@ -188,6 +191,88 @@ test('saveSnapshot is a sync point: entries, hard state and commitIndex before i
     assert.deepEqual(state.hardState, {currentTerm: 2, votedFor: 1, commitIndex: 8})
     assert.deepEqual(state.entries, [...range(6, 8, 1), ...range(9, 10, 2)])
   }
+})
+
+/**
+ * Issue #12, bug 1: a follower at term 3 holds the uncommitted 3@2 4@2 (durable); in one batch it
+ * truncates them for 3@3 4@3 from the leader, learns commitIndex 4, and votes in term 4. The
+ * process dies somewhere inside that sync, at every possible call, and the power fails with
+ * every draw of what the disk kept. A commitIndex on disk must never cover entries that are not
+ * the committed ones.
+ */
+function commitOverOldEntries(mutant?: StorageMutant): string[] {
+  const bad: string[] = []
+  for (let calls = 0; calls <= 12; calls++) {
+    for (let seed = 1; seed <= 12; seed++) {
+      const fs = new MemoryFs()
+      const {storage} = open(fs, {mutant})
+      storage.append([entry(1, 1), entry(2, 1), entry(3, 2), entry(4, 2)])
+      storage.setHardState({currentTerm: 3, votedFor: 1, commitIndex: 2})
+      storage.sync()
+      storage.append([entry(3, 3, 'new-3'), entry(4, 3, 'new-4')])
+      storage.setHardState({currentTerm: 4, votedFor: 5, commitIndex: 4})
+      fs.armCrash(calls)
+      try {
+        storage.sync()
+        fs.disarmCrash()
+      } catch (err) {
+        if (!(err instanceof SimulatedCrash)) throw err
+      }
+      fs.crash(new Prng(seed))
+      const {state} = open(fs, {mutant})
+      const c = state.hardState.commitIndex
+      const covered = state.entries.filter((e) => e.index <= c && e.index >= 3)
+      if (covered.some((e) => e.term !== 3)) bad.push(`crash after ${calls} calls, seed ${seed}: commit ${c} over ${covered.map((e) => `${e.index}@${e.term}`)}`)
+    }
+  }
+  return bad
+}
+
+test('commitIndex is never durable before the truncation and entries it points into (#12 bug 1)', () => {
+  assert.deepEqual(commitOverOldEntries(), [])
+  assert.ok(commitOverOldEntries('commit-before-log').length > 0, 'the broken ordering is caught by this test')
+})
+
+/**
+ * Issue #12, bug 3: what load() reads back may be only in the page cache (the process was killed
+ * before its fsync). The node acts on it — acknowledges those entries, repeats that vote — so a
+ * power loss after the restart must not take it away.
+ */
+function lostAfterKill(mutant?: StorageMutant): string[] {
+  const bad: string[] = []
+  for (let calls = 0; calls <= 8; calls++) {
+    for (let seed = 1; seed <= 12; seed++) {
+      const fs = new MemoryFs()
+      const first = open(fs, {mutant}).storage
+      first.append(range(1, 3, 1))
+      first.sync()
+      // (a) entries written, not synced; (b) a vote whose sync dies after the rename.
+      first.append(range(4, 6, 1))
+      first.setHardState({currentTerm: 2, votedFor: 1, commitIndex: 0})
+      fs.armCrash(calls)
+      try {
+        first.sync()
+        fs.disarmCrash()
+      } catch (err) {
+        if (!(err instanceof SimulatedCrash)) throw err
+      }
+      fs.kill()
+      const seen = open(fs, {mutant}).state
+      fs.crash(new Prng(seed))
+      const after = open(fs, {mutant}).state
+      if (after.entries.length < seen.entries.length) bad.push(`calls ${calls}, seed ${seed}: entries ${seen.entries.length} -> ${after.entries.length}`)
+      if (after.hardState.votedFor !== seen.hardState.votedFor || after.hardState.currentTerm !== seen.hardState.currentTerm) {
+        bad.push(`calls ${calls}, seed ${seed}: vote ${JSON.stringify(seen.hardState)} -> ${JSON.stringify(after.hardState)}`)
+      }
+    }
+  }
+  return bad
+}
+
+test('what load() read back is durable before the node acts on it (#12 bug 3)', () => {
+  assert.deepEqual(lostAfterKill(), [])
+  const broken = lostAfterKill('trust-page-cache')
+  assert.ok(broken.some((b) => b.includes('entries')) && broken.some((b) => b.includes('vote')), broken.join('\n'))
 })
 
 test('sync is one fsync for a batch; a new segment adds one directory fsync', () => {
