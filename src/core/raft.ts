@@ -208,7 +208,9 @@ export class RaftNode {
   /** Entries [from, to] that are still in memory (for checkers and tests). */
   entries(from = this.firstIndex(), to = this.lastIndex()): Entry[] {
     const lo = Math.max(from, this.firstIndex())
-    return this.log.slice(lo - this.snapshotIndex - 1, to - this.snapshotIndex)
+    const hi = Math.min(to, this.lastIndex())
+    if (hi < lo) return []
+    return this.log.slice(lo - this.snapshotIndex - 1, hi - this.snapshotIndex)
   }
 
   snapshotMeta(): {lastIncludedIndex: number; lastIncludedTerm: number} {
@@ -388,15 +390,19 @@ export class RaftNode {
     const hs = this.hardState()
     const prev = this.prevHardState
     const hsChanged = hs.currentTerm !== prev.currentTerm || hs.votedFor !== prev.votedFor || hs.commitIndex !== prev.commitIndex
-    const applyFrom = this.appliedIndex + 1
-    const applyTo = Math.min(this.commitIndex, this.appliedIndex + this.cfg.maxApplyBatch)
+    // While an installed snapshot waits to be applied, appliedIndex lags the snapshot: what is
+    // applied after it starts past the snapshot.
+    const applied = Math.max(this.appliedIndex, this.snapshotIndex)
+    const applyTo = Math.min(this.commitIndex, applied + this.cfg.maxApplyBatch)
+    const committedEntries = applyTo > applied ? this.entries(applied + 1, applyTo) : []
+    assert(committedEntries.length === 0 || committedEntries[committedEntries.length - 1]!.index <= this.commitIndex, 'handing out uncommitted entries')
     return {
       softState: this.softState(),
       hardState: hsChanged ? hs : null,
       entries: this.entries(this.persistedIndex + 1),
       snapshot: this.pendingSnapshot,
       messages,
-      committedEntries: applyTo >= applyFrom ? this.entries(applyFrom, applyTo) : [],
+      committedEntries,
       readStates,
     }
   }
@@ -841,7 +847,8 @@ export class RaftNode {
       this.sendAppend(m.from, true)
       return
     }
-    if (m.matchIndex > pr.matchIndex) {
+    // A probe answered at the known match point (after a snapshot, say) confirms it too (etcd).
+    if (m.matchIndex > pr.matchIndex || (m.matchIndex === pr.matchIndex && pr.state === 'probe')) {
       pr.matchIndex = m.matchIndex
       pr.stallTicks = 0
       pr.nextIndex = Math.max(pr.nextIndex, m.matchIndex + 1)
@@ -865,6 +872,16 @@ export class RaftNode {
     const pr = this.progress.get(m.from)
     if (!pr) return
     pr.recentActive = true
+    if (pr.state !== 'snapshot') {
+      // A duplicate, or an answer overtaken by later AppendEntries: at most news of a match.
+      if (m.matchIndex > pr.matchIndex) {
+        pr.matchIndex = m.matchIndex
+        pr.nextIndex = Math.max(pr.nextIndex, m.matchIndex + 1)
+        while (pr.inflight.length > 0 && pr.inflight[0]! <= m.matchIndex) pr.inflight.shift()
+        if (this.maybeCommit()) this.needCommitBroadcast = true
+      }
+      return
+    }
     pr.matchIndex = Math.max(pr.matchIndex, m.matchIndex)
     pr.nextIndex = pr.matchIndex + 1
     pr.state = 'probe'
