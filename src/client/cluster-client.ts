@@ -1,7 +1,14 @@
 // The cluster client used by the CLI, bench and check: sends to any node, follows leader hints,
-// tries the next node on timeout or refusal, keeps the same (client id, seq) across retries of a
+// tries the next node on timeout or refusal, keeps the same (session, seq) across retries of a
 // write so it applies at most once, and gives up at the deadline with Unavailable (for a write:
 // the outcome is unknown, it may still commit).
+//
+// Sessions (Raft thesis §6.3): before its first write the client registers a session through the
+// log. A session the cluster evicted (it keeps the 10,000 most recently used) answers
+// `session-expired`; the client then registers a new one. If the refused write had been sent only
+// once, nothing can have applied it, so it is sent again under the new session; otherwise an
+// earlier copy may have taken effect before the eviction and the outcome is unknown
+// (SessionExpiredError). Writes of one client are sequential: one at a time.
 import {randomBytes} from 'node:crypto'
 import type {NodeId} from '../core/types.js'
 import type {KvWriteResult} from '../kv/state-machine.js'
@@ -32,6 +39,17 @@ export class UnavailableError extends Error {
   }
 }
 
+/**
+ * The client's session was evicted and the write had been sent more than once: an earlier copy
+ * may have taken effect before the eviction. The outcome is unknown; the next write starts a new
+ * session.
+ */
+export class SessionExpiredError extends UnavailableError {
+  constructor(message: string) {
+    super(message, true)
+  }
+}
+
 export type WriteOutcome = {result: KvWriteResult; index: number}
 export type ReadOutcome = {value: string | null; index: number}
 
@@ -39,8 +57,14 @@ export type ReadOutcome = {value: string | null; index: number}
 const ATTEMPT_MS = 1000
 
 export class ClusterClient {
-  readonly clientId = randomBytes(8).toString('hex')
+  /** The registered session (a log index), or null before the first write / after an eviction. */
+  private session: number | null = null
   private seq = 0
+  private writing = false
+  /** Sessions this client registered (more than one if the cluster evicted one). */
+  sessionsRegistered = 0
+  /** Told when the cluster evicted this client's session and a new one was registered. */
+  onSessionExpired?: (message: string) => void
   private readonly tracker: LeaderTracker
   private readonly connections = new Map<NodeId, Promise<ClientConnection>>()
   private readonly byId: Map<NodeId, ClusterNode>
@@ -55,15 +79,15 @@ export class ClusterClient {
   }
 
   async put(key: string, value: string, timeoutMs: number): Promise<WriteOutcome> {
-    return this.write({type: 'put', key, value, clientId: this.clientId, seq: ++this.seq}, timeoutMs)
+    return this.write((session, seq) => ({type: 'put', key, value, session, seq}), timeoutMs)
   }
 
   async del(key: string, timeoutMs: number): Promise<WriteOutcome> {
-    return this.write({type: 'del', key, clientId: this.clientId, seq: ++this.seq}, timeoutMs)
+    return this.write((session, seq) => ({type: 'del', key, session, seq}), timeoutMs)
   }
 
   async cas(key: string, expected: string, value: string, timeoutMs: number): Promise<WriteOutcome> {
-    return this.write({type: 'cas', key, expected, value, clientId: this.clientId, seq: ++this.seq}, timeoutMs)
+    return this.write((session, seq) => ({type: 'cas', key, expected, value, session, seq}), timeoutMs)
   }
 
   async get(key: string, opts: {stale?: boolean; timeoutMs: number}): Promise<ReadOutcome> {
@@ -71,13 +95,44 @@ export class ClusterClient {
     return {value: (reply as {value: string | null}).value, index: reply.index}
   }
 
-  private async write(req: WriteRequest, timeoutMs: number): Promise<WriteOutcome> {
-    const reply = await this.send(req, timeoutMs, true)
-    return {result: (reply as {result: KvWriteResult}).result, index: reply.index}
+  private async write(make: (session: number, seq: number) => WriteRequest, timeoutMs: number): Promise<WriteOutcome> {
+    if (this.writing) throw new Error('ClusterClient: one write at a time (a session is sequential)')
+    this.writing = true
+    try {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        if (this.session === null) await this.register(deadline)
+        const session = this.session!
+        const sends = {count: 0}
+        const reply = await this.send(make(session, ++this.seq), deadline - Date.now(), true, sends)
+        const result = (reply as {result: KvWriteResult}).result
+        if (result.status !== 'session-expired') return {result, index: reply.index}
+        this.session = null
+        const note = `the cluster evicted this client's session ${session}`
+        if (sends.count > 1) {
+          throw new SessionExpiredError(`${note} while the write was being retried: an earlier copy may have taken effect, the outcome is unknown`)
+        }
+        // Sent once and refused: nothing applied it. Again, under a new session.
+        this.onSessionExpired?.(`${note}; registered a new one and sent the write again`)
+      }
+    } finally {
+      this.writing = false
+    }
   }
 
-  /** Retries `req` across nodes until a node answers it, or the deadline passes. */
-  private async send(req: ClientRequest, timeoutMs: number, write: boolean): Promise<ClientReply & {ok: true}> {
+  /** Registers a new session through the log (a retried registration only leaves a spare one). */
+  private async register(deadline: number): Promise<void> {
+    const reply = await this.send({type: 'register', nonce: randomBytes(8).toString('hex')}, deadline - Date.now(), true)
+    this.session = (reply as {session: number}).session
+    this.seq = 0
+    this.sessionsRegistered++
+  }
+
+  /**
+   * Retries `req` across nodes until a node answers it, or the deadline passes. `sends.count`
+   * counts the attempts that may have reached a node (a connection was made).
+   */
+  private async send(req: ClientRequest, timeoutMs: number, write: boolean, sends = {count: 0}): Promise<ClientReply & {ok: true}> {
     const deadline = Date.now() + timeoutMs
     let lastProblem = 'no node answered'
     let attempts = 0
@@ -87,6 +142,7 @@ export class ClusterClient {
       attempts++
       try {
         const conn = await this.connect(id, Math.min(remaining, ATTEMPT_MS))
+        sends.count++
         const reply = (await conn.request(req, Math.max(1, Math.min(deadline - Date.now(), write ? remaining : ATTEMPT_MS)))) as ClientReply
         if (reply.ok) {
           this.lastLeader = id

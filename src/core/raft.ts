@@ -39,6 +39,8 @@ export type CoreMutant =
   | 'vote-without-log-check'
   | 'commit-old-term'
   | 'no-truncate-conflict'
+  /** Issue #12 bug 2: the apply window counted from appliedIndex while a snapshot was pending. */
+  | 'apply-past-commit'
 
 export interface RaftConfig {
   id: NodeId
@@ -394,8 +396,14 @@ export class RaftNode {
     // applied after it starts past the snapshot.
     const applied = Math.max(this.appliedIndex, this.snapshotIndex)
     const applyTo = Math.min(this.commitIndex, applied + this.cfg.maxApplyBatch)
-    const committedEntries = applyTo > applied ? this.entries(applied + 1, applyTo) : []
-    assert(committedEntries.length === 0 || committedEntries[committedEntries.length - 1]!.index <= this.commitIndex, 'handing out uncommitted entries')
+    let committedEntries = applyTo > applied ? this.entries(applied + 1, applyTo) : []
+    if (this.cfg.mutant === 'apply-past-commit') {
+      const to = Math.min(this.commitIndex, this.appliedIndex + this.cfg.maxApplyBatch)
+      const lo = this.appliedIndex + 1
+      committedEntries = to >= lo ? this.log.slice(Math.max(lo, this.firstIndex()) - this.snapshotIndex - 1, to - this.snapshotIndex) : []
+    } else {
+      assert(committedEntries.length === 0 || committedEntries[committedEntries.length - 1]!.index <= this.commitIndex, 'handing out uncommitted entries')
+    }
     return {
       softState: this.softState(),
       hardState: hsChanged ? hs : null,

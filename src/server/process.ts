@@ -144,6 +144,7 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
       case 'put':
       case 'del':
       case 'cas':
+      case 'register':
         return new Promise<ClientReply>((resolve) => {
           replica.request(req as ClientRequest, resolve)
           scheduleProcess()

@@ -1,20 +1,26 @@
-// Client requests a replica answers, and its replies. Writes carry (clientId, seq) so a retry is
-// applied at most once; the same seq is kept across retries to any node.
+// Client requests a replica answers, and its replies. A client first registers a session through
+// the log (`register`, answered with the session id); its writes carry (session, seq) so a retry
+// is applied at most once; the same seq is kept across retries to any node.
 import type {NodeId} from '../core/types.js'
 import type {KvWriteResult} from '../kv/state-machine.js'
 
 export type WriteRequest =
-  | {type: 'put'; key: string; value: string; clientId: string; seq: number}
-  | {type: 'del'; key: string; clientId: string; seq: number}
-  | {type: 'cas'; key: string; expected: string; value: string; clientId: string; seq: number}
+  | {type: 'put'; key: string; value: string; session: number; seq: number}
+  | {type: 'del'; key: string; session: number; seq: number}
+  | {type: 'cas'; key: string; expected: string; value: string; session: number; seq: number}
+
+/** `nonce` (the client's choice): a retry with the same nonce joins the pending registration. */
+export type RegisterRequest = {type: 'register'; nonce?: string}
 
 export type ReadRequest = {type: 'get'; key: string; stale?: boolean}
 
-export type ClientRequest = WriteRequest | ReadRequest
+export type ClientRequest = WriteRequest | RegisterRequest | ReadRequest
 
 export type ClientReply =
   | {ok: true; result: KvWriteResult; index: number}
   | {ok: true; value: string | null; index: number}
+  /** A new session, registered at log index `session`. */
+  | {ok: true; session: number; index: number}
   /** This node cannot serve the request now; `leaderHint` (0 if unknown) may. */
   | {ok: false; error: 'not-leader'; leaderHint: NodeId | 0}
   /** The node lost leadership while the write was in flight: the outcome is unknown. */
@@ -81,8 +87,8 @@ export function parseRequest(x: unknown): {ok: true; req: ClientRequest | AdminR
     return null
   }
   const sessionProblem = () =>
-    !str('clientId') || (r.clientId as string).length === 0 || (r.clientId as string).length > 64
-      ? 'clientId must be a non-empty string of at most 64 characters'
+    !Number.isSafeInteger(r.session) || (r.session as number) < 1
+      ? 'session must be a positive integer (register one first)'
       : !Number.isSafeInteger(r.seq) || (r.seq as number) < 1
         ? 'seq must be a positive integer'
         : null
@@ -99,6 +105,9 @@ export function parseRequest(x: unknown): {ok: true; req: ClientRequest | AdminR
       break
     case 'cas':
       problem = keyProblem() ?? valueProblem('expected') ?? valueProblem('value') ?? sessionProblem()
+      break
+    case 'register':
+      problem = r.nonce !== undefined && !(str('nonce') && (r.nonce as string).length <= 64) ? 'nonce must be a string of at most 64 characters' : null
       break
     case 'status':
     case 'subscribe':

@@ -9,23 +9,30 @@
 import {RaftNode, type CoreMutant} from '../core/raft.js'
 import type {Entry, Message, NodeId, Ready, Role, Snapshot} from '../core/types.js'
 import type {Prng} from '../lib/prng.js'
-import {isKvCommand, KvStateMachine, type KvCommand, type KvSnapshot} from '../kv/state-machine.js'
+import {commandBytes, isKvCommand, KvStateMachine, type KvCommand, type KvSnapshot} from '../kv/state-machine.js'
 import type {LogStorage} from '../storage/port.js'
 import {SnapshotEncoder} from '../storage/snapshot-encoder.js'
 import {assert} from '../lib/assert.js'
-import type {ClientReply, ClientRequest, ReadRequest, WriteRequest} from './protocol.js'
+import type {ClientReply, ClientRequest, ReadRequest, RegisterRequest, WriteRequest} from './protocol.js'
 
-/** Mutants of the driver (see CoreMutant for the core's): for proving the checkers can fail. */
-export type ReplicaMutant = CoreMutant | 'read-without-readindex' | 'ack-before-fsync'
+/**
+ * Mutants of the driver and the state machine (see CoreMutant for the core's): for proving the
+ * checkers can fail. `implicit-sessions` is issue #12's bug 4 (sessions started by a first write).
+ */
+export type ReplicaMutant = CoreMutant | 'read-without-readindex' | 'ack-before-fsync' | 'implicit-sessions'
 
 export const REPLICA_MUTANTS: readonly ReplicaMutant[] = [
   'double-vote',
   'vote-without-log-check',
   'commit-old-term',
   'no-truncate-conflict',
+  'apply-past-commit',
   'read-without-readindex',
   'ack-before-fsync',
+  'implicit-sessions',
 ]
+
+const DRIVER_MUTANTS: readonly ReplicaMutant[] = ['read-without-readindex', 'ack-before-fsync', 'implicit-sessions']
 
 export interface ReplicaConfig {
   id: NodeId
@@ -38,6 +45,7 @@ export interface ReplicaConfig {
   maxSessions?: number
   maxEntriesPerAppend?: number
   maxInflight?: number
+  maxApplyBatch?: number
   mutant?: ReplicaMutant
   /** Snapshot encoding: array elements per step (SnapshotEncoder). Default 2,000. */
   snapshotItemsPerStep?: number
@@ -75,7 +83,10 @@ export class Replica {
   readonly kv: KvStateMachine
   private readonly snapshotEvery: number
   private readonly mutant?: ReplicaMutant
-  private readonly pendingWrites = new Map<number, {term: number; reply: Reply}>()
+  /** Proposed writes by log index: the term they were proposed in, and who waits for them. */
+  private readonly pendingWrites = new Map<number, {term: number; replies: Reply[]; key: string | null}>()
+  /** `session:seq` -> index of its pending proposal, so a retry joins it instead of proposing again. */
+  private readonly pendingByRequest = new Map<string, number>()
   private readonly pendingReads = new Map<number, {key: string; reply: Reply}>()
   /** Confirmed reads waiting for the state machine to reach their index, in index order. */
   private readonly readsAwaitingApply: {index: number; key: string; reply: Reply}[] = []
@@ -94,6 +105,8 @@ export class Replica {
   private lastSnapshotBytes = 0
   /** Called for every entry applied, in order (checkers and the node log use it). */
   onApply?: (entry: Entry) => void
+  /** Called once the state machine holds the state at `index` (after an entry, or a snapshot). */
+  onStateAt?: (index: number) => void
 
   constructor(
     cfg: ReplicaConfig,
@@ -103,9 +116,9 @@ export class Replica {
     this.snapshotItemsPerStep = cfg.snapshotItemsPerStep
     this.mutant = cfg.mutant
     const state = ports.storage.load()
-    this.kv = new KvStateMachine(cfg.maxSessions)
+    this.kv = new KvStateMachine(cfg.maxSessions, cfg.mutant === 'implicit-sessions')
     if (state.snapshot) this.kv.restore(state.snapshot.data as KvSnapshot)
-    const coreMutant = cfg.mutant === 'read-without-readindex' || cfg.mutant === 'ack-before-fsync' ? undefined : cfg.mutant
+    const coreMutant = cfg.mutant === undefined || DRIVER_MUTANTS.includes(cfg.mutant) ? undefined : (cfg.mutant as CoreMutant)
     this.raft = new RaftNode(
       {
         id: cfg.id,
@@ -115,6 +128,7 @@ export class Replica {
         prng: cfg.prng,
         maxEntriesPerAppend: cfg.maxEntriesPerAppend,
         maxInflight: cfg.maxInflight,
+        maxApplyBatch: cfg.maxApplyBatch,
         mutant: coreMutant,
         onEvent: (line) => ports.log(line),
       },
@@ -138,14 +152,40 @@ export class Replica {
     else this.write(req, reply)
   }
 
-  private write(req: WriteRequest, reply: Reply): void {
+  private write(req: WriteRequest | RegisterRequest, reply: Reply): void {
+    const key = req.type === 'register' ? (req.nonce === undefined ? null : `register:${req.nonce}`) : `${req.session}:${req.seq}`
+    if (key !== null && this.joinPending(key, reply)) return
     const {type, ...rest} = req
-    const cmd = {op: type, ...rest} as KvCommand
+    const cmd = (req.type === 'register' ? {op: 'register'} : {op: type, ...rest}) as KvCommand
     const result = this.raft.propose(cmd)
     if (!result.ok) return reply({ok: false, error: 'not-leader', leaderHint: result.leaderHint})
     // An index proposed earlier but overwritten can be reused; its client is told the outcome.
-    this.pendingWrites.get(result.index)?.reply({ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
-    this.pendingWrites.set(result.index, {term: result.term, reply})
+    this.settle(result.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
+    this.pendingWrites.set(result.index, {term: result.term, replies: [reply], key})
+    if (key !== null) this.pendingByRequest.set(key, result.index)
+  }
+
+  /**
+   * A retry of a write this leader proposed in its current term and has not applied yet waits for
+   * that entry instead of adding another (a client retrying faster than entries commit would
+   * otherwise fill the log with copies). Every requester gets the entry's outcome.
+   */
+  private joinPending(key: string, reply: Reply): boolean {
+    const index = this.pendingByRequest.get(key)
+    if (index === undefined) return false
+    const pending = this.pendingWrites.get(index)
+    if (!pending || this.raft.role !== 'leader' || pending.term !== this.raft.currentTerm || this.raft.termAt(index) !== pending.term) return false
+    pending.replies.push(reply)
+    return true
+  }
+
+  /** Answers and forgets the write pending at `index`, if any. */
+  private settle(index: number, answer: ClientReply): void {
+    const pending = this.pendingWrites.get(index)
+    if (!pending) return
+    this.pendingWrites.delete(index)
+    if (pending.key !== null && this.pendingByRequest.get(pending.key) === index) this.pendingByRequest.delete(pending.key)
+    for (const reply of pending.replies) reply(answer)
   }
 
   private read(req: ReadRequest, reply: Reply): void {
@@ -192,6 +232,7 @@ export class Replica {
     if (rd.snapshot) {
       this.kv.restore(rd.snapshot.data as KvSnapshot)
       this.bytesSinceSnapshot = 0
+      this.onStateAt?.(rd.snapshot.lastIncludedIndex)
     }
     for (const entry of rd.committedEntries) this.applyEntry(entry)
     for (const rs of rd.readStates) {
@@ -208,19 +249,23 @@ export class Replica {
 
   private applyEntry(entry: Entry): void {
     this.onApply?.(entry)
-    if (entry.type !== 'normal') return
+    this.applyCommand(entry)
+    this.onStateAt?.(entry.index)
+  }
+
+  private applyCommand(entry: Entry): void {
     const pending = this.pendingWrites.get(entry.index)
-    if (pending) this.pendingWrites.delete(entry.index)
-    if (!isKvCommand(entry.data)) {
-      this.ports.log(`skipped malformed command at index ${entry.index}`)
+    if (entry.type !== 'normal' || !isKvCommand(entry.data)) {
+      if (entry.type === 'normal') this.ports.log(`skipped malformed command at index ${entry.index}`)
+      if (pending) this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
       return
     }
-    const cmd = entry.data
-    this.bytesSinceSnapshot += ENTRY_OVERHEAD_BYTES + cmd.key.length + (cmd.op === 'del' ? 0 : cmd.value.length) + (cmd.op === 'cas' ? cmd.expected.length : 0)
-    const {result, index} = this.kv.apply(entry.data, entry.index)
+    this.bytesSinceSnapshot += ENTRY_OVERHEAD_BYTES + commandBytes(entry.data)
+    const applied = this.kv.apply(entry.data, entry.index)
     if (!pending) return
-    if (pending.term === entry.term) pending.reply({ok: true, result, index})
-    else pending.reply({ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
+    if (pending.term !== entry.term) return this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
+    if (applied.kind === 'registered') this.settle(entry.index, {ok: true, session: applied.session, index: entry.index})
+    else this.settle(entry.index, {ok: true, result: applied.result, index: applied.index})
   }
 
   private serveReads(): void {
@@ -241,8 +286,9 @@ export class Replica {
     this.leaderId = leaderId
     if (wasLeader && role !== 'leader') {
       // Writes in flight may still commit under the next leader: their outcome is unknown.
-      for (const {reply} of this.pendingWrites.values()) reply({ok: false, error: 'unknown-outcome', leaderHint: leaderId})
+      for (const {replies} of this.pendingWrites.values()) for (const reply of replies) reply({ok: false, error: 'unknown-outcome', leaderHint: leaderId})
       this.pendingWrites.clear()
+      this.pendingByRequest.clear()
       for (const {reply} of this.pendingReads.values()) reply({ok: false, error: 'not-leader', leaderHint: leaderId})
       this.pendingReads.clear()
     }
@@ -334,10 +380,11 @@ export class Replica {
 
   /** Fails every request still waiting (shutdown, crash in the simulator). */
   abandonRequests(): void {
-    for (const {reply} of this.pendingWrites.values()) reply({ok: false, error: 'unknown-outcome', leaderHint: 0})
+    for (const {replies} of this.pendingWrites.values()) for (const reply of replies) reply({ok: false, error: 'unknown-outcome', leaderHint: 0})
     for (const {reply} of this.pendingReads.values()) reply({ok: false, error: 'not-leader', leaderHint: 0})
     for (const {reply} of this.readsAwaitingApply) reply({ok: false, error: 'not-leader', leaderHint: 0})
     this.pendingWrites.clear()
+    this.pendingByRequest.clear()
     this.pendingReads.clear()
     this.readsAwaitingApply.length = 0
   }

@@ -1,10 +1,11 @@
 // Safety checkers over a simulated cluster, each a rule of the Raft paper (Figure 3) or of the
-// product: election safety, log matching, leader completeness, state machine safety, exactly-once.
+// product: election safety, log matching, leader completeness, state machine safety, exactly-once,
+// applied <= committed, and equal replica states (data and sessions) at every common applied index.
 // They observe the replicas from outside (roles, logs, applied entries) and record the first
 // violation; linearizability of the client history is checked at the end (linearizability.ts).
 import type {RaftNode} from '../core/raft.js'
 import type {Entry, NodeId} from '../core/types.js'
-import type {KvCommand} from '../kv/state-machine.js'
+import type {AnyWriteCommand} from '../kv/state-machine.js'
 
 export interface Violation {
   rule: string
@@ -14,9 +15,16 @@ export interface Violation {
 export class SafetyChecker {
   violation: Violation | null = null
   private leaders = new Map<number, NodeId>()
-  /** index -> the entry applied there (first seen); every later application must agree. */
-  private applied = new Map<number, {term: number; key: string}>()
+  /**
+   * index -> the entry applied there (first seen; every later application must agree), and an
+   * upper bound on the term in which it was committed: the lowest current term of a node that
+   * applied it (a node learns of a commit from a leader of its own term or an earlier one), or of
+   * the leader that committed it.
+   */
+  private applied = new Map<number, {term: number; key: string; committedBy: number}>()
   private effects = new Map<string, number>()
+  /** applied index -> fingerprint of the state machine there (first seen) and who saw it. */
+  private states = new Map<number, {fingerprint: string; node: NodeId}>()
   checks = 0
 
   private fail(rule: string, detail: string): void {
@@ -31,10 +39,12 @@ export class SafetyChecker {
       this.fail('election safety', `nodes ${other} and ${node.id} both leaders of term ${term}`)
     }
     this.leaders.set(term, node.id)
-    // Leader completeness: a leader holds every entry committed (here: applied anywhere) before.
+    // Leader completeness (Figure 3): the leader of a term holds every entry committed in an
+    // earlier term. Only earlier terms: a candidate paused until after later terms committed more
+    // may still win its old term, and need not hold those.
     const snap = node.snapshotMeta().lastIncludedIndex
     for (const [index, e] of this.applied) {
-      if (index < snap) continue
+      if (index < snap || e.committedBy >= term) continue
       const t = node.termAt(index)
       if (t !== e.term) {
         this.fail(
@@ -46,12 +56,32 @@ export class SafetyChecker {
     }
   }
 
-  /** State machine safety: no two nodes apply different entries at one index. */
-  entryApplied(nodeId: NodeId, entry: Entry): void {
+  /** A leader of `term` advanced its commitIndex over (from, to]. */
+  committed(term: number, from: number, to: number): void {
+    for (let i = from + 1; i <= to; i++) {
+      const e = this.applied.get(i)
+      if (e !== undefined && term < e.committedBy) e.committedBy = term
+      else if (e === undefined) this.pendingCommits.set(i, Math.min(term, this.pendingCommits.get(i) ?? Infinity))
+    }
+  }
+
+  /** Commit terms reported by leaders for indexes nobody has applied yet. */
+  private pendingCommits = new Map<number, number>()
+
+  /**
+   * State machine safety: no two nodes apply different entries at one index. `currentTerm` is the
+   * applying node's term at the time.
+   */
+  entryApplied(nodeId: NodeId, entry: Entry, currentTerm: number): void {
     const key = entryKey(entry)
     const seen = this.applied.get(entry.index)
-    if (!seen) this.applied.set(entry.index, {term: entry.term, key})
-    else if (seen.term !== entry.term || seen.key !== key) {
+    if (!seen) {
+      const byLeader = this.pendingCommits.get(entry.index)
+      this.pendingCommits.delete(entry.index)
+      this.applied.set(entry.index, {term: entry.term, key, committedBy: Math.min(currentTerm, byLeader ?? Infinity)})
+    } else if (seen.term === entry.term && seen.key === key) {
+      if (currentTerm < seen.committedBy) seen.committedBy = currentTerm
+    } else {
       this.fail(
         'state machine safety',
         `node ${nodeId} applied ${key}@${entry.term} at index ${entry.index} where ${seen.key}@${seen.term} was applied`,
@@ -59,9 +89,23 @@ export class SafetyChecker {
     }
   }
 
-  /** Exactly-once: a client's (id, seq) takes effect at one log index only. */
-  effect(nodeId: NodeId, cmd: KvCommand, index: number): void {
-    const id = `${cmd.clientId}#${cmd.seq}`
+  /** A node's applied index never passes its commit index. */
+  appliedWithinCommit(nodeId: NodeId, appliedIndex: number, commitIndex: number): void {
+    if (appliedIndex > commitIndex) this.fail('applied <= committed', `node ${nodeId} applied up to ${appliedIndex}, commitIndex ${commitIndex}`)
+  }
+
+  /** Replica states are equal at every common applied index (data and client sessions). */
+  stateAt(nodeId: NodeId, index: number, fingerprint: string): void {
+    const seen = this.states.get(index)
+    if (seen === undefined) this.states.set(index, {fingerprint, node: nodeId})
+    else if (seen.fingerprint !== fingerprint) {
+      this.fail('replica states', `nodes ${seen.node} and ${nodeId} differ at applied index ${index}: ${clip(seen.fingerprint)} vs ${clip(fingerprint)}`)
+    }
+  }
+
+  /** Exactly-once: a client's (session, seq) takes effect at one log index only. */
+  effect(nodeId: NodeId, cmd: AnyWriteCommand, index: number): void {
+    const id = `${'session' in cmd ? cmd.session : cmd.clientId}#${cmd.seq}`
     const at = this.effects.get(id)
     if (at === undefined) this.effects.set(id, index)
     else if (at !== index) {
@@ -101,4 +145,8 @@ export class SafetyChecker {
 
 function entryKey(e: Entry): string {
   return e.type === 'noop' ? 'noop' : JSON.stringify(e.data)
+}
+
+function clip(s: string): string {
+  return s.length > 160 ? `${s.slice(0, 160)}...` : s
 }

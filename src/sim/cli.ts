@@ -5,14 +5,13 @@
 //   --list-mutants             print the mutant names
 //   --mutant NAME              run with a deliberately broken replica
 //   --json                     one JSON summary on stdout
-import {REPLICA_MUTANTS, type ReplicaMutant} from '../server/replica.js'
-import {runSeed, type SimResult} from './simulation.js'
+import {runSeed, SIM_MUTANTS, type SimMutant, type SimResult} from './simulation.js'
 
 interface Args {
   seeds: number
   start: number
   trace: boolean
-  mutant?: ReplicaMutant
+  mutant?: SimMutant
   listMutants: boolean
   json: boolean
   stopOnFirst: boolean
@@ -50,8 +49,8 @@ function parseArgs(argv: string[]): Args {
         break
       case '--mutant': {
         const m = argv[++i]
-        if (!REPLICA_MUTANTS.includes(m as ReplicaMutant)) usage(`unknown mutant ${m}; see --list-mutants`)
-        args.mutant = m as ReplicaMutant
+        if (!SIM_MUTANTS.includes(m as SimMutant)) usage(`unknown mutant ${m}; see --list-mutants`)
+        args.mutant = m as SimMutant
         break
       }
       case '--list-mutants':
@@ -72,7 +71,7 @@ function parseArgs(argv: string[]): Args {
 
 const args = parseArgs(process.argv.slice(2))
 if (args.listMutants) {
-  process.stdout.write(REPLICA_MUTANTS.join('\n') + '\n')
+  process.stdout.write(SIM_MUTANTS.join('\n') + '\n')
 } else {
   main()
 }

@@ -1,25 +1,55 @@
 // The deterministic simulator. N replicas run through the same driver as the real process
 // (src/server/replica.ts) over a simulated clock, network and disk; a seed decides every delay,
-// loss, duplicate, partition, crash and election timeout, and the client workload. After a phase
-// of faults it heals everything and requires liveness; checkers watch safety throughout and the
-// client history is checked for linearizability at the end. A failing seed is a bug report that
-// replays exactly (`npm run sim -- --seed S --trace`).
+// loss, duplicate, partition, crash, pause and election timeout, and the client workload. After a
+// phase of faults it heals everything and requires liveness; checkers watch safety throughout and
+// the client history is checked for linearizability at the end. A failing seed is a bug report
+// that replays exactly (`npm run sim -- --seed S --trace`).
+//
+// It is meant to be at least as hostile as the real process, which is what it stands in for:
+//   - batching: a node steps every input that arrives within a window (messages, ticks, client
+//     requests; its length drawn from the seed) before it runs one Ready, as a replica steps all
+//     the frames of one I/O phase before its setImmediate;
+//   - the wire: every Raft message is encoded into frames by the real codec, decoded by the real
+//     frame decoder, validated by the real validator and filtered, at both ends, by the real link
+//     filter, so no object is shared between nodes; client requests and replies are encoded too;
+//   - crashes anywhere: between events, or at any storage call inside a Ready, a snapshot or a
+//     restart's load; as a process kill (the page cache survives and a later power loss can still
+//     lose what was never synced) or as a power loss (unsynced writes lost, the last one maybe
+//     torn), of one node or of every node at once, down ones included;
+//   - pauses (SIGSTOP): inputs queue up and arrive together on resume, timers fire once;
+//   - leadership transfer, campaign-now, small apply batches, in-flight windows and session limits
+//     (so sessions are evicted), snapshots racing pipelined appends.
+// Checks: election safety, log matching, leader completeness, state machine safety, exactly-once,
+// applied <= committed on every node, equal replica states (data and sessions) at every common
+// applied index, linearizability, and liveness after the heal: one leader, and every client
+// completes writes (no client stuck).
 import {formatMessage} from '../core/format.js'
 import type {Message, NodeId} from '../core/types.js'
 import {InvariantError} from '../lib/assert.js'
 import {Prng} from '../lib/prng.js'
 import {LeaderTracker} from '../client/leader-tracker.js'
-import type {ClientReply, ClientRequest} from '../server/protocol.js'
-import {Replica, type ReplicaMutant} from '../server/replica.js'
+import type {ClientReply, ClientRequest, WriteRequest} from '../server/protocol.js'
+import {REPLICA_MUTANTS, Replica, type ReplicaMutant} from '../server/replica.js'
+import {MemoryFs, SimulatedCrash} from '../storage/memory-fs.js'
+import {SegmentLogStorage, type StorageMutant} from '../storage/segment-log.js'
+import {decodeBody, encodeBody} from '../transport/framing.js'
+import {LinkFilter} from '../transport/link-filter.js'
+import {encodePeerMessage, PeerStreamReader} from '../transport/peer-codec.js'
 import {SafetyChecker, type Violation} from './checkers.js'
 import {EventHeap} from './heap.js'
 import {checkLinearizable, formatOp, type HistoryOp, type KvOp, type KvResult} from './linearizability.js'
-import {MemoryFs} from '../storage/memory-fs.js'
-import {SegmentLogStorage} from '../storage/segment-log.js'
+import {planPartition, type PartitionKind} from './partitions.js'
+
+/** Every deliberately broken replica the simulator must catch. */
+export type SimMutant = ReplicaMutant | StorageMutant
+
+export const SIM_MUTANTS: readonly SimMutant[] = [...REPLICA_MUTANTS, 'commit-before-log', 'trust-page-cache']
+
+const STORAGE_MUTANTS: readonly SimMutant[] = ['commit-before-log', 'trust-page-cache']
 
 export interface SimOptions {
   seed: number
-  mutant?: ReplicaMutant
+  mutant?: SimMutant
   trace?: (line: string) => void
   /** Simulated milliseconds of faults before the final heal. */
   faultMs?: number
@@ -36,34 +66,85 @@ export interface SimResult {
   simMs: number
   ops: number
   committed: number
+  /** What the run exercised (counts), for coverage checks. */
+  stats: SimStats
   excerpt?: string[]
+}
+
+export interface SimStats {
+  kills: number
+  powerLosses: number
+  crashesInsideStorage: number
+  pauses: number
+  transfers: number
+  snapshotsInstalled: number
+  sessionsExpired: number
+  batchedInputs: number
 }
 
 const TICK_MS = 10
 const ELECTION_TICKS = 10
 const HEARTBEAT_TICKS = 2
+/** A client operation gives up (outcome unknown) after this long. */
+const OP_DEADLINE_MS = 1500
+/** One attempt at one node waits this long for an answer before trying the next. */
+const ATTEMPT_MS = 200
+
+/** What the seed decided, printed as the first trace line. */
+export interface DrawnOptions {
+  nodes: number
+  keys: string[]
+  clients: number
+  maxEntriesPerAppend: number
+  maxInflight: number
+  maxApplyBatch: number
+  maxSessions: number
+  snapshotEvery: number
+  segmentBytesMax: number
+  /** Probability that a newly elected leader is crashed or cut off within a few ms (leader churn). */
+  churn: number
+  /** Inputs arriving within this many ms are stepped before one Ready. */
+  batchMs: number
+  /** Share of crashes that are process kills (the rest are power losses). */
+  killShare: number
+  /** Share of crashes that strike at a storage call rather than between events. */
+  inStorageShare: number
+  lossRate: number
+  dupRate: number
+  reorder: boolean
+  maxDelayMs: number
+}
 
 interface SimNode {
   id: NodeId
-  /** The node's disk: the real segment-file storage code runs on it, and crashes lose its unsynced writes. */
+  /** The node's disk: the real segment-file storage code runs on it. */
   disk: MemoryFs
   replica: Replica | null
-  /** Incremented at every crash: replies and timers of an earlier incarnation are void. */
+  /** Incremented at every crash: replies, timers and queued inputs of an earlier incarnation are void. */
   epoch: number
   prng: Prng
   wasLeader: boolean
   commitIndex: number
+  processScheduled: boolean
+  /** Inputs queued while the process is paused (SIGSTOP), run in order on resume. */
+  paused: boolean
+  inbox: (() => void)[]
+  /** A crash armed to strike at a storage call: how it ends. */
+  armed: 'kill' | 'power' | null
+  /** Per-sender stream readers (FIFO links): the real frame decoder and validator. */
+  readers: Map<NodeId, PeerStreamReader>
 }
 
-interface NetworkState {
-  /** Directed links that drop everything: `${from}>${to}`. */
-  blocked: Set<string>
-  lossRate: number
-  dupRate: number
-  /** Messages may overtake each other on a link (else FIFO, like TCP). */
-  reorder: boolean
-  maxDelayMs: number
+interface SimClient {
+  id: number
+  /** The registered session, or null (before the first write, after an eviction). */
+  session: number | null
+  seq: number
+  lastValue: string | null
+  writesAfterHeal: number
 }
+
+const PARTITION_KINDS: readonly PartitionKind[] = ['isolate-leader', 'isolate', 'halves', 'split', 'ring', 'one-way']
 
 export class Simulation {
   readonly seed: number
@@ -74,52 +155,69 @@ export class Simulation {
   events = 0
   private readonly nodes: SimNode[] = []
   private readonly ids: NodeId[]
-  private readonly net: NetworkState
+  private readonly o: DrawnOptions
+  private readonly filter = new LinkFilter()
+  private lossRate: number
   private readonly linkClock = new Map<string, number>()
   readonly checker = new SafetyChecker()
   private readonly history: HistoryOp[] = []
   private readonly opts: Required<Omit<SimOptions, 'mutant' | 'trace'>> & Pick<SimOptions, 'mutant' | 'trace'>
-  private readonly keys: string[]
+  private readonly clients: SimClient[] = []
   private valueCounter = 0
   private opCounter = 0
-  private completedAfterHeal = 0
   private healed = false
   private committed = 0
   private readonly traceTail: string[] = []
-  private readonly maxEntriesPerAppend: number
-  private readonly snapshotEvery: number
-  private readonly segmentBytesMax: number
-  /** Probability that a newly elected leader is crashed or cut off within a few ms (leader churn). */
-  private readonly churn: number
+  readonly stats: SimStats = {kills: 0, powerLosses: 0, crashesInsideStorage: 0, pauses: 0, transfers: 0, snapshotsInstalled: 0, sessionsExpired: 0, batchedInputs: 0}
 
   constructor(opts: SimOptions) {
     this.opts = {faultMs: 6000, livenessMs: 6000, ...opts}
     this.seed = opts.seed
     this.prng = new Prng(opts.seed)
-    const n = this.prng.pick([3, 3, 5, 5, 5])
-    this.ids = Array.from({length: n}, (_, i) => i + 1)
-    this.keys = this.prng.pick([['x'], ['x', 'y'], ['x', 'y', 'z']])
-    this.maxEntriesPerAppend = this.prng.pick([1, 1, 2, 4, 64])
-    this.snapshotEvery = this.prng.pick([8, 25, 100, 100_000])
-    this.segmentBytesMax = this.prng.pick([512, 4096, 1 << 20])
-    this.churn = this.prng.pick([0, 0, 0.3, 0.6, 0.9])
-    this.net = {
-      blocked: new Set(),
-      lossRate: this.prng.pick([0, 0, 0.01, 0.05]),
-      dupRate: this.prng.pick([0, 0.01, 0.03]),
-      reorder: this.prng.chance(0.3),
-      maxDelayMs: this.prng.pick([2, 5, 15, 40]),
+    const p = this.prng
+    const nodes = p.pick([3, 3, 5, 5, 5])
+    const clients = p.int(2, 4)
+    this.o = {
+      nodes,
+      keys: p.pick([['x'], ['x', 'y'], ['x', 'y', 'z']]),
+      clients,
+      maxEntriesPerAppend: p.pick([1, 1, 2, 4, 64]),
+      maxInflight: p.pick([1, 2, 8, 64]),
+      maxApplyBatch: p.pick([1, 3, 16, 4096]),
+      // Enough sessions for every client (else clients would evict each other forever), and a
+      // spare or two, so that retried registrations and restarted clients evict idle sessions.
+      maxSessions: p.pick([clients + 1, clients + 2, 10_000]),
+      snapshotEvery: p.pick([8, 25, 100, 100_000]),
+      segmentBytesMax: p.pick([512, 4096, 1 << 20]),
+      churn: p.pick([0, 0, 0.3, 0.6, 0.9]),
+      batchMs: p.pick([0, 0, 1, 2, 5]),
+      killShare: p.pick([0.2, 0.5, 0.8]),
+      inStorageShare: p.pick([0.2, 0.5, 0.8]),
+      lossRate: p.pick([0, 0, 0.01, 0.05]),
+      dupRate: p.pick([0, 0.01, 0.03]),
+      reorder: p.chance(0.3),
+      maxDelayMs: p.pick([2, 5, 15, 40]),
     }
+    this.lossRate = this.o.lossRate
+    this.ids = Array.from({length: nodes}, (_, i) => i + 1)
     for (const id of this.ids) {
-      this.nodes.push({id, disk: new MemoryFs(), replica: null, epoch: 0, prng: this.prng.fork(), wasLeader: false, commitIndex: 0})
+      this.nodes.push({
+        id, disk: new MemoryFs(), replica: null, epoch: 0, prng: p.fork(), wasLeader: false, commitIndex: 0,
+        processScheduled: false, paused: false, inbox: [], armed: null, readers: new Map(),
+      })
     }
   }
 
+  /** What the seed decided (the first trace line). */
+  drawnOptions(): DrawnOptions {
+    return {...this.o, keys: [...this.o.keys]}
+  }
+
   run(): SimResult {
+    this.trace(`options ${JSON.stringify({seed: this.seed, mutant: this.opts.mutant ?? null, ...this.o})}`)
     for (const node of this.nodes) this.boot(node)
     this.startNemesis()
-    const clients = this.prng.int(2, 4)
-    for (let c = 1; c <= clients; c++) this.startClient(c)
+    for (let c = 1; c <= this.o.clients; c++) this.startClient(c)
     this.at(TICK_MS * 50, () => this.checker.logMatching(this.liveRafts()), true)
     const end = this.opts.faultMs + this.opts.livenessMs
     this.schedule(this.opts.faultMs, () => this.healAll())
@@ -148,6 +246,7 @@ export class Simulation {
       simMs: this.now,
       ops: this.history.length,
       committed: this.committed,
+      stats: {...this.stats},
       excerpt: violation ? [...this.traceTail] : undefined,
     }
   }
@@ -177,99 +276,222 @@ export class Simulation {
     return this.nodes.filter((n) => n.replica).map((n) => n.replica!.raft)
   }
 
+  private get mutant(): SimMutant | undefined {
+    return this.opts.mutant
+  }
+
   // ---------------------------------------------------------------- replicas
 
   private boot(node: SimNode): void {
     const epoch = node.epoch
-    const replica = new Replica(
-      {
-        id: node.id,
-        peers: this.ids,
-        electionTicks: ELECTION_TICKS,
-        heartbeatTicks: HEARTBEAT_TICKS,
-        prng: node.prng.fork(),
-        mutant: this.opts.mutant,
-        maxEntriesPerAppend: this.maxEntriesPerAppend,
-        snapshotEvery: this.snapshotEvery,
-        // Tiny steps, so that snapshot jobs span several events: crashes, an InstallSnapshot
-        // from the leader and new entries land in the middle of one.
-        snapshotItemsPerStep: 2,
-      },
-      {
-        storage: new SegmentLogStorage(node.disk, `/node-${node.id}`, {
-          segmentBytesMax: this.segmentBytesMax,
-          log: (line) => this.trace(`n${node.id} ${line}`),
-        }),
-        send: (m) => this.send(m),
-        log: (line) => this.trace(`n${node.id} ${line}`),
-        defer: (fn) =>
-          this.schedule(1, () => {
-            if (node.epoch !== epoch || !node.replica) return
-            fn()
-            this.afterStep(node)
+    let replica: Replica
+    try {
+      replica = new Replica(
+        {
+          id: node.id,
+          peers: this.ids,
+          electionTicks: ELECTION_TICKS,
+          heartbeatTicks: HEARTBEAT_TICKS,
+          prng: node.prng.fork(),
+          mutant: this.mutant !== undefined && !STORAGE_MUTANTS.includes(this.mutant) ? (this.mutant as ReplicaMutant) : undefined,
+          maxEntriesPerAppend: this.o.maxEntriesPerAppend,
+          maxInflight: this.o.maxInflight,
+          maxApplyBatch: this.o.maxApplyBatch,
+          maxSessions: this.o.maxSessions,
+          snapshotEvery: this.o.snapshotEvery,
+          // Tiny steps, so that snapshot jobs span several events: crashes, an InstallSnapshot
+          // from the leader and new entries land in the middle of one.
+          snapshotItemsPerStep: 2,
+        },
+        {
+          storage: new SegmentLogStorage(node.disk, `/node-${node.id}`, {
+            segmentBytesMax: this.o.segmentBytesMax,
+            mutant: this.mutant !== undefined && STORAGE_MUTANTS.includes(this.mutant) ? (this.mutant as StorageMutant) : undefined,
+            log: (line) => this.trace(`n${node.id} ${line}`),
           }),
-      },
-    )
+          send: (m) => this.send(m),
+          log: (line) => this.trace(`n${node.id} ${line}`),
+          defer: (fn) => this.schedule(1, () => this.input(node, epoch, fn)),
+        },
+      )
+    } catch (err) {
+      if (!(err instanceof SimulatedCrash)) throw err
+      // The process died while loading its storage (recovering a torn tail, say).
+      this.stats.crashesInsideStorage++
+      this.finishCrash(node, 'while loading')
+      this.schedule(this.prng.int(20, 300), () => this.restart(node))
+      return
+    }
     replica.onApply = (entry) => {
-      this.checker.entryApplied(node.id, entry)
+      this.checker.entryApplied(node.id, entry, replica.raft.currentTerm)
       if (entry.index > this.committed) this.committed = entry.index
     }
+    replica.onStateAt = (index) => this.checker.stateAt(node.id, index, replica.kv.fingerprint())
     replica.kv.onEffect = (cmd, index) => this.checker.effect(node.id, cmd, index)
     node.replica = replica
     node.wasLeader = false
     node.commitIndex = 0
-    this.afterStep(node)
+    node.readers.clear()
+    this.scheduleProcess(node)
     const tick = () => {
-      if (node.epoch !== epoch || !node.replica) return
-      node.replica.tick()
-      this.afterStep(node)
+      if (node.epoch !== epoch) return
+      // A paused process misses its ticks; its timer fires once on resume (see resume()).
+      if (!node.paused) this.input(node, epoch, () => node.replica!.tick())
       this.schedule(TICK_MS, tick)
     }
     // Clocks start out of phase.
     this.schedule(node.prng.int(1, TICK_MS), tick)
   }
 
-  private afterStep(node: SimNode): void {
-    const r = node.replica!
-    r.process()
-    const isLeader = r.raft.role === 'leader'
-    const committed = r.raft.commitIndex > node.commitIndex
-    node.commitIndex = r.raft.commitIndex
+  /**
+   * One input into a node (a message, a tick, a client request, a snapshot step): queued while
+   * the process is paused; otherwise stepped now, and a Ready scheduled within the batch window.
+   * A crash armed for a storage call may strike inside it.
+   */
+  private input(node: SimNode, epoch: number, fn: () => void): void {
+    if (node.epoch !== epoch || !node.replica) return
+    if (node.paused) {
+      node.inbox.push(fn)
+      return
+    }
+    if (this.guard(node, fn)) this.scheduleProcess(node)
+  }
+
+  /** Runs `fn` on a live node; a SimulatedCrash from its storage ends the process. */
+  private guard(node: SimNode, fn: () => void): boolean {
+    try {
+      fn()
+      return node.replica !== null
+    } catch (err) {
+      if (!(err instanceof SimulatedCrash)) throw err
+      this.stats.crashesInsideStorage++
+      this.finishCrash(node, 'inside a storage call')
+      return false
+    }
+  }
+
+  private scheduleProcess(node: SimNode): void {
+    if (node.processScheduled) {
+      this.stats.batchedInputs++
+      return
+    }
+    node.processScheduled = true
+    const epoch = node.epoch
+    this.schedule(this.prng.int(0, this.o.batchMs), () => {
+      if (node.epoch !== epoch) return
+      node.processScheduled = false
+      if (!node.replica || node.paused) return
+      if (this.guard(node, () => node.replica!.process())) this.afterProcess(node)
+    })
+  }
+
+  private afterProcess(node: SimNode): void {
+    const r = node.replica!.raft
+    this.checker.appliedWithinCommit(node.id, r.appliedIndex, r.commitIndex)
+    const isLeader = r.role === 'leader'
+    const committed = r.commitIndex > node.commitIndex
+    if (isLeader && committed) this.checker.committed(r.currentTerm, node.commitIndex, r.commitIndex)
+    node.commitIndex = r.commitIndex
+    const faulting = this.now < this.opts.faultMs
     if (isLeader && !node.wasLeader) {
-      this.checker.becameLeader(r.raft)
-      if (this.now < this.opts.faultMs && this.prng.chance(this.churn)) this.churnLeader(node, 30)
-    } else if (isLeader && committed && this.now < this.opts.faultMs && this.prng.chance(this.churn / 4)) {
+      this.checker.becameLeader(r)
+      if (faulting && this.prng.chance(this.o.churn)) this.churnLeader(node, 30)
+    } else if (isLeader && committed && faulting && this.prng.chance(this.o.churn / 4)) {
       // Kill the leader right after it commits, before followers learn of it.
       this.churnLeader(node, 3)
     }
     node.wasLeader = isLeader
   }
 
-  private crash(node: SimNode): void {
+  /** A crash now, or armed to strike at one of the node's next storage calls. */
+  private crash(node: SimNode, why: string): void {
     if (!node.replica) return
-    this.trace(`n${node.id} CRASH`)
+    const kind = this.prng.chance(this.o.killShare) ? 'kill' : 'power'
+    if (this.prng.chance(this.o.inStorageShare)) {
+      node.armed = kind
+      node.disk.armCrash(this.prng.int(0, 12))
+      this.trace(`n${node.id} CRASH armed (${kind === 'kill' ? 'process kill' : 'power loss'} at a storage call; ${why})`)
+      // A node that writes nothing for a while is crashed anyway.
+      const epoch = node.epoch
+      this.schedule(this.prng.int(50, 300), () => {
+        if (node.epoch === epoch && node.armed !== null) this.finishCrash(node, 'armed crash, between events')
+      })
+      return
+    }
+    node.armed = kind
+    this.finishCrash(node, why)
+  }
+
+  private finishCrash(node: SimNode, why: string): void {
+    const kind = node.armed ?? (this.prng.chance(this.o.killShare) ? 'kill' : 'power')
+    node.armed = null
+    this.trace(`n${node.id} CRASH ${kind === 'kill' ? 'process kill' : 'power loss'} (${why})`)
     node.replica = null
     node.epoch++
-    node.disk.crash(node.prng)
+    node.processScheduled = false
+    node.paused = false
+    node.inbox = []
+    if (kind === 'kill') {
+      this.stats.kills++
+      node.disk.kill()
+    } else {
+      this.stats.powerLosses++
+      node.disk.crash(node.prng)
+    }
   }
 
   private restart(node: SimNode): void {
-    if (node.replica) return
+    if (node.replica || this.now >= this.opts.faultMs + this.opts.livenessMs) return
     this.trace(`n${node.id} RESTART`)
+    // Sometimes the restart itself dies in the middle of recovery.
+    if (this.now < this.opts.faultMs && this.prng.chance(0.1)) {
+      node.armed = this.prng.chance(this.o.killShare) ? 'kill' : 'power'
+      node.disk.armCrash(this.prng.int(0, 6))
+    }
     this.boot(node)
+    node.disk.disarmCrash()
+    if (node.replica) node.armed = null
+  }
+
+  private pause(node: SimNode, ms: number): void {
+    if (!node.replica || node.paused) return
+    this.trace(`n${node.id} PAUSE for ${ms}ms`)
+    this.stats.pauses++
+    node.paused = true
+    const epoch = node.epoch
+    this.schedule(ms, () => {
+      if (node.epoch === epoch) this.resume(node)
+    })
+  }
+
+  private resume(node: SimNode): void {
+    if (!node.paused) return
+    this.trace(`n${node.id} RESUME (${node.inbox.length} queued inputs)`)
+    node.paused = false
+    const inbox = node.inbox
+    node.inbox = []
+    const epoch = node.epoch
+    for (const fn of inbox) {
+      if (node.epoch !== epoch || !node.replica) return
+      this.guard(node, fn)
+    }
+    // The interval timer fires once for all the ticks it missed.
+    this.input(node, epoch, () => node.replica!.tick())
   }
 
   // ---------------------------------------------------------------- network
 
   private send(m: Message): void {
-    if (this.net.blocked.has(`${m.from}>${m.to}`)) return
+    // The sending transport drops what the partition cuts; the receiving one checks again.
+    if (!this.filter.allows(m.from, m.to)) return
     const sender = this.nodes[m.from - 1]!
     const epoch = sender.epoch
-    if (this.prng.chance(this.net.lossRate)) return
-    const copies = this.prng.chance(this.net.dupRate) ? 2 : 1
+    if (this.prng.chance(this.lossRate)) return
+    const frames = encodePeerMessage(m)
+    const copies = this.prng.chance(this.o.dupRate) ? 2 : 1
     for (let i = 0; i < copies; i++) {
-      let delay = this.prng.int(1, this.net.maxDelayMs)
-      if (!this.net.reorder) {
+      let delay = this.prng.int(1, this.o.maxDelayMs)
+      if (!this.o.reorder) {
         // FIFO per link, like a TCP stream.
         const link = `${m.from}>${m.to}`
         const at = Math.max(this.now + delay, this.linkClock.get(link) ?? 0)
@@ -279,32 +501,42 @@ export class Simulation {
       this.schedule(delay, () => {
         // A sender that crashed meanwhile may not have got the bytes out of its buffers.
         if (sender.epoch !== epoch && this.prng.chance(0.5)) return
-        this.deliver(m)
+        this.deliver(m.from, m.to, frames)
       })
     }
   }
 
-  private deliver(m: Message): void {
-    const node = this.nodes[m.to - 1]!
+  private deliver(from: NodeId, to: NodeId, frames: Buffer[]): void {
+    const node = this.nodes[to - 1]!
     if (!node.replica) return
     // A partition cuts messages already in flight, too.
-    if (this.net.blocked.has(`${m.from}>${m.to}`)) return
-    if (this.opts.trace) this.trace(`n${m.to} <- ${formatMessage(m)}`)
-    node.replica.receive(m)
-    this.afterStep(node)
+    if (!this.filter.allows(from, to)) return
+    // Reordering stands for messages over different connections (reconnects): a fresh stream.
+    let reader = this.o.reorder ? undefined : node.readers.get(from)
+    if (!reader) {
+      reader = new PeerStreamReader(from, to)
+      if (!this.o.reorder) node.readers.set(from, reader)
+    }
+    const messages: Message[] = []
+    for (const frame of frames) {
+      const r = reader.push(frame)
+      if (r.problem) {
+        this.checker.violation ??= {rule: 'wire', detail: `node ${to} refused a frame from ${from}: ${r.problem}`}
+        return
+      }
+      messages.push(...r.messages)
+    }
+    const epoch = node.epoch
+    for (const m of messages) {
+      if (this.opts.trace) this.trace(`n${to} <- ${formatMessage(m)}`)
+      if (m.type === 'InstallSnapshot') this.stats.snapshotsInstalled++
+      this.input(node, epoch, () => node.replica!.receive(m))
+    }
   }
 
-  private setBlocked(pairs: [NodeId, NodeId][], label: string): void {
-    this.net.blocked = new Set(pairs.map(([a, b]) => `${a}>${b}`))
+  private setRules(rules: {groups: NodeId[][]; cuts?: {from: NodeId; to: NodeId}[]} | null, label: string): void {
+    this.filter.set(rules)
     this.trace(`NEMESIS ${label}`)
-  }
-
-  private partition(groups: NodeId[][], label: string): void {
-    const groupOf = new Map<NodeId, number>()
-    groups.forEach((g, i) => g.forEach((id) => groupOf.set(id, i)))
-    const pairs: [NodeId, NodeId][] = []
-    for (const a of this.ids) for (const b of this.ids) if (a !== b && groupOf.get(a) !== groupOf.get(b)) pairs.push([a, b])
-    this.setBlocked(pairs, label)
   }
 
   // ---------------------------------------------------------------- nemesis
@@ -329,56 +561,39 @@ export class Simulation {
 
   private nemesisAction(): void {
     const p = this.prng
-    const ids = this.ids
     const action = p.pick([
-      'halves', 'isolate-leader', 'ring', 'one-way', 'heal', 'heal', 'crash', 'crash-leader', 'crash-all', 'restart', 'loss',
-    ])
+      'partition', 'partition', 'heal', 'heal', 'crash', 'crash-leader', 'power-loss-all', 'restart', 'loss',
+      'pause', 'pause-leader', 'transfer', 'campaign',
+    ] as const)
     switch (action) {
-      case 'halves': {
-        const shuffled = p.shuffle([...ids])
-        const cut = p.int(1, ids.length - 1)
-        const groups = [shuffled.slice(0, cut), shuffled.slice(cut)]
-        return this.partition(groups, `partition ${groups.map((g) => g.join(',')).join(' | ')}`)
-      }
-      case 'isolate-leader': {
+      case 'partition': {
         const l = this.leader()
-        if (!l) return
-        return this.partition([[l.id], ids.filter((i) => i !== l.id)], `isolate leader ${l.id}`)
-      }
-      case 'ring': {
-        // Each node reaches only its ring neighbours: everyone sees a majority, no two the same one.
-        // (With 5 nodes each sees its two neighbours; with 3 the ring is complete.)
-        const order = p.shuffle([...ids])
-        const pairs: [NodeId, NodeId][] = []
-        for (let i = 0; i < order.length; i++) {
-          for (let j = 0; j < order.length; j++) {
-            const d = Math.min(Math.abs(i - j), order.length - Math.abs(i - j))
-            if (d > 1) pairs.push([order[i]!, order[j]!])
-          }
-        }
-        return this.setBlocked(pairs, `majorities ring ${order.join('-')}`)
-      }
-      case 'one-way': {
-        const a = p.pick(ids)
-        const others = ids.filter((i) => i !== a)
-        const pairs = others.map((b): [NodeId, NodeId] => (p.chance(0.5) ? [a, b] : [b, a]))
-        return this.setBlocked(pairs, `one-way cuts ${pairs.map(([x, y]) => `${x}>${y}`).join(' ')}`)
+        const plan = planPartition(p, this.ids, l ? l.id : null, PARTITION_KINDS)
+        return this.setRules(plan.rules, plan.text)
       }
       case 'heal':
-        return this.setBlocked([], 'heal')
+        return this.setRules(null, 'heal')
       case 'crash':
       case 'crash-leader': {
         const target = action === 'crash-leader' ? this.leader() : p.pick(this.nodes)
-        if (!target) return
-        this.crash(target)
+        if (!target || !target.replica) return
+        this.crash(target, action === 'crash-leader' ? 'the leader' : 'a node')
         this.schedule(p.int(50, 1500), () => {
           if (this.now < this.opts.faultMs) this.restart(target)
         })
         return
       }
-      case 'crash-all': {
-        // Power loss of the whole cluster, then everyone comes back.
-        for (const n of this.nodes) this.crash(n)
+      case 'power-loss-all': {
+        // Every replica shares one machine: one power loss hits them all, down ones included.
+        this.trace('NEMESIS power loss of the whole machine')
+        for (const n of this.nodes) {
+          if (n.replica) {
+            n.armed = 'power'
+            this.finishCrash(n, 'machine power loss')
+          } else {
+            n.disk.crash(n.prng)
+          }
+        }
         this.schedule(p.int(50, 500), () => {
           for (const n of this.nodes) if (this.now < this.opts.faultMs) this.restart(n)
         })
@@ -390,9 +605,31 @@ export class Simulation {
         return
       }
       case 'loss':
-        this.net.lossRate = p.pick([0, 0.02, 0.1, 0.3])
-        this.trace(`NEMESIS loss ${this.net.lossRate}`)
+        this.lossRate = p.pick([0, 0.02, 0.1, 0.3])
+        this.trace(`NEMESIS loss ${this.lossRate}`)
         return
+      case 'pause':
+      case 'pause-leader': {
+        const target = action === 'pause-leader' ? this.leader() : p.pick(this.nodes)
+        if (target) this.pause(target, p.int(30, 1200))
+        return
+      }
+      case 'transfer': {
+        const l = this.leader()
+        if (!l || l.paused) return
+        const to = p.pick(this.ids.filter((id) => id !== l.id))
+        this.trace(`NEMESIS transfer leadership ${l.id} -> ${to}`)
+        this.stats.transfers++
+        this.input(l, l.epoch, () => void l.replica!.transferLeadership(to))
+        return
+      }
+      case 'campaign': {
+        const n = p.pick(this.nodes)
+        if (!n.replica || n.paused) return
+        this.trace(`NEMESIS n${n.id} campaign now`)
+        this.input(n, n.epoch, () => void n.replica!.campaignNow())
+        return
+      }
     }
   }
 
@@ -402,20 +639,27 @@ export class Simulation {
     this.schedule(this.prng.int(0, withinMs), () => {
       if (node.epoch !== epoch || this.now >= this.opts.faultMs) return
       if (this.prng.chance(0.7)) {
-        this.crash(node)
+        this.crash(node, 'churn: the new leader')
         this.schedule(this.prng.int(20, 300), () => {
           if (this.now < this.opts.faultMs) this.restart(node)
         })
       } else {
-        this.partition([[node.id], this.ids.filter((i) => i !== node.id)], `churn: isolate new leader ${node.id}`)
+        this.setRules({groups: [[node.id]]}, `churn: isolate new leader ${node.id}`)
       }
     })
   }
 
   private healAll(): void {
-    this.setBlocked([], 'final heal')
-    this.net.lossRate = 0
-    for (const n of this.nodes) this.restart(n)
+    this.setRules(null, 'final heal')
+    this.lossRate = 0
+    for (const n of this.nodes) {
+      if (n.armed !== null) {
+        n.disk.disarmCrash()
+        n.armed = null
+      }
+      if (n.paused) this.resume(n)
+      this.restart(n)
+    }
     this.healed = true
   }
 
@@ -430,8 +674,12 @@ export class Simulation {
       }
       return
     }
-    if (this.completedAfterHeal === 0) {
-      this.checker.violation = {rule: 'liveness', detail: `no client operation completed in ${this.opts.livenessMs}ms after the final heal`}
+    const stuck = this.clients.filter((c) => c.writesAfterHeal === 0)
+    if (stuck.length > 0) {
+      this.checker.violation = {
+        rule: 'liveness',
+        detail: `client${stuck.length > 1 ? 's' : ''} ${stuck.map((c) => `c${c.id}`).join(', ')} completed no write in ${this.opts.livenessMs}ms after the final heal`,
+      }
     }
   }
 
@@ -446,107 +694,156 @@ export class Simulation {
 
   // ---------------------------------------------------------------- clients
 
-  private startClient(client: number): void {
-    const clientId = `c${client}`
+  private startClient(id: number): void {
+    const c: SimClient = {id, session: null, seq: 0, lastValue: null, writesAfterHeal: 0}
+    this.clients.push(c)
     const p = this.prng.fork()
     const tracker = new LeaderTracker(this.ids, p.int(0, this.ids.length - 1))
-    let seq = 0
-    let lastValue: string | null = null
+    if (this.mutant === 'implicit-sessions') c.session = 1_000_000 + id // as before: chosen, never registered
     const nextOp = () => {
-      const end = this.opts.faultMs + this.opts.livenessMs
-      if (this.now > end - 1500) return
-      const key = p.pick(this.keys)
+      if (this.now > this.opts.faultMs + this.opts.livenessMs - OP_DEADLINE_MS) return
+      // Now and then the client process restarts: a new session (old ones are left to eviction).
+      if (this.mutant !== 'implicit-sessions' && p.chance(0.03)) c.session = null
+      const key = p.pick(this.o.keys)
       const roll = p.next()
       let op: KvOp
-      let req: ClientRequest
-      if (roll < 0.4) {
-        op = {kind: 'get', key}
-        req = {type: 'get', key}
-      } else if (roll < 0.8 || lastValue === null) {
-        const value = `v${++this.valueCounter}`
-        op = {kind: 'put', key, value}
-        req = {type: 'put', key, value, clientId, seq: ++seq}
-      } else {
-        const value = `v${++this.valueCounter}`
-        const expected = p.chance(0.7) ? lastValue : `v${p.int(1, this.valueCounter)}`
-        op = {kind: 'cas', key, expected, value}
-        req = {type: 'cas', key, expected, value, clientId, seq: ++seq}
+      if (roll < 0.4) op = {kind: 'get', key}
+      else if (roll < 0.8 || c.lastValue === null) op = {kind: 'put', key, value: `v${++this.valueCounter}`}
+      else {
+        const expected = p.chance(0.7) ? c.lastValue : `v${p.int(1, this.valueCounter)}`
+        op = {kind: 'cas', key, expected, value: `v${++this.valueCounter}`}
       }
-      this.runOp(client, tracker, op, req, (result) => {
-        if (result.status === 'ok' && op.kind === 'get') lastValue = result.value ?? null
-        if (result.status === 'ok' && op.kind !== 'get' && 'value' in op) lastValue = op.value
-        if (result.status === 'mismatch') lastValue = result.current
+      this.runOp(c, tracker, op, (result) => {
+        if (result.status === 'ok' && op.kind === 'get') c.lastValue = result.value ?? null
+        if (result.status === 'ok' && op.kind !== 'get' && 'value' in op) c.lastValue = op.value
+        if (result.status === 'mismatch') c.lastValue = result.current
         this.schedule(p.int(1, 30), nextOp)
       })
     }
     this.schedule(p.int(0, 50), nextOp)
   }
 
-  /** One client operation: try nodes (following leader hints) until it completes or times out. */
-  private runOp(client: number, tracker: LeaderTracker, op: KvOp, req: ClientRequest, done: (r: KvResult) => void): void {
+  /** One client operation: registers a session if needed, then sends until it completes or times out. */
+  private runOp(c: SimClient, tracker: LeaderTracker, op: KvOp, done: (r: KvResult) => void): void {
     const id = ++this.opCounter
     const invoke = this.now
-    const deadline = invoke + 1500
-    let finished = false
+    const deadline = invoke + OP_DEADLINE_MS
     const finish = (result: KvResult) => {
-      if (finished) return
-      finished = true
       const complete = result.status === 'unknown' ? Infinity : this.now
-      this.history.push({id, client, op, invoke, complete, result})
-      if (result.status !== 'unknown' && this.healed) this.completedAfterHeal++
-      this.trace(`c${client} ${op.kind}(${'key' in op ? op.key : ''}${'value' in op ? `,${op.value}` : ''}) -> ${JSON.stringify(result)}`)
+      this.history.push({id, client: c.id, op, invoke, complete, result})
+      if (result.status !== 'unknown' && op.kind !== 'get' && this.healed) c.writesAfterHeal++
+      this.trace(`c${c.id} ${op.kind}(${op.key}${'value' in op ? `,${op.value}` : ''}) -> ${JSON.stringify(result)}`)
       done(result)
     }
-    const attempt = (n: number) => {
+    if (op.kind === 'get') {
+      return this.request(tracker, {type: 'get', key: op.key}, deadline, (reply) => {
+        finish(reply && 'value' in reply ? {status: 'ok', value: reply.value} : {status: 'unknown'})
+      }, c.id)
+    }
+    const write = () => {
+      if (c.session === null) {
+        // Register a session through the log; nothing of the write has been sent yet.
+        return this.request(tracker, {type: 'register', nonce: `c${c.id}-${++this.opCounter}`}, deadline, (reply) => {
+          if (!reply || !('session' in reply)) return finish({status: 'unknown'})
+          c.session = reply.session
+          c.seq = 0
+          write()
+        }, c.id)
+      }
+      const session = c.session
+      const req = toWriteRequest(op, session, ++c.seq)
+      this.request(tracker, req, deadline, (reply, sends) => {
+        if (!reply || !('result' in reply)) return finish({status: 'unknown'})
+        const r = reply.result
+        switch (r.status) {
+          case 'ok':
+            return finish({status: 'ok'})
+          case 'not-found':
+            return finish({status: 'not-found'})
+          case 'mismatch':
+            return finish({status: 'mismatch', current: r.current})
+          case 'session-expired':
+            this.stats.sessionsExpired++
+            if (this.mutant === 'implicit-sessions') return finish({status: 'unknown'})
+            c.session = null
+            // Sent once and refused: nothing applied it, so send it again under a new session.
+            if (sends === 1) return write()
+            return finish({status: 'unknown'})
+        }
+      }, c.id)
+    }
+    write()
+  }
+
+  /**
+   * Sends `req` to nodes (following leader hints, trying the next on refusal or after ATTEMPT_MS)
+   * until one answers it, or the deadline passes (then null). `sends` counts the attempts that
+   * reached a node. Requests and replies travel encoded, as on the wire.
+   */
+  private request(
+    tracker: LeaderTracker,
+    req: ClientRequest,
+    deadline: number,
+    done: (reply: (ClientReply & {ok: true}) | null, sends: number) => void,
+    client = 0,
+  ): void {
+    let finished = false
+    let sends = 0
+    const bytes = encodeBody(req)
+    const attempt = () => {
       if (finished) return
       if (this.now >= deadline) {
-        return finish({status: 'unknown'})
+        finished = true
+        return done(null, sends)
       }
       const target = this.nodes[tracker.current() - 1]!
       let answered = false
-      const timeout = () => {
+      this.schedule(ATTEMPT_MS, () => {
         if (answered || finished) return
         answered = true
         tracker.next()
-        attempt(n + 1)
-      }
-      this.schedule(200, timeout)
+        attempt()
+      })
       // Client traffic is not partitioned (as with `raftctl partition`), but it has latency.
       this.schedule(this.prng.int(1, 5), () => {
-        const replica = target.replica
-        if (!replica) return
+        if (!target.replica) return
+        sends++
+        if (this.opts.trace) this.trace(`c${client} -> n${target.id} ${JSON.stringify(req)}`)
         const epoch = target.epoch
-        replica.request(req, (reply: ClientReply) => {
-          if (target.epoch !== epoch) return
-          this.schedule(this.prng.int(1, 5), () => {
-            if (answered || finished) return
-            answered = true
-            const result = toResult(reply)
-            if (result) return finish(result)
-            if (!reply.ok) tracker.redirected(reply.leaderHint)
-            this.schedule(reply.ok ? 0 : 5, () => attempt(n + 1))
+        this.input(target, epoch, () => {
+          target.replica!.request(decodeBody(bytes) as ClientRequest, (reply: ClientReply) => {
+            if (target.epoch !== epoch) return
+            const wire = encodeBody(reply)
+            this.schedule(this.prng.int(1, 5), () => {
+              if (answered || finished) return
+              answered = true
+              const r = decodeBody(wire) as ClientReply
+              if (this.opts.trace) this.trace(`c${client} <- n${target.id} ${JSON.stringify(r)}`)
+              if (r.ok) {
+                finished = true
+                return done(r, sends)
+              }
+              tracker.redirected(r.leaderHint)
+              this.schedule(5, attempt)
+            })
           })
         })
-        this.afterStep(target)
       })
     }
-    attempt(0)
+    attempt()
   }
 }
 
-function toResult(reply: ClientReply): KvResult | null {
-  if (!reply.ok) return null
-  if ('value' in reply) return {status: 'ok', value: reply.value}
-  const r = reply.result
-  switch (r.status) {
-    case 'ok':
-      return {status: 'ok'}
-    case 'not-found':
-      return {status: 'not-found'}
-    case 'mismatch':
-      return {status: 'mismatch', current: r.current}
-    case 'session-expired':
-      return {status: 'unknown'}
+function toWriteRequest(op: KvOp, session: number, seq: number): WriteRequest {
+  switch (op.kind) {
+    case 'put':
+      return {type: 'put', key: op.key, value: op.value, session, seq}
+    case 'del':
+      return {type: 'del', key: op.key, session, seq}
+    case 'cas':
+      return {type: 'cas', key: op.key, expected: op.expected, value: op.value, session, seq}
+    case 'get':
+      throw new Error('a get is not a write')
   }
 }
 

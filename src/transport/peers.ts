@@ -16,7 +16,8 @@
 import type {Message, NodeId} from '../core/types.js'
 import {dial, type FramedSocket} from './connection.js'
 import type {TransportError} from './errors.js'
-import {DEFAULT_MAX_FRAME_BYTES, encodePeerFrames} from './framing.js'
+import {DEFAULT_MAX_FRAME_BYTES} from './framing.js'
+import {encodePeerMessage} from './peer-codec.js'
 import {DEFAULT_HANDSHAKE_TIMEOUT_MS, isErrorFrame, type Secret} from './handshake.js'
 import type {LinkFilter} from './link-filter.js'
 
@@ -342,7 +343,7 @@ export class PeerTransport {
         }
         let frames: Buffer[]
         try {
-          frames = encodePeerFrames({k: 'raft', msg}, this.maxFrameBytes)
+          frames = encodePeerMessage(msg, this.maxFrameBytes)
         } catch (error) {
           this.log(`dropping ${msg.type} to peer ${link.id}: ${error instanceof Error ? error.message : String(error)}`)
           this.drop(link)

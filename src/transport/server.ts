@@ -16,7 +16,8 @@ import {createServer, type Server, type Socket} from 'node:net'
 import type {Message, NodeId} from '../core/types.js'
 import {TransportError} from './errors.js'
 import {FramedSocket} from './connection.js'
-import {DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameError, PartAssembler} from './framing.js'
+import {DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameError} from './framing.js'
+import {isEnvelope, PeerFrameReader} from './peer-codec.js'
 import {
   authProblem,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -30,7 +31,7 @@ import {
   verifyAuth,
 } from './handshake.js'
 import type {LinkFilter} from './link-filter.js'
-import {isIndex, messageProblem, show} from './validate.js'
+import {isIndex, show} from './validate.js'
 
 export interface RequestContext {
   /** Unique per connection within this server. */
@@ -106,7 +107,7 @@ interface Conn {
   inflight: number
   ctx: RequestContext | null
   /** Peer connections: a large message arriving in parts. */
-  parts: PartAssembler | null
+  peerReader: PeerFrameReader | null
 }
 
 export class NodeServer {
@@ -228,7 +229,7 @@ export class NodeServer {
       nonce: newNonce(),
       handshakeTimer: undefined,
       inflight: 0,
-      parts: null,
+      peerReader: null,
       ctx: null,
     }
     this.conns.add(c)
@@ -297,26 +298,20 @@ export class NodeServer {
   }
 
   private onPeerFrame(c: Conn, frame: unknown): void {
-    if (isErrorFrame(frame)) {
-      this.log(`peer ${c.peerId} closed the connection: ${frame.error}: ${frame.message}`)
-      return c.framed.destroy()
+    c.peerReader ??= new PeerFrameReader(c.peerId, this.nodeId, this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
+    const r = c.peerReader.frame(frame)
+    switch (r.kind) {
+      case 'part':
+        return
+      case 'closed':
+        this.log(`peer ${c.peerId} closed the connection: ${r.reason}`)
+        return c.framed.destroy()
+      case 'bad':
+        return this.badFrame(c, r.problem)
+      case 'message':
+        break
     }
-    if (isEnvelope(frame, 'part')) {
-      c.parts ??= new PartAssembler(this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
-      let part
-      try {
-        part = c.parts.push(frame)
-      } catch (error) {
-        return this.badFrame(c, error instanceof Error ? error.message : String(error))
-      }
-      if (!part.done) return
-      frame = part.envelope
-    }
-    if (!isEnvelope(frame, 'raft')) return this.badFrame(c, `expected a raft envelope, got ${show(frame)}`)
-    const msg = frame['msg']
-    const problem = messageProblem(msg, {from: c.peerId, to: this.nodeId})
-    if (problem) return this.badFrame(c, problem)
-    const m = msg as Message
+    const m = r.message
     if (this.opts.filter && !this.opts.filter.allows(m.from, m.to)) {
       this.counters.filteredMessages++
       return
@@ -415,9 +410,6 @@ export class NodeServer {
   }
 }
 
-function isEnvelope(x: unknown, k: string): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x) && (x as Record<string, unknown>)['k'] === k
-}
 
 function isPromiseLike(x: unknown): x is PromiseLike<unknown> {
   return (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as {then?: unknown}).then === 'function'

@@ -107,12 +107,14 @@ describe('exactly-once across leaders', () => {
 
   test('a write retried at a new leader after the first leader was cut off applies once', T, async () => {
     const s1 = await c.waitForLeader([], {allUp: true})
-    const write = {type: 'put', key: 'once', value: 'a', clientId: 'e2e-client', seq: 1}
+    const registered = await send(s1.leader, {type: 'register', nonce: 'e2e-client'})
+    assert.ok(registered.ok && 'session' in registered, JSON.stringify(registered))
+    const write = {type: 'put', key: 'once', value: 'a', session: registered.session, seq: 1}
     const first = await send(s1.leader, write)
     assert.ok(first.ok && 'result' in first, JSON.stringify(first))
     assert.deepEqual(first.result, {status: 'ok', previous: null})
     // The client never saw that answer (say): the leader is cut off and the client retries the
-    // same (client id, seq) at whoever leads next.
+    // same (session, seq) at whoever leads next.
     assert.equal((await c.run(['partition', '--isolate', String(s1.leader)])).exitCode, 0)
     const s2 = await c.waitForLeader([s1.leader], {minTerm: s1.term + 1})
     const retry = await send(s2.leader, write)

@@ -16,7 +16,7 @@ const ALLOWED: Record<string, string[]> = {
   transport: ['transport', 'core', 'lib'],
   server: ['server', 'kv', 'storage', 'transport', 'core', 'lib'],
   client: ['client', 'server', 'transport', 'kv', 'core', 'lib'],
-  sim: ['sim', 'server', 'client', 'storage', 'kv', 'core', 'lib'],
+  sim: ['sim', 'server', 'client', 'storage', 'transport', 'kv', 'core', 'lib'],
   cluster: ['cluster', 'client', 'server', 'transport', 'core', 'lib'],
   cli: ['cli', 'cluster', 'client', 'server', 'transport', 'core', 'lib'],
   ui: ['ui', 'cli', 'cluster', 'client', 'server', 'transport', 'core', 'lib'],
