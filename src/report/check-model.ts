@@ -342,8 +342,12 @@ function violationView(h: ParsedHistory): ViolationView | null {
   const stuckOp = byId.get(stuckId)
   const focus = [...excerptIds, ...placed, stuckId].map((id) => byId.get(id)).filter((o): o is OpRecord => o !== undefined)
   const keyOps = h.ops.filter((o) => o.key === v.key)
-  let from = Math.min(...focus.map((o) => o.invoke))
-  let to = Math.max(...focus.map((o) => o.complete))
+  // The window spans the definite ops in focus: an indeterminate op may have been invoked long
+  // before (it is drawn from the left edge, open to the right).
+  const definite = focus.filter((o) => o.status !== 'indeterminate')
+  const span = definite.length > 0 ? definite : focus
+  let from = Math.min(...span.map((o) => o.invoke))
+  let to = Math.max(...span.map((o) => o.complete))
   if (!Number.isFinite(from)) {
     from = stuckOp?.invoke ?? 0
     to = stuckOp?.complete ?? from
@@ -369,8 +373,8 @@ function violationView(h: ParsedHistory): ViolationView | null {
     ...(order.has(o.id) ? {order: order.get(o.id)!} : {}),
   })
   const shown = around.map(view)
-  const lo = Math.min(from, ...around.map((o) => o.invoke)) - pad
-  const hi = Math.max(to, ...around.map((o) => o.complete)) + pad
+  const lo = from - pad
+  const hi = to + pad
   return {
     key: v.key,
     reason: v.reason,

@@ -115,7 +115,7 @@ export function renderCheckHtml(v: CheckView, x: CheckExtras, a: Assets): string
 }
 
 export function renderBenchHtml(v: BenchView, a: Assets): string {
-  const pct = `<table class="counts"><tr>${v.percentiles.map(([k]) => `<th>${k}</th>`).join('')}</tr><tr>${v.percentiles.map(([, ms]) => `<td>${ms} ms</td>`).join('')}</tr></table>`
+  const pct = `<table class="counts"><tr><th></th>${v.percentiles.map(([k]) => `<th>${k}</th>`).join('')}</tr><tr><th>ms</th>${v.percentiles.map(([, ms]) => `<td>${ms}</td>`).join('')}</tr></table>`
   const body = [
     `<header><h1>${esc(v.title)}</h1><p class="headline" id="headline">${esc(v.summary.map(([k, x]) => `${k} ${x}`).slice(0, 4).join(' · '))}</p></header>`,
     `<section class="top"><div><h2>Result</h2>${table(v.summary)}<h2>Latency percentiles (exact)</h2>${pct}</div><div><h2>Run</h2>${table(v.settings)}</div></section>`,

@@ -48,7 +48,7 @@ export function violationSvg(v: ViolationView): string {
     parts.push(
       `<g id="violation-marker" data-op="${v.stuck.id}"><line x1="${xs}" x2="${xs}" y1="${top - 10}" y2="${height - 20}" stroke="${ROLE_COLOURS.stuck}" stroke-width="2"/>` +
         `<path d="M${xs - 8},${top - 28}L${xs + 8},${top - 28}L${xs},${top - 12}z" fill="${ROLE_COLOURS.stuck}"/>` +
-        `<text x="${xs + 12}" y="${top - 16}" font-size="12" font-weight="bold" fill="${ROLE_COLOURS.stuck}">#${v.stuck.id} cannot be placed</text></g>`,
+        `<text x="${xs > width - 220 ? xs - 12 : xs + 12}" y="${top - 16}" text-anchor="${xs > width - 220 ? 'end' : 'start'}" font-size="12" font-weight="bold" fill="${ROLE_COLOURS.stuck}">#${v.stuck.id} cannot be placed</text></g>`,
     )
   }
   parts.push('</svg>')
