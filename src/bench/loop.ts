@@ -5,6 +5,7 @@
 import {randomBytes} from 'node:crypto'
 import {LatencyRecorder} from './stats.js'
 import type {ProgressSnapshot} from './progress.js'
+import type {OpTimeline} from './timeline.js'
 
 export interface ClosedLoopOptions {
   clients: number
@@ -17,6 +18,8 @@ export interface ClosedLoopOptions {
   /** Pause after a failed operation so a dead cluster is not hammered in a tight loop. */
   errorPauseMs?: number
   now?: () => number
+  /** Also records every operation over time (bounded bins), for the report. */
+  timeline?: OpTimeline
 }
 
 export interface ClosedLoopResult {
@@ -47,9 +50,12 @@ export function closedLoop(o: ClosedLoopOptions): ClosedLoop {
       const t0 = now()
       try {
         await o.op(client)
-        latencies.add(now() - t0)
+        const t1 = now()
+        latencies.add(t1 - t0)
+        o.timeline?.add(t1 - start, t1 - t0)
       } catch (err) {
         errors++
+        o.timeline?.error(now() - start)
         const msg = err instanceof Error ? err.message : String(err)
         if (errorSamples.length < 5 && !errorSamples.includes(msg)) errorSamples.push(msg)
         if ((o.errorPauseMs ?? 10) > 0) await new Promise((r) => setTimeout(r, o.errorPauseMs ?? 10))

@@ -7,12 +7,12 @@ import {ClusterClient} from '../client/cluster-client.js'
 import {loadCluster, readSecret, type ClusterConfig} from '../cluster/config.js'
 import {waitForLeader} from '../cluster/service.js'
 import {agreedLeader, nodeStatuses} from '../cluster/status.js'
+import {pollStatuses} from '../cluster/status-poller.js'
 import {operationalError} from '../lib/errors.js'
-import type {NodeStatus} from '../server/protocol.js'
-import {ClientConnection} from '../transport/client.js'
 import {benchKey, benchValue, closedLoop, pickOp, type BenchOp} from './loop.js'
 import {ProgressReporter, type ProgressStream} from './progress.js'
-import {LeaderChangeCounter, summarize, type BenchResult} from './stats.js'
+import {LeaderChangeCounter, percentile, summarize, type BenchResult} from './stats.js'
+import {binWidthFor, OpTimeline, type TimelineData} from './timeline.js'
 
 export interface BenchOptions {
   dir: string
@@ -29,11 +29,28 @@ export interface BenchOptions {
   onStart?: (stop: () => void) => void
 }
 
+/** A leader observed from `time` on (ms since the measured loop started). */
+export interface LeaderObservation {
+  time: number
+  leader: number
+  term: number | null
+}
+
 export interface BenchRun {
   result: BenchResult
   config: ClusterConfig
   errorSamples: string[]
+  /** When the measured loop started (ISO time). */
+  started: string
+  /** The run over time (bounded bins) and its whole-run histogram, for the report. */
+  timeline: TimelineData
+  /** Exact percentiles beyond the summary's (ms). */
+  exact: {min: number; mean: number; p999: number}
+  /** The initial leader, then each change (at most MAX_LEADER_OBSERVATIONS). */
+  leaders: LeaderObservation[]
 }
+
+const MAX_LEADER_OBSERVATIONS = 1000
 
 export async function runBench(o: BenchOptions): Promise<BenchRun> {
   const config = loadCluster(o.dir)
@@ -63,61 +80,55 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
 
   const watch = new LeaderChangeCounter()
   watch.observe(initial.leader, initial.term)
+  const leaders: LeaderObservation[] = []
+  if (initial.leader !== null) leaders.push({time: 0, leader: initial.leader, term: initial.term})
   try {
     await Promise.all(pool.map((_, c) => one(c).catch(() => {})))
     const progress = o.progress ? new ProgressReporter(o.progress.stream, o.progress.env) : null
+    const timeline = new OpTimeline(binWidthFor(o.durationMs))
+    const started = new Date().toISOString()
+    const t0 = performance.now()
     const loop = closedLoop({
       clients: o.clients,
       durationMs: o.durationMs,
       op: one,
       onProgress: progress ? (s) => progress.update(s) : undefined,
       progressEveryMs: progress?.intervalMs,
+      timeline,
     })
     o.onStart?.(loop.stop)
     let polling = true
-    const poller = pollLeader(config, secret, watch, () => polling)
+    const poller = pollStatuses(config, secret, {
+      active: () => polling,
+      onRound: (statuses) => {
+        const leader = agreedLeader(statuses)
+        const term = leader !== null ? statuses[leader - 1]!.term : null
+        const before = watch.changes
+        const first = watch.current === null
+        watch.observe(leader, term)
+        if (leader !== null && (watch.changes > before || first) && leaders.length < MAX_LEADER_OBSERVATIONS) {
+          leaders.push({time: Math.round((performance.now() - t0) * 1000) / 1000, leader, term})
+        }
+      },
+    })
     const r = await loop.result
     polling = false
     await poller
     progress?.done()
-    return {result: summarize(r.latencies, r.elapsedMs, r.errors, watch.changes), config, errorSamples: r.errorSamples}
+    const sorted = r.latencies.sorted()
+    const mean = sorted.length > 0 ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0
+    return {
+      result: summarize(r.latencies, r.elapsedMs, r.errors, watch.changes),
+      config,
+      errorSamples: r.errorSamples,
+      started,
+      timeline: timeline.data(),
+      exact: {min: round3(sorted[0] ?? 0), mean: round3(mean), p999: round3(percentile(sorted, 99.9))},
+      leaders,
+    }
   } finally {
     await Promise.all(pool.map((c) => c.close()))
   }
 }
 
-/**
- * Polls every node's status every ~200 ms while `active()` and feeds the agreed leader to `watch`.
- * Keeps one connection per node (reconnecting when one fails) so polling costs the replicas a
- * request, not a TCP connect and handshake, each time.
- */
-async function pollLeader(config: ClusterConfig, secret: string, watch: LeaderChangeCounter, active: () => boolean): Promise<void> {
-  const conns = new Map<number, Promise<ClientConnection>>()
-  const status = async (id: number): Promise<NodeStatus | null> => {
-    let conn = conns.get(id)
-    if (!conn) {
-      const n = config.nodes[id - 1]!
-      conn = ClientConnection.connect({host: n.host, port: n.port, clusterId: config.clusterId, secret, timeoutMs: 500, expectNodeId: id})
-      conns.set(id, conn)
-    }
-    try {
-      return (await (await conn).request({type: 'status'}, 500)) as NodeStatus
-    } catch {
-      conns.delete(id)
-      conn.then((c) => c.close()).catch(() => {})
-      return null
-    }
-  }
-  try {
-    while (active()) {
-      const started = Date.now()
-      const statuses = await Promise.all(config.nodes.map((n) => status(n.id)))
-      const leader = agreedLeader(statuses)
-      watch.observe(leader, leader !== null ? statuses[leader - 1]!.term : null)
-      const wait = 200 - (Date.now() - started)
-      for (let waited = 0; waited < wait && active(); waited += 20) await new Promise((r) => setTimeout(r, 20))
-    }
-  } finally {
-    await Promise.all([...conns.values()].map((p) => p.then((c) => c.close()).catch(() => {})))
-  }
-}
+const round3 = (x: number) => Math.round(x * 1000) / 1000

@@ -8,6 +8,8 @@ import {createWriteStream, openSync, type WriteStream} from 'node:fs'
 import type {HistoryOp, KvOp, KvResult} from '../sim/linearizability.js'
 
 export const HISTORY_VERSION = 1
+/** The history's file name in the run's directory (check-<UTC time>/). */
+export const HISTORY_FILE = 'history.ndjson'
 
 export type OpName = 'read' | 'write' | 'cas'
 export const OP_NAMES: readonly OpName[] = ['read', 'write', 'cas']
@@ -62,6 +64,23 @@ export interface NemesisRecord {
   text: string
   /** Set when the action did not fully succeed (e.g. a node that did not answer). */
   error?: string
+}
+
+/** A history line a few times a second: what every node said of itself (null: no answer). */
+export interface StatusRecord {
+  status: {
+    time: number
+    /** The leader the answering nodes agree on, and its term. */
+    leader: number | null
+    term: number | null
+    nodes: ({role: string; term: number; commit: number} | null)[]
+  }
+}
+
+/** A history line marking a phase: the final heal began; the quiet period began. */
+export interface PhaseRecord {
+  phase: 'final-heal' | 'quiet'
+  time: number
 }
 
 export type Counts = Record<OpName, Record<OpStatus, number>>
@@ -124,11 +143,24 @@ function req<T>(v: T | null | undefined, r: OpRecord, field: string): T {
   return v
 }
 
-/** Reads an NDJSON history file's text back: ops and nemesis records (other lines are skipped). */
-export function parseHistory(text: string): {ops: OpRecord[]; nemesis: NemesisRecord[]; meta: Record<string, unknown> | null} {
+export interface ParsedHistory {
+  ops: OpRecord[]
+  nemesis: NemesisRecord[]
+  meta: Record<string, unknown> | null
+  statuses: StatusRecord['status'][]
+  phases: PhaseRecord[]
+  /** The last line of a finished run (null if the run did not finish). */
+  verdict: Record<string, unknown> | null
+}
+
+/** Reads an NDJSON history file's text back, line by line (lines of other kinds are skipped). */
+export function parseHistory(text: string): ParsedHistory {
   const ops: OpRecord[] = []
   const nemesis: NemesisRecord[] = []
+  const statuses: StatusRecord['status'][] = []
+  const phases: PhaseRecord[] = []
   let meta: Record<string, unknown> | null = null
+  let verdict: Record<string, unknown> | null = null
   for (const [i, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue
     let x: Record<string, unknown>
@@ -140,8 +172,11 @@ export function parseHistory(text: string): {ops: OpRecord[]; nemesis: NemesisRe
     if (typeof x.op === 'string') ops.push(x as unknown as OpRecord)
     else if (typeof x.nemesis === 'string') nemesis.push(x as unknown as NemesisRecord)
     else if (typeof x.meta === 'object' && x.meta !== null) meta = x.meta as Record<string, unknown>
+    else if (typeof x.status === 'object' && x.status !== null) statuses.push(x.status as StatusRecord['status'])
+    else if (typeof x.phase === 'string') phases.push(x as unknown as PhaseRecord)
+    else if (typeof x.verdict === 'string') verdict = x
   }
-  return {ops, nemesis, meta}
+  return {ops, nemesis, meta, statuses, phases, verdict}
 }
 
 /** Rounds a clock reading (ms) to microseconds, so the file stays readable. */

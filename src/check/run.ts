@@ -5,18 +5,25 @@
 // linearizability per key. Invariant: whatever happens, the run ends with the network healed, no
 // node paused and every killed node restarted.
 import {randomBytes} from 'node:crypto'
+import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {ClusterClient} from '../client/cluster-client.js'
 import {clusterExists, DEFAULTS, loadCluster, readSecret, type ClusterConfig} from '../cluster/config.js'
 import {applyPartition, currentPartition, resumeNodes, runningUnsafeStaleReads, startNodes, stopNodes, waitForLeader} from '../cluster/service.js'
+import {agreedLeader} from '../cluster/status.js'
+import {pollStatuses} from '../cluster/status-poller.js'
 import type {NodeId} from '../core/types.js'
 import {Prng} from '../lib/prng.js'
-import {checkLinearizable, formatOp, type HistoryOp} from '../sim/linearizability.js'
+import {checkLinearizable, formatOp, type HistoryOp, type ViolationDetail} from '../sim/linearizability.js'
+import type {NodeStatus} from '../server/protocol.js'
 import {
   countOps,
+  HISTORY_FILE,
   HISTORY_VERSION,
   HistoryWriter,
   OP_NAMES,
+  roundMs,
+  type StatusRecord,
   toCheckerHistory,
   type Counts,
   type NemesisRecord,
@@ -69,6 +76,10 @@ export interface Violation {
   excerpt: string[]
   /** Nemesis actions during (and just before) the excerpt. */
   nemesis: string[]
+  /** The excerpt's op ids, in the same order. */
+  ops: number[]
+  /** Where the checker got stuck: the op it cannot place, the partial linearization before it. */
+  detail?: ViolationDetail
 }
 
 export interface CheckReport {
@@ -76,6 +87,8 @@ export interface CheckReport {
   exitCode: number
   dir: string
   history: string
+  /** The run's own directory in the cluster directory (the history, the report). */
+  runDir: string
   seed: number
   nodes: number
   clients: number
@@ -99,6 +112,7 @@ export interface CheckReport {
 }
 
 const LEADER_TIMEOUT_MS = 15_000
+const STATUS_POLL_MS = 200
 
 /**
  * A third of the cluster's election timeout (100 ms by default), at least 50 ms. A deposed leader
@@ -119,7 +133,9 @@ export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<Chec
   const nemesisPrng = prng.fork()
   const tag = randomBytes(3).toString('hex')
   const keys = Array.from({length: o.keys}, (_, i) => `${tag}/k${i}`)
-  const historyPath = join(o.dir, `check-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson`)
+  const runDir = join(o.dir, `check-${new Date().toISOString().replace(/[:.]/g, '-')}`)
+  mkdirSync(runDir)
+  const historyPath = join(runDir, HISTORY_FILE)
   const writer = new HistoryWriter(historyPath)
   const t0 = performance.now()
   const clock = () => performance.now() - t0
@@ -138,6 +154,7 @@ export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<Chec
       opTimeoutMs,
       unsafeStaleReads: unsafe,
       timeUnit: 'ms since start',
+      epochMs: roundMs(performance.timeOrigin + t0),
     },
   })
 
@@ -196,11 +213,19 @@ export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<Chec
     }),
   )
 
+  // Leader and term over time, for the report: every node's role and term a few times a second.
+  const poller = pollStatuses(config, secret, {
+    intervalMs: STATUS_POLL_MS,
+    active: () => !stopping,
+    onRound: (statuses) => writer.write(statusRecord(clock(), statuses)),
+  })
+
   let interrupted = false
   // Whatever fails below, the clients stop and the history file is closed.
   const stopClients = async () => {
     stopping = true
     await Promise.all(loops)
+    await poller
     await Promise.all(clients.map((c) => c.client.close()))
     hooks.stopCounter()
   }
@@ -211,6 +236,7 @@ export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<Chec
       // The final heal: always, also when the run failed half-way.
       const quiet = hooks.signal?.aborted ? '' : `; then a ${seconds(o.quietMs)} quiet period`
       hooks.line(`${stampText(clock())} final heal: resume, heal, restart${quiet}`)
+      writer.write({phase: 'final-heal', time: roundMs(clock())})
       await nemesis.repairAll()
     }
     try {
@@ -219,6 +245,7 @@ export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<Chec
       warnings.push(`after the final heal: ${(err as Error).message}`)
     }
     quietStart = clock()
+    writer.write({phase: 'quiet', time: roundMs(quietStart)})
     if (!interrupted) await sleepUntil(() => quietStart + o.quietMs - clock(), hooks.signal)
   } catch (err) {
     await stopClients()
@@ -253,6 +280,8 @@ export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<Chec
       reason: result.reason,
       excerpt: result.excerpt.map(formatOp),
       nemesis: around.map(formatNemesis),
+      ops: result.excerpt.map((h) => h.id),
+      ...(result.detail ? {detail: result.detail} : {}),
     }
     excerptLines = mergeByTime(result.excerpt, around)
   }
@@ -270,6 +299,7 @@ export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<Chec
     exitCode: verdict === 'linearizable' ? 0 : verdict === 'undecided' ? CHECK_EXIT.undecided : CHECK_EXIT.notLinearizable,
     dir: o.dir,
     history: historyPath,
+    runDir,
     seed: o.seed,
     nodes: config.nodes.length,
     clients: o.clients,
@@ -374,6 +404,19 @@ async function sleepUntil(remaining: () => number, signal?: AbortSignal): Promis
       }
       signal?.addEventListener('abort', done, {once: true})
     })
+  }
+}
+
+/** A history line: each node's role, term and commit index (null: no answer), the agreed leader. */
+export function statusRecord(time: number, statuses: readonly (NodeStatus | null)[]): StatusRecord {
+  const leader = agreedLeader([...statuses])
+  return {
+    status: {
+      time: roundMs(time),
+      leader,
+      term: leader !== null ? statuses[leader - 1]!.term : null,
+      nodes: statuses.map((s) => (s === null ? null : {role: s.role, term: s.term, commit: s.commitIndex})),
+    },
   }
 }
 

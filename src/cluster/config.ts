@@ -52,6 +52,8 @@ export const paths = {
   data: (dir: string, id: NodeId) => join(nodeDir(dir, id), 'data'),
   pid: (dir: string, id: NodeId) => join(nodeDir(dir, id), 'replica.pid'),
   log: (dir: string, id: NodeId) => join(nodeDir(dir, id), 'replica.log'),
+  /** RAFTCTL_CAPTURE: the node's sampled Raft messages (server/message-capture.ts). */
+  messages: (dir: string, id: NodeId) => join(nodeDir(dir, id), 'messages.ndjson'),
 }
 
 export function clusterExists(dir: string): boolean {

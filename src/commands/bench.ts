@@ -1,6 +1,8 @@
 // `raftctl bench`: closed-loop load against the cluster in the directory (src/bench/run.ts);
 // prints throughput, latency percentiles, errors and leader changes.
 import {Flags} from '@oclif/core'
+import {mkdirSync} from 'node:fs'
+import {join} from 'node:path'
 import {BaseCommand} from '../cli/base.js'
 import {durationFlag, intFlag} from '../cli/flags.js'
 import type {BenchOp} from '../bench/loop.js'
@@ -25,6 +27,11 @@ export default class Bench extends BaseCommand {
     keys: intFlag({description: 'number of distinct keys, chosen uniformly (1..100000000, default 1000)', min: 1, max: 100_000_000}),
     op: Flags.string({description: 'operation: put, get (linearizable) or mixed (half each)', options: ['put', 'get', 'mixed'], default: 'put'}),
     timeout: durationFlag({description: 'give up on one operation after this long (counted as an error)', default: 5000, defaultHelp: async () => '5s'}),
+    report: Flags.boolean({
+      description: 'save the run (bench-<time>/bench.json) and its report.html in the cluster directory',
+      default: true,
+      allowNo: true,
+    }),
   }
 
   async run(): Promise<unknown> {
@@ -46,11 +53,37 @@ export default class Bench extends BaseCommand {
     process.once('SIGINT', onSigint)
     try {
       const run = await runBench({...opts, progress: {stream: process.stderr, env: process.env}, onStart: (s) => (stop = s)})
+      let report: string | null = null
+      let problem: string | null = null
+      if (flags.report) {
+        // Loaded only now: the report's code stays off the CLI's start-up path.
+        try {
+          const {saveBenchRun} = await import('../report/write.js')
+          const runDir = join(dir, `bench-${run.started.replace(/[:.]/g, '-')}`)
+          mkdirSync(runDir)
+          report = saveBenchRun(
+            {
+              started: run.started,
+              settings: {...opts, nodes: run.config.nodes.length},
+              result: run.result,
+              exact: run.exact,
+              timeline: run.timeline,
+              leaders: run.leaders,
+              errorSamples: run.errorSamples,
+            },
+            runDir,
+          ).path
+        } catch (err) {
+          problem = (err as Error).message
+        }
+      }
       if (!this.jsonEnabled()) {
         process.stdout.write(formatSummary(run.result, {...opts, target: `${run.config.nodes.length}-node cluster in ${dir}`}))
         if (run.errorSamples.length > 0) process.stderr.write(`First errors:\n${run.errorSamples.map((e) => `  ${e}\n`).join('')}`)
+        if (problem) process.stderr.write(`Warning: could not write the report: ${problem}\n`)
+        if (report) process.stderr.write(`report: ${report}\n`)
       }
-      return run.result
+      return {...run.result, report}
     } finally {
       process.removeListener('SIGINT', onSigint)
     }

@@ -30,6 +30,11 @@ Exit 0: linearizable; ${CHECK_EXIT.notLinearizable}: not linearizable (a violati
     'op-timeout': durationFlag({
       description: 'per-operation client timeout; a timed-out write is indeterminate (default: a third of the election timeout, 100ms)',
     }),
+    report: Flags.boolean({
+      description: 'write report.html (charts, the violation, the Raft messages) beside the history',
+      default: true,
+      allowNo: true,
+    }),
     'unsafe-stale-reads': Flags.boolean({
       description: 'TEST ONLY: first restart the replicas so they answer reads without ReadIndex (the check should then fail)',
       default: false,
@@ -87,12 +92,24 @@ Exit 0: linearizable; ${CHECK_EXIT.notLinearizable}: not linearizable (a violati
     }
 
     process.exitCode = report.interrupted && report.exitCode === 0 ? 130 : report.exitCode
+    // The HTML report: loaded only now, so the charting code stays off the start-up path. A
+    // report that cannot be written is a warning; the verdict stands.
+    let html: string | null = null
+    if (flags.report) {
+      try {
+        const {writeCheckRunReport} = await import('../report/write.js')
+        html = writeCheckRunReport(report.history, dir).path
+      } catch (err) {
+        report.warnings.push(`could not write the report: ${(err as Error).message}`)
+      }
+    }
     if (!json) {
       process.stdout.write(renderReport(report))
       for (const w of [...report.nemesisErrors, ...report.warnings]) process.stderr.write(`Warning: ${w}\n`)
+      if (html) process.stderr.write(`report: ${html}\n`)
     }
     const {excerptLines: _lines, exitCode, ...doc} = report
-    return {...doc, exitCode: process.exitCode}
+    return {...doc, report: html, exitCode: process.exitCode}
   }
 }
 

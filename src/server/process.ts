@@ -15,6 +15,7 @@ import {NodeServer, type RequestContext} from '../transport/server.js'
 import {PeerTransport} from '../transport/peers.js'
 import {parseRequest, type AdminRequest, type ClientReply, type ClientRequest, type NodeEvent, type NodeStatus} from './protocol.js'
 import {Replica, type ReplicaMutant} from './replica.js'
+import {captureMode, MessageCapture} from './message-capture.js'
 
 export interface ReplicaProcessOptions {
   dir: string
@@ -53,6 +54,9 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
   let stopping = false
   const storage = new SegmentLogStorage(new RealFs(), paths.data(dir, id), {log})
   const filter = new LinkFilter(readPartition(dir))
+  // RAFTCTL_CAPTURE: every (sampled) Raft message as NDJSON, for the reports' Lamport diagrams.
+  const mode = captureMode(process.env)
+  const capture = mode ? new MessageCapture(paths.messages(dir, id), id, mode) : null
   const {tickMs, electionTicks, heartbeatTicks} = timing(config)
   let replica: Replica
   try {
@@ -70,6 +74,7 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
         storage,
         send: (m: Message) => {
           if (traceMessages) log(`send ${formatMessage(m)}`)
+          capture?.record('s', m)
           peers.send(m)
         },
         log,
@@ -194,6 +199,7 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
     filter,
     onPeerMessage: (_from, msg) => {
       if (traceMessages) log(`recv ${formatMessage(msg)}`)
+      capture?.record('r', msg)
       replica.receive(msg)
       scheduleProcess()
     },
@@ -230,6 +236,7 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
     peers.close()
     storage.sync()
     storage.close()
+    capture?.close()
     removePidFile(dir, id)
     log('stopped')
     process.exit(0)

@@ -37,7 +37,25 @@ export interface HistoryOp {
 
 export type CheckResult =
   | {ok: true; keys: number; ops: number}
-  | {ok: false; key: string; reason: string; excerpt: HistoryOp[]}
+  | {ok: false; key: string; reason: string; excerpt: HistoryOp[]; detail?: ViolationDetail}
+
+/**
+ * Where the search got stuck, for reports that draw it (Porcupine-style): the op that cannot be
+ * placed, the last ops of the deepest partial linearization (in linearization order) and the
+ * register's value after them.
+ */
+export interface ViolationDetail {
+  /** Id of the op that cannot take effect in any order consistent with real time. */
+  stuck: number
+  /** Ids of the last (at most PLACED_MAX) ops of the deepest partial linearization, in order. */
+  placed: number[]
+  /** How many ops that partial linearization placed in all. */
+  placedCount: number
+  /** The key's value after it (null: absent; undefined: a value no op reads). */
+  value: string | null | undefined
+}
+
+const PLACED_MAX = 24
 
 /** Default bound on explored (linearized-set, state) configurations, per key. */
 export const DEFAULT_MAX_STATES = 2_000_000
@@ -177,7 +195,7 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
   for (const h of all) {
     const why = impossibleReason(h, written)
     if (why !== undefined) {
-      return {ok: false, key, reason: `${why} in ${formatOp(h)}`, excerpt: excerptAround(all, h, [])}
+      return {ok: false, key, reason: `${why} in ${formatOp(h)}`, excerpt: excerptAround(all, h, []), detail: {stuck: h.id, placed: [], placedCount: 0, value: undefined}}
     }
   }
 
@@ -561,6 +579,7 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
   let bestDepth = -1
   let bestState = ABSENT
   let bestRecent: number[] = []
+  let bestPlaced: number[] = []
 
   let entry = next[HEAD]!
   let fresh = true // just entered a new configuration
@@ -618,6 +637,8 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
         bestState = state
         bestRecent = []
         for (let d = Math.max(0, depth - 4); d < depth; d++) bestRecent.push(posOp[stackPos[d]!]!)
+        bestPlaced = []
+        for (let d = Math.max(0, depth - PLACED_MAX); d < depth; d++) bestPlaced.push(posOp[stackPos[d]!]!)
       }
     }
     // Backtrack: undo forced steps (their configuration is dead too) up to the last free choice,
@@ -644,7 +665,13 @@ function checkKey(key: string, all: HistoryOp[], maxStates: number): CheckResult
   const reason =
     `not linearizable: ${formatOp(stuck)} cannot take effect in any order consistent with real time ` +
     `(deepest partial order placed ${bestDepth} of ${n} ops, leaving ${fmtVal(key)}${stateText}${last})`
-  return {ok: false, key, reason, excerpt: excerptAround(all, stuck, recent)}
+  const detail: ViolationDetail = {
+    stuck: stuck.id,
+    placed: bestPlaced.map((j) => ops[j]!.id),
+    placedCount: Math.max(0, bestDepth),
+    value: bestState === ABSENT ? null : bestState === OTHER ? undefined : values[bestState]!,
+  }
+  return {ok: false, key, reason, excerpt: excerptAround(all, stuck, recent), detail}
 }
 
 /** MurmurHash3's 32-bit finalizer: a cheap bijective mix. */

@@ -156,6 +156,12 @@ test('the same check on replicas that read without ReadIndex reports a violation
     assert.match(r.stdout, /History around it/)
     assert.match(r.stdout, / get\(\S+\) -> ok\(/)
     assert.match(r.stdout, /replicas in --unsafe-stale-reads mode \(test only\)/)
+    // The report shows the violation: the key's history with the op that cannot be placed.
+    const report = /^report: (\S+)$/m.exec(r.stderr)?.[1]
+    assert.ok(report && existsSync(report), r.stderr)
+    const html = readFileSync(report, 'utf8')
+    assert.match(html, /<body data-kind="check" data-rendered="no" data-verdict="fail"/)
+    assert.match(html, /<g id="violation-marker" data-op="\d+">/)
     const history = /^history: (\S+)$/m.exec(r.stdout)?.[1]
     assert.ok(history && existsSync(history))
     const last = historyLines(history).at(-1) as {verdict: string; violation: {excerpt: string[]}}

@@ -11,6 +11,7 @@ function report(over: Partial<CheckReport>): CheckReport {
     exitCode: 0,
     dir: '/tmp/c',
     history: '/tmp/c/check-1.ndjson',
+    runDir: '/tmp/c',
     seed: 7,
     nodes: 3,
     clients: 4,

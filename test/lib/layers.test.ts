@@ -22,8 +22,9 @@ const ALLOWED: Record<string, string[]> = {
   ui: ['ui', 'cli', 'cluster', 'client', 'server', 'transport', 'core', 'lib'],
   check: ['check', 'cluster', 'client', 'server', 'transport', 'sim', 'kv', 'core', 'lib'],
   bench: ['bench', 'cluster', 'client', 'server', 'transport', 'core', 'lib'],
+  report: ['report', 'check', 'bench', 'lib'],
   hooks: ['hooks', 'cli', 'lib'],
-  commands: ['commands', 'ui', 'check', 'bench', 'cli', 'cluster', 'client', 'server', 'sim', 'transport', 'storage', 'kv', 'core', 'lib'],
+  commands: ['commands', 'ui', 'report', 'check', 'bench', 'cli', 'cluster', 'client', 'server', 'sim', 'transport', 'storage', 'kv', 'core', 'lib'],
 }
 /** The one deliberate exception: the real replica process reads the cluster directory's config. */
 const EXCEPTIONS = new Set(['server/process.ts -> cluster'])
