@@ -46,6 +46,9 @@ export interface ReplicaConfig {
   maxEntriesPerAppend?: number
   maxInflight?: number
   maxApplyBatch?: number
+  /** PreVote and CheckQuorum (default on): liveness aids that safety must never depend on. */
+  preVote?: boolean
+  checkQuorum?: boolean
   mutant?: ReplicaMutant
   /** Snapshot encoding: array elements per step (SnapshotEncoder). Default 2,000. */
   snapshotItemsPerStep?: number
@@ -103,6 +106,8 @@ export class Replica {
   private bytesSinceSnapshot = 0
   /** Size of the last snapshot this replica wrote (0: none yet since it started). */
   private lastSnapshotBytes = 0
+  /** Retried writes that joined their pending proposal instead of adding an entry. */
+  retriesJoined = 0
   /** Called for every entry applied, in order (checkers and the node log use it). */
   onApply?: (entry: Entry) => void
   /** Called once the state machine holds the state at `index` (after an entry, or a snapshot). */
@@ -129,6 +134,8 @@ export class Replica {
         maxEntriesPerAppend: cfg.maxEntriesPerAppend,
         maxInflight: cfg.maxInflight,
         maxApplyBatch: cfg.maxApplyBatch,
+        preVote: cfg.preVote,
+        checkQuorum: cfg.checkQuorum,
         mutant: coreMutant,
         onEvent: (line) => ports.log(line),
       },
@@ -176,6 +183,7 @@ export class Replica {
     const pending = this.pendingWrites.get(index)
     if (!pending || this.raft.role !== 'leader' || pending.term !== this.raft.currentTerm || this.raft.termAt(index) !== pending.term) return false
     pending.replies.push(reply)
+    this.retriesJoined++
     return true
   }
 

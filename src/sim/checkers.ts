@@ -26,6 +26,8 @@ export class SafetyChecker {
   /** applied index -> fingerprint of the state machine there (first seen) and who saw it. */
   private states = new Map<number, {fingerprint: string; node: NodeId}>()
   checks = 0
+  /** Leaders elected in a term older than the one that committed an entry they lack (allowed). */
+  staleTermLeaders = 0
 
   private fail(rule: string, detail: string): void {
     if (!this.violation) this.violation = {rule, detail}
@@ -44,7 +46,11 @@ export class SafetyChecker {
     // may still win its old term, and need not hold those.
     const snap = node.snapshotMeta().lastIncludedIndex
     for (const [index, e] of this.applied) {
-      if (index < snap || e.committedBy >= term) continue
+      if (index < snap) continue
+      if (e.committedBy >= term) {
+        if (node.termAt(index) !== e.term) this.staleTermLeaders++
+        continue
+      }
       const t = node.termAt(index)
       if (t !== e.term) {
         this.fail(
@@ -54,6 +60,11 @@ export class SafetyChecker {
         return
       }
     }
+  }
+
+  /** The entry applied (so committed) at `index`, if any node applied it. */
+  committedEntry(index: number): {term: number; key: string} | undefined {
+    return this.applied.get(index)
   }
 
   /** A leader of `term` advanced its commitIndex over (from, to]. */
@@ -143,7 +154,7 @@ export class SafetyChecker {
   }
 }
 
-function entryKey(e: Entry): string {
+export function entryKey(e: Entry): string {
   return e.type === 'noop' ? 'noop' : JSON.stringify(e.data)
 }
 

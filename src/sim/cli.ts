@@ -5,6 +5,10 @@
 //   --list-mutants             print the mutant names
 //   --mutant NAME              run with a deliberately broken replica
 //   --json                     one JSON summary on stdout
+//   --find-witnesses [--budget N] [--write FILE]
+//                              for every mutant, the first seed in 1..N (default 2000) that
+//                              catches it, as JSON (the file the mutants test replays)
+import {writeFileSync} from 'node:fs'
 import {runSeed, SIM_MUTANTS, type SimMutant, type SimResult} from './simulation.js'
 
 interface Args {
@@ -15,6 +19,9 @@ interface Args {
   listMutants: boolean
   json: boolean
   stopOnFirst: boolean
+  findWitnesses: boolean
+  budget: number
+  write?: string
 }
 
 function usage(message: string): never {
@@ -23,7 +30,7 @@ function usage(message: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = {seeds: 100, start: 1, trace: false, listMutants: false, json: false, stopOnFirst: false}
+  const args: Args = {seeds: 100, start: 1, trace: false, listMutants: false, json: false, stopOnFirst: false, findWitnesses: false, budget: 2000}
   const int = (flag: string, v: string | undefined): number => {
     if (v === undefined || !/^\d+$/.test(v)) usage(`${flag} needs a non-negative integer`)
     return Number(v)
@@ -62,6 +69,18 @@ function parseArgs(argv: string[]): Args {
       case '--stop-on-first':
         args.stopOnFirst = true
         break
+      case '--find-witnesses':
+        args.findWitnesses = true
+        break
+      case '--budget':
+        args.budget = int(a, argv[++i])
+        break
+      case '--write': {
+        const f = argv[++i]
+        if (f === undefined || f.startsWith('-')) usage('--write needs a file')
+        args.write = f
+        break
+      }
       default:
         usage(`unknown argument ${a}`)
     }
@@ -72,8 +91,30 @@ function parseArgs(argv: string[]): Args {
 const args = parseArgs(process.argv.slice(2))
 if (args.listMutants) {
   process.stdout.write(SIM_MUTANTS.join('\n') + '\n')
+} else if (args.findWitnesses) {
+  findWitnesses()
 } else {
   main()
+}
+
+/** For each mutant, the first catching seed in 1..budget (null if it survives them all). */
+function findWitnesses(): void {
+  const witnesses: Record<string, {seed: number; rule: string} | null> = {}
+  for (const mutant of SIM_MUTANTS) {
+    witnesses[mutant] = null
+    for (let seed = 1; seed <= args.budget; seed++) {
+      const r = runSeed({seed, mutant})
+      if (!r.ok) {
+        witnesses[mutant] = {seed, rule: r.violation!.rule}
+        break
+      }
+    }
+    process.stderr.write(`  ${mutant}: ${witnesses[mutant] ? `seed ${witnesses[mutant]!.seed} (${witnesses[mutant]!.rule})` : `survived ${args.budget} seeds`}\n`)
+  }
+  const text = JSON.stringify(witnesses, null, 2) + '\n'
+  if (args.write) writeFileSync(args.write, text)
+  else process.stdout.write(text)
+  process.exitCode = Object.values(witnesses).every((w) => w !== null) ? 0 : 1
 }
 
 function main(): void {

@@ -30,12 +30,15 @@ import {Prng} from '../lib/prng.js'
 import {LeaderTracker} from '../client/leader-tracker.js'
 import type {ClientReply, ClientRequest, WriteRequest} from '../server/protocol.js'
 import {REPLICA_MUTANTS, Replica, type ReplicaMutant} from '../server/replica.js'
+import {StorageCorruptionError} from '../storage/errors.js'
 import {MemoryFs, SimulatedCrash} from '../storage/memory-fs.js'
 import {SegmentLogStorage, type StorageMutant} from '../storage/segment-log.js'
+import type {LogStorage, PersistedState} from '../storage/port.js'
 import {decodeBody, encodeBody} from '../transport/framing.js'
 import {LinkFilter} from '../transport/link-filter.js'
 import {encodePeerMessage, PeerStreamReader} from '../transport/peer-codec.js'
-import {SafetyChecker, type Violation} from './checkers.js'
+import {entryKey, SafetyChecker, type Violation} from './checkers.js'
+import {judgeRecovered, Promises} from './durability.js'
 import {EventHeap} from './heap.js'
 import {checkLinearizable, formatOp, type HistoryOp, type KvOp, type KvResult} from './linearizability.js'
 import {planPartition, type PartitionKind} from './partitions.js'
@@ -80,6 +83,16 @@ export interface SimStats {
   snapshotsInstalled: number
   sessionsExpired: number
   batchedInputs: number
+  /** Leaders of an older term than one that committed an entry they lack (paused candidates). */
+  staleTermLeaders: number
+  /** Retried writes that joined their pending proposal at the leader. */
+  retriesJoined: number
+  /** Crashes armed at a Ready that changed the term, vote, log tail or snapshot. */
+  focusCrashes: number
+  /** InstallSnapshots followed by delayed duplicates of older AppendEntries. */
+  replayedAppends: number
+  /** Disk states the crash-state explorer judged. */
+  crashStatesExplored: number
 }
 
 const TICK_MS = 10
@@ -90,8 +103,45 @@ const OP_DEADLINE_MS = 1500
 /** One attempt at one node waits this long for an answer before trying the next. */
 const ATTEMPT_MS = 200
 
+/**
+ * Swarm testing: each seed leans one way, so rare combinations are reached often enough.
+ *   mixed      broad draws of everything;
+ *   snapshots  big pipelined appends, frequent snapshots, tiny apply batches, reordering, pauses:
+ *              snapshots racing the appends they replace;
+ *   storage    crashes at storage calls, kills followed by power losses, small segments;
+ *   elections  leader churn, partitions, transfers, long batch windows (votes, term changes and
+ *              truncations in one Ready);
+ *   sessions   as many sessions as clients plus one, clients that restart often.
+ */
+export type Profile = 'mixed' | 'snapshots' | 'storage' | 'elections' | 'sessions'
+
+const PROFILES: readonly Profile[] = ['mixed', 'mixed', 'snapshots', 'storage', 'elections', 'elections', 'sessions']
+
+type NemesisAction =
+  | 'partition'
+  | 'heal'
+  | 'crash'
+  | 'crash-leader'
+  | 'power-loss-all'
+  | 'kill-then-power'
+  | 'restart'
+  | 'loss'
+  | 'pause'
+  | 'pause-leader'
+  | 'transfer'
+  | 'campaign'
+
+const NEMESIS: Record<Profile, readonly NemesisAction[]> = {
+  mixed: ['partition', 'partition', 'heal', 'heal', 'crash', 'crash-leader', 'power-loss-all', 'kill-then-power', 'restart', 'loss', 'pause', 'pause-leader', 'transfer', 'campaign'],
+  snapshots: ['partition', 'heal', 'crash', 'restart', 'pause', 'pause', 'pause', 'loss', 'transfer'],
+  storage: ['crash', 'crash', 'crash-leader', 'power-loss-all', 'kill-then-power', 'kill-then-power', 'heal', 'partition', 'restart'],
+  elections: ['partition', 'partition', 'partition', 'heal', 'crash-leader', 'pause-leader', 'pause', 'transfer', 'campaign', 'kill-then-power'],
+  sessions: ['partition', 'heal', 'crash', 'crash-leader', 'loss', 'pause', 'restart'],
+}
+
 /** What the seed decided, printed as the first trace line. */
 export interface DrawnOptions {
+  profile: Profile
   nodes: number
   keys: string[]
   clients: number
@@ -103,6 +153,17 @@ export interface DrawnOptions {
   segmentBytesMax: number
   /** Probability that a newly elected leader is crashed or cut off within a few ms (leader churn). */
   churn: number
+  /**
+   * Probability that a newly elected leader hands leadership on within a few ms: the target's
+   * transfer RequestVotes race the new leader's first appends (votes, truncations and commits
+   * in one Ready on the followers).
+   */
+  transferChurn: number
+  /**
+   * Probability that, when a leader is elected, a follower is paused within a few ms: its
+   * catch-up (truncating appends) and the next election pile up and are stepped in one batch.
+   */
+  pauseChurn: number
   /** Inputs arriving within this many ms are stepped before one Ready. */
   batchMs: number
   /** Share of crashes that are process kills (the rest are power losses). */
@@ -113,6 +174,89 @@ export interface DrawnOptions {
   dupRate: number
   reorder: boolean
   maxDelayMs: number
+  /** Chance that a Ready in which the term, the vote, the log's tail or the snapshot changed is crashed at a storage call. */
+  focusCrash: number
+  /** Chance, before each operation, that a client restarts (a new session). */
+  clientRestart: number
+  /** PreVote and CheckQuorum: on in production; safety must not depend on them. */
+  preVote: boolean
+  checkQuorum: boolean
+  /**
+   * Chance that an InstallSnapshot is followed, in the same batch, by duplicates of older
+   * AppendEntries on its link (delayed copies: snapshots racing the appends they replace).
+   */
+  replayAfterSnapshot: number
+}
+
+/** Draws a seed's options: the same draws in the same order for every profile, then its leanings. */
+function drawOptions(p: Prng): DrawnOptions {
+  const profile = p.pick(PROFILES)
+  const clients = p.int(2, 4)
+  const o: DrawnOptions = {
+    profile,
+    nodes: p.pick([3, 3, 5, 5, 5]),
+    keys: p.pick([['x'], ['x', 'y'], ['x', 'y', 'z']]),
+    clients,
+    maxEntriesPerAppend: p.pick([1, 1, 2, 4, 64, 256]),
+    maxInflight: p.pick([1, 2, 8, 64]),
+    maxApplyBatch: p.pick([1, 3, 16, 4096]),
+    // Enough sessions for every client (else clients would evict each other forever), and a
+    // spare or two, so that retried registrations and restarted clients evict idle sessions.
+    maxSessions: p.pick([clients + 1, clients + 2, 10_000]),
+    snapshotEvery: p.pick([8, 25, 100, 100_000]),
+    segmentBytesMax: p.pick([512, 4096, 1 << 20]),
+    churn: p.pick([0, 0, 0.3, 0.6, 0.9]),
+    transferChurn: p.pick([0, 0, 0.2]),
+    pauseChurn: p.pick([0, 0, 0.2]),
+    batchMs: p.pick([0, 0, 1, 2, 5]),
+    killShare: p.pick([0.2, 0.5, 0.8]),
+    inStorageShare: p.pick([0.2, 0.5, 0.8]),
+    lossRate: p.pick([0, 0, 0.01, 0.05]),
+    dupRate: p.pick([0, 0.01, 0.03]),
+    reorder: p.chance(0.3),
+    maxDelayMs: p.pick([2, 5, 15, 40]),
+    focusCrash: p.pick([0, 0.02, 0.1]),
+    clientRestart: 0.03,
+    replayAfterSnapshot: p.pick([0, 0.05]),
+    preVote: true,
+    checkQuorum: true,
+  }
+  switch (profile) {
+    case 'mixed':
+      break
+    case 'snapshots':
+      o.maxEntriesPerAppend = p.pick([64, 256])
+      o.maxInflight = p.pick([8, 64])
+      o.snapshotEvery = p.pick([8, 25])
+      o.maxApplyBatch = p.pick([1, 1, 3])
+      o.reorder = true
+      o.dupRate = p.pick([0.01, 0.05])
+      o.focusCrash = 0.05
+      o.replayAfterSnapshot = p.pick([0.3, 0.6])
+      break
+    case 'storage':
+      o.segmentBytesMax = p.pick([512, 4096])
+      o.killShare = 0.5
+      o.inStorageShare = 0.8
+      o.focusCrash = p.pick([0.1, 0.3])
+      break
+    case 'elections':
+      o.churn = p.pick([0.3, 0.6, 0.9])
+      o.transferChurn = p.pick([0.5, 0.9])
+      o.pauseChurn = p.pick([0.3, 0.6])
+      o.batchMs = p.pick([5, 10, 20])
+      // Without them, votes and term changes race the leader's appends far more often.
+      o.preVote = p.chance(0.5)
+      o.checkQuorum = p.chance(0.5)
+      o.focusCrash = p.pick([0.1, 0.3])
+      o.killShare = p.pick([0.2, 0.5])
+      break
+    case 'sessions':
+      o.maxSessions = clients + 1
+      o.clientRestart = 0.15
+      break
+  }
+  return o
 }
 
 interface SimNode {
@@ -126,13 +270,27 @@ interface SimNode {
   wasLeader: boolean
   commitIndex: number
   processScheduled: boolean
-  /** Inputs queued while the process is paused (SIGSTOP), run in order on resume. */
+  /** Inputs queued while the process is paused (SIGSTOP), run on resume; `from`: a peer's message. */
   paused: boolean
-  inbox: (() => void)[]
-  /** A crash armed to strike at a storage call: how it ends. */
-  armed: 'kill' | 'power' | null
+  inbox: {fn: () => void; from?: NodeId}[]
+  /** A crash armed to strike at a storage call: how it ends (a power loss may take the whole machine). */
+  armed: {kind: 'kill' | 'power'; machine: boolean} | null
+  /** The node's term, vote, log tail and snapshot after its last Ready (null: none since it started). */
+  seen: Shape | null
+  /** What its messages promised about its disk (checked after every crash, real or explored). */
+  promises: Promises
+  /** Crash states explored in the current Ready. */
+  explored: number
   /** Per-sender stream readers (FIFO links): the real frame decoder and validator. */
   readers: Map<NodeId, PeerStreamReader>
+}
+
+interface Shape {
+  term: number
+  vote: number
+  lastIndex: number
+  lastTerm: number
+  snapshot: number
 }
 
 interface SimClient {
@@ -143,6 +301,12 @@ interface SimClient {
   lastValue: string | null
   writesAfterHeal: number
 }
+
+const POWER_LOSS_SHAPES = [
+  ['random', 'random'],
+  ['all', 'none'],
+  ['none', 'all'],
+] as const
 
 const PARTITION_KINDS: readonly PartitionKind[] = ['isolate-leader', 'isolate', 'halves', 'split', 'ring', 'one-way']
 
@@ -159,6 +323,8 @@ export class Simulation {
   private readonly filter = new LinkFilter()
   private lossRate: number
   private readonly linkClock = new Map<string, number>()
+  /** The frames of the last AppendEntries with entries sent on each link, for delayed duplicates. */
+  private readonly recentAppends = new Map<string, Buffer[][]>()
   readonly checker = new SafetyChecker()
   private readonly history: HistoryOp[] = []
   private readonly opts: Required<Omit<SimOptions, 'mutant' | 'trace'>> & Pick<SimOptions, 'mutant' | 'trace'>
@@ -168,42 +334,26 @@ export class Simulation {
   private healed = false
   private committed = 0
   private readonly traceTail: string[] = []
-  readonly stats: SimStats = {kills: 0, powerLosses: 0, crashesInsideStorage: 0, pauses: 0, transfers: 0, snapshotsInstalled: 0, sessionsExpired: 0, batchedInputs: 0}
+  /** Draws of the crash-state explorer only, so exploring never changes the run. */
+  private readonly shadowPrng: Prng
+  readonly stats: SimStats = {
+    kills: 0, powerLosses: 0, crashesInsideStorage: 0, pauses: 0, transfers: 0, snapshotsInstalled: 0, sessionsExpired: 0,
+    batchedInputs: 0, staleTermLeaders: 0, retriesJoined: 0, focusCrashes: 0, replayedAppends: 0, crashStatesExplored: 0,
+  }
 
   constructor(opts: SimOptions) {
     this.opts = {faultMs: 6000, livenessMs: 6000, ...opts}
     this.seed = opts.seed
     this.prng = new Prng(opts.seed)
     const p = this.prng
-    const nodes = p.pick([3, 3, 5, 5, 5])
-    const clients = p.int(2, 4)
-    this.o = {
-      nodes,
-      keys: p.pick([['x'], ['x', 'y'], ['x', 'y', 'z']]),
-      clients,
-      maxEntriesPerAppend: p.pick([1, 1, 2, 4, 64]),
-      maxInflight: p.pick([1, 2, 8, 64]),
-      maxApplyBatch: p.pick([1, 3, 16, 4096]),
-      // Enough sessions for every client (else clients would evict each other forever), and a
-      // spare or two, so that retried registrations and restarted clients evict idle sessions.
-      maxSessions: p.pick([clients + 1, clients + 2, 10_000]),
-      snapshotEvery: p.pick([8, 25, 100, 100_000]),
-      segmentBytesMax: p.pick([512, 4096, 1 << 20]),
-      churn: p.pick([0, 0, 0.3, 0.6, 0.9]),
-      batchMs: p.pick([0, 0, 1, 2, 5]),
-      killShare: p.pick([0.2, 0.5, 0.8]),
-      inStorageShare: p.pick([0.2, 0.5, 0.8]),
-      lossRate: p.pick([0, 0, 0.01, 0.05]),
-      dupRate: p.pick([0, 0.01, 0.03]),
-      reorder: p.chance(0.3),
-      maxDelayMs: p.pick([2, 5, 15, 40]),
-    }
+    this.shadowPrng = new Prng((opts.seed ^ 0x5eed) >>> 0)
+    this.o = drawOptions(p)
     this.lossRate = this.o.lossRate
-    this.ids = Array.from({length: nodes}, (_, i) => i + 1)
+    this.ids = Array.from({length: this.o.nodes}, (_, i) => i + 1)
     for (const id of this.ids) {
       this.nodes.push({
         id, disk: new MemoryFs(), replica: null, epoch: 0, prng: p.fork(), wasLeader: false, commitIndex: 0,
-        processScheduled: false, paused: false, inbox: [], armed: null, readers: new Map(),
+        processScheduled: false, paused: false, inbox: [], armed: null, readers: new Map(), seen: null, promises: new Promises(), explored: 0,
       })
     }
   }
@@ -246,7 +396,7 @@ export class Simulation {
       simMs: this.now,
       ops: this.history.length,
       committed: this.committed,
-      stats: {...this.stats},
+      stats: {...this.stats, staleTermLeaders: this.checker.staleTermLeaders, retriesJoined: this.stats.retriesJoined + this.liveReplicas().reduce((n, r) => n + r.retriesJoined, 0)},
       excerpt: violation ? [...this.traceTail] : undefined,
     }
   }
@@ -272,6 +422,10 @@ export class Simulation {
     if (this.traceTail.length > 40) this.traceTail.shift()
   }
 
+  private liveReplicas(): Replica[] {
+    return this.nodes.filter((n) => n.replica).map((n) => n.replica!)
+  }
+
   private liveRafts() {
     return this.nodes.filter((n) => n.replica).map((n) => n.replica!.raft)
   }
@@ -282,9 +436,28 @@ export class Simulation {
 
   // ---------------------------------------------------------------- replicas
 
+  private storageOptions(node: SimNode) {
+    return {
+      segmentBytesMax: this.o.segmentBytesMax,
+      mutant: this.mutant !== undefined && STORAGE_MUTANTS.includes(this.mutant) ? (this.mutant as StorageMutant) : undefined,
+      log: (line: string) => this.trace(`n${node.id} ${line}`),
+    }
+  }
+
   private boot(node: SimNode): void {
     const epoch = node.epoch
     let replica: Replica
+    let loaded: PersistedState | null = null
+    const segments = new SegmentLogStorage(node.disk, `/node-${node.id}`, this.storageOptions(node))
+    // The storage as the driver sees it; what its load() returns is judged against the promises.
+    const storage: LogStorage = {
+      load: () => (loaded = segments.load()),
+      append: (e) => segments.append(e),
+      setHardState: (h) => segments.setHardState(h),
+      saveSnapshot: (s, d, e) => segments.saveSnapshot(s, d, e),
+      sync: () => segments.sync(),
+      close: () => segments.close(),
+    }
     try {
       replica = new Replica(
         {
@@ -298,23 +471,26 @@ export class Simulation {
           maxInflight: this.o.maxInflight,
           maxApplyBatch: this.o.maxApplyBatch,
           maxSessions: this.o.maxSessions,
+          preVote: this.o.preVote,
+          checkQuorum: this.o.checkQuorum,
           snapshotEvery: this.o.snapshotEvery,
           // Tiny steps, so that snapshot jobs span several events: crashes, an InstallSnapshot
           // from the leader and new entries land in the middle of one.
           snapshotItemsPerStep: 2,
         },
         {
-          storage: new SegmentLogStorage(node.disk, `/node-${node.id}`, {
-            segmentBytesMax: this.o.segmentBytesMax,
-            mutant: this.mutant !== undefined && STORAGE_MUTANTS.includes(this.mutant) ? (this.mutant as StorageMutant) : undefined,
-            log: (line) => this.trace(`n${node.id} ${line}`),
-          }),
+          storage,
           send: (m) => this.send(m),
           log: (line) => this.trace(`n${node.id} ${line}`),
           defer: (fn) => this.schedule(1, () => this.input(node, epoch, fn)),
         },
       )
     } catch (err) {
+      if (err instanceof StorageCorruptionError) {
+        // Every crash this simulator makes leaves a disk a correct storage recovers from.
+        this.checker.violation ??= {rule: 'storage corruption', detail: `node ${node.id} cannot load its storage after a crash: ${err.message}`}
+        return
+      }
       if (!(err instanceof SimulatedCrash)) throw err
       // The process died while loading its storage (recovering a torn tail, say).
       this.stats.crashesInsideStorage++
@@ -322,6 +498,7 @@ export class Simulation {
       this.schedule(this.prng.int(20, 300), () => this.restart(node))
       return
     }
+    if (loaded) this.judgeRecovered(node, loaded, node.promises, 'a restart')
     replica.onApply = (entry) => {
       this.checker.entryApplied(node.id, entry, replica.raft.currentTerm)
       if (entry.index > this.committed) this.committed = entry.index
@@ -348,10 +525,10 @@ export class Simulation {
    * the process is paused; otherwise stepped now, and a Ready scheduled within the batch window.
    * A crash armed for a storage call may strike inside it.
    */
-  private input(node: SimNode, epoch: number, fn: () => void): void {
+  private input(node: SimNode, epoch: number, fn: () => void, from?: NodeId): void {
     if (node.epoch !== epoch || !node.replica) return
     if (node.paused) {
-      node.inbox.push(fn)
+      node.inbox.push({fn, from})
       return
     }
     if (this.guard(node, fn)) this.scheduleProcess(node)
@@ -381,13 +558,123 @@ export class Simulation {
       if (node.epoch !== epoch) return
       node.processScheduled = false
       if (!node.replica || node.paused) return
-      if (this.guard(node, () => node.replica!.process())) this.afterProcess(node)
+      this.maybeFocusCrash(node)
+      this.exploreThisReady(node)
+      const ok = this.guard(node, () => node.replica!.process())
+      node.disk.beforeMutation = undefined
+      if (ok) this.afterProcess(node)
     })
+  }
+
+  /**
+   * The crash-state explorer: for a Ready that changes the term, the vote, the snapshot or
+   * rewrites the log's tail (and for a few others, and the first after a restart), a copy of the
+   * disk is taken before each of its storage calls and judged after a power loss, and after a
+   * kill, a restart and a power loss. Nothing of the run changes: the copies and the draws are
+   * the explorer's own.
+   */
+  private exploreThisReady(node: SimNode): void {
+    // Every storage call of a Ready that persists a new term or vote, cuts the log, or is the
+    // first after a restart; a sample of those that store a snapshot or start a new term's
+    // entries; now and then any other.
+    const kind = this.classify(node)
+    const vital = kind === 'vital'
+    if (!vital && !(kind === 'notable' && this.shadowPrng.chance(0.25)) && !this.shadowPrng.chance(0.005)) return
+    node.explored = 0
+    // A Ready that writes the hard state: every call (its file writes are where order matters).
+    const everyCall = vital && (node.seen === null || node.seen.term !== node.replica!.raft.currentTerm || node.seen.vote !== node.replica!.raft.votedFor)
+    const cap = vital ? 10 : 3
+    let calls = 0
+    node.disk.beforeMutation = () => {
+      calls++
+      if (node.explored < cap && (everyCall || this.shadowPrng.chance(vital ? 0.5 : 0.4))) this.exploreCrashState(node, calls)
+    }
+  }
+
+  private exploreCrashState(node: SimNode, call: number): void {
+    node.explored++
+    if (this.checker.violation || !node.replica) return
+    this.stats.crashStatesExplored++
+    const r = node.replica.raft
+    node.promises.refresh((i) => r.termAt(i), r.snapshotMeta().lastIncludedIndex)
+    const promises = node.promises.copy()
+    const base = node.disk.clone()
+    const at = `a crash before storage call ${call} of a Ready`
+    // A power loss: what reached the disk at random, and the two extremes of metadata and data.
+    for (const [dirOps, dataOps] of POWER_LOSS_SHAPES) {
+      const power = base.clone()
+      power.crash(this.shadowPrng, {dirOps, dataOps})
+      if (!this.judgeDisk(node, power, promises, `${at} (power loss: directory entries ${dirOps}, data ${dataOps})`)) return
+    }
+    // Killed there, restarted (acting on what it read back), then the power fails.
+    const disk = base.clone()
+    const first = this.loadDisk(node, disk, `${at} (kill)`)
+    if (!first) return
+    const after = promises.copy()
+    if (first.hardState.currentTerm > after.term) after.term = first.hardState.currentTerm
+    if (first.hardState.votedFor !== 0) after.vote = {term: first.hardState.currentTerm, for: first.hardState.votedFor}
+    const last = first.entries.at(-1)
+    if (last) after.acked = {index: last.index, term: last.term}
+    disk.crash(this.shadowPrng)
+    this.judgeDisk(node, disk, after, `${at} (kill, restart, power loss)`)
+  }
+
+  private loadDisk(node: SimNode, disk: MemoryFs, what: string): PersistedState | null {
+    try {
+      return new SegmentLogStorage(disk, `/node-${node.id}`, {...this.storageOptions(node), log: () => {}}).load()
+    } catch (err) {
+      if (!(err instanceof StorageCorruptionError)) throw err
+      this.checker.violation ??= {rule: 'storage corruption', detail: `node ${node.id} after ${what}: ${err.message}`}
+      return null
+    }
+  }
+
+  private judgeDisk(node: SimNode, disk: MemoryFs, promises: Promises, what: string): boolean {
+    const state = this.loadDisk(node, disk, what)
+    return state !== null && this.judgeRecovered(node, state, promises, what)
+  }
+
+  private judgeRecovered(node: SimNode, state: PersistedState, promises: Promises, what: string): boolean {
+    const why = judgeRecovered(state, promises, (i) => this.checker.committedEntry(i), entryKey)
+    if (why === null) return true
+    this.checker.violation ??= {rule: 'durability', detail: `node ${node.id} after ${what}: ${why}`}
+    return false
+  }
+
+  private shape(node: SimNode): Shape {
+    const r = node.replica!.raft
+    return {term: r.currentTerm, vote: r.votedFor, lastIndex: r.lastIndex(), lastTerm: r.lastTerm(), snapshot: r.snapshotMeta().lastIncludedIndex}
+  }
+
+  /**
+   * What the coming Ready will persist, judged from the node's state before it against its state
+   * after the last one: 'vital' — a new term or vote, a cut log, or the first Ready since a
+   * restart; 'notable' — a snapshot, or the first entries of a new term; else 'plain'.
+   */
+  private classify(node: SimNode): 'vital' | 'notable' | 'plain' {
+    const was = node.seen
+    const r = node.replica!.raft
+    if (was === null || was.term !== r.currentTerm || was.vote !== r.votedFor || was.lastIndex > r.lastIndex()) return 'vital'
+    if (was.snapshot !== r.snapshotMeta().lastIncludedIndex || was.lastTerm !== r.lastTerm()) return 'notable'
+    return 'plain'
+  }
+
+  /**
+   * Biases crashes toward the rare paths: a Ready that persists a new term or vote, cuts the log
+   * (a truncation), stores a snapshot or starts a new term's entries is, sometimes, crashed at
+   * one of its storage calls.
+   */
+  private maybeFocusCrash(node: SimNode): void {
+    if (node.armed !== null || this.now >= this.opts.faultMs) return
+    if (this.classify(node) === 'plain' || !this.prng.chance(this.o.focusCrash)) return
+    this.stats.focusCrashes++
+    this.armCrash(node, 'a Ready that changes the term, vote, log tail or snapshot', this.prng.int(0, 10))
   }
 
   private afterProcess(node: SimNode): void {
     const r = node.replica!.raft
     this.checker.appliedWithinCommit(node.id, r.appliedIndex, r.commitIndex)
+    node.seen = this.shape(node)
     const isLeader = r.role === 'leader'
     const committed = r.commitIndex > node.commitIndex
     if (isLeader && committed) this.checker.committed(r.currentTerm, node.commitIndex, r.commitIndex)
@@ -396,6 +683,11 @@ export class Simulation {
     if (isLeader && !node.wasLeader) {
       this.checker.becameLeader(r)
       if (faulting && this.prng.chance(this.o.churn)) this.churnLeader(node, 30)
+      if (faulting && this.prng.chance(this.o.transferChurn)) this.transferSoon(node)
+      if (faulting && this.prng.chance(this.o.pauseChurn)) {
+        const follower = this.prng.pick(this.nodes.filter((n) => n !== node))
+        this.schedule(this.prng.int(0, 20), () => this.pause(follower, this.prng.int(50, 600)))
+      }
     } else if (isLeader && committed && faulting && this.prng.chance(this.o.churn / 4)) {
       // Kill the leader right after it commits, before followers learn of it.
       this.churnLeader(node, 3)
@@ -403,29 +695,40 @@ export class Simulation {
     node.wasLeader = isLeader
   }
 
+  /** How the next crash ends: a process kill, or a power loss (half of them of the whole machine). */
+  private crashKind(): {kind: 'kill' | 'power'; machine: boolean} {
+    return this.prng.chance(this.o.killShare) ? {kind: 'kill', machine: false} : {kind: 'power', machine: this.prng.chance(0.5)}
+  }
+
   /** A crash now, or armed to strike at one of the node's next storage calls. */
-  private crash(node: SimNode, why: string): void {
+  private crash(node: SimNode, why: string, kind = this.crashKind()): void {
     if (!node.replica) return
-    const kind = this.prng.chance(this.o.killShare) ? 'kill' : 'power'
-    if (this.prng.chance(this.o.inStorageShare)) {
-      node.armed = kind
-      node.disk.armCrash(this.prng.int(0, 12))
-      this.trace(`n${node.id} CRASH armed (${kind === 'kill' ? 'process kill' : 'power loss'} at a storage call; ${why})`)
-      // A node that writes nothing for a while is crashed anyway.
-      const epoch = node.epoch
-      this.schedule(this.prng.int(50, 300), () => {
-        if (node.epoch === epoch && node.armed !== null) this.finishCrash(node, 'armed crash, between events')
-      })
-      return
-    }
+    if (this.prng.chance(this.o.inStorageShare)) return this.armCrash(node, why, this.prng.int(0, 12), kind)
     node.armed = kind
     this.finishCrash(node, why)
   }
 
+  private armCrash(node: SimNode, why: string, calls: number, kind = this.crashKind()): void {
+    node.armed = kind
+    node.disk.armCrash(calls)
+    this.trace(`n${node.id} CRASH armed (${describeCrash(kind)} at a storage call; ${why})`)
+    // A node that writes nothing for a while is crashed anyway.
+    const epoch = node.epoch
+    this.schedule(this.prng.int(50, 300), () => {
+      if (node.epoch === epoch && node.armed !== null) this.finishCrash(node, 'armed crash, between events')
+    })
+  }
+
   private finishCrash(node: SimNode, why: string): void {
-    const kind = node.armed ?? (this.prng.chance(this.o.killShare) ? 'kill' : 'power')
+    const armed = node.armed ?? this.crashKind()
     node.armed = null
+    if (armed.machine) {
+      this.trace(`n${node.id} CRASH (${why}): power loss of the whole machine`)
+      return this.machinePowerLoss(node)
+    }
+    const kind = armed.kind
     this.trace(`n${node.id} CRASH ${kind === 'kill' ? 'process kill' : 'power loss'} (${why})`)
+    this.forget(node)
     node.replica = null
     node.epoch++
     node.processScheduled = false
@@ -440,12 +743,46 @@ export class Simulation {
     }
   }
 
+  /**
+   * Every replica shares one machine: one power loss hits them all, down ones included, and they
+   * come back together. `struck`: the node whose storage call it interrupted, if any.
+   */
+  private machinePowerLoss(struck?: SimNode): void {
+    this.trace('NEMESIS power loss of the whole machine')
+    for (const n of this.nodes) {
+      n.disk.disarmCrash()
+      n.armed = null
+      if (n.replica || n === struck) {
+        this.stats.powerLosses++
+        this.forget(n)
+        n.replica = null
+        n.epoch++
+        n.processScheduled = false
+        n.paused = false
+        n.inbox = []
+      }
+      n.disk.crash(n.prng)
+    }
+    this.schedule(this.prng.int(50, 500), () => {
+      for (const n of this.nodes) if (this.now < this.opts.faultMs) this.restart(n)
+    })
+  }
+
+  /** The process is gone: keep what its promises still say about the disk, and its counters. */
+  private forget(node: SimNode): void {
+    const r = node.replica
+    if (!r) return
+    node.promises.refresh((i) => r.raft.termAt(i), r.raft.snapshotMeta().lastIncludedIndex)
+    this.stats.retriesJoined += r.retriesJoined
+    node.disk.beforeMutation = undefined
+  }
+
   private restart(node: SimNode): void {
     if (node.replica || this.now >= this.opts.faultMs + this.opts.livenessMs) return
     this.trace(`n${node.id} RESTART`)
     // Sometimes the restart itself dies in the middle of recovery.
     if (this.now < this.opts.faultMs && this.prng.chance(0.1)) {
-      node.armed = this.prng.chance(this.o.killShare) ? 'kill' : 'power'
+      node.armed = this.crashKind()
       node.disk.armCrash(this.prng.int(0, 6))
     }
     this.boot(node)
@@ -468,10 +805,10 @@ export class Simulation {
     if (!node.paused) return
     this.trace(`n${node.id} RESUME (${node.inbox.length} queued inputs)`)
     node.paused = false
-    const inbox = node.inbox
+    const inbox = this.reconnected(node.inbox)
     node.inbox = []
     const epoch = node.epoch
-    for (const fn of inbox) {
+    for (const {fn} of inbox) {
       if (node.epoch !== epoch || !node.replica) return
       this.guard(node, fn)
     }
@@ -479,18 +816,51 @@ export class Simulation {
     this.input(node, epoch, () => node.replica!.tick())
   }
 
+  /**
+   * What a resumed process reads first. While it was stopped, a peer may have given up on its
+   * connection and dialled a new one: both sockets hold data, and the new one may be read before
+   * the rest of the old one. Per sender, sometimes, a suffix of its messages (the new connection)
+   * comes before the rest (the old one).
+   */
+  private reconnected(inbox: {fn: () => void; from?: NodeId}[]): {fn: () => void; from?: NodeId}[] {
+    const out = inbox.filter((i) => i.from === undefined)
+    for (const id of this.ids) {
+      const msgs = inbox.filter((i) => i.from === id)
+      if (msgs.length >= 2 && this.prng.chance(0.5)) {
+        const cut = this.prng.int(1, msgs.length - 1)
+        out.push(...msgs.slice(cut), ...msgs.slice(0, cut))
+      } else {
+        out.push(...msgs)
+      }
+    }
+    return out
+  }
+
   // ---------------------------------------------------------------- network
 
   private send(m: Message): void {
+    const sender = this.nodes[m.from - 1]!
+    const raft = sender.replica?.raft
+    if (raft) sender.promises.sent(m, (i) => raft.termAt(i))
     // The sending transport drops what the partition cuts; the receiving one checks again.
     if (!this.filter.allows(m.from, m.to)) return
-    const sender = this.nodes[m.from - 1]!
     const epoch = sender.epoch
     if (this.prng.chance(this.lossRate)) return
     const frames = encodePeerMessage(m)
+    if (m.type === 'AppendEntries' && m.entries.length > 0 && this.o.replayAfterSnapshot > 0) {
+      const link = `${m.from}>${m.to}`
+      const recent = this.recentAppends.get(link) ?? []
+      recent.push(frames)
+      if (recent.length > 8) recent.shift()
+      this.recentAppends.set(link, recent)
+    }
     const copies = this.prng.chance(this.o.dupRate) ? 2 : 1
     for (let i = 0; i < copies; i++) {
       let delay = this.prng.int(1, this.o.maxDelayMs)
+      // With reordering, a long tail (a retransmission, a connection being replaced), and a
+      // duplicate that may arrive long after the original (Raft's network may do anything but
+      // corrupt).
+      if (this.o.reorder && (i > 0 || this.prng.chance(0.05))) delay += this.prng.int(50, i > 0 ? 500 : 250)
       if (!this.o.reorder) {
         // FIFO per link, like a TCP stream.
         const link = `${m.from}>${m.to}`
@@ -526,11 +896,20 @@ export class Simulation {
       }
       messages.push(...r.messages)
     }
+    const recent = this.recentAppends.get(`${from}>${to}`)
+    if (messages.some((m) => m.type === 'InstallSnapshot') && recent && recent.length > 0 && this.prng.chance(this.o.replayAfterSnapshot)) {
+      // Delayed duplicates of older AppendEntries arrive right behind the snapshot.
+      this.stats.replayedAppends++
+      for (const old of recent.slice(-this.prng.int(1, 3))) {
+        const dup = new PeerStreamReader(from, to)
+        for (const frame of old) messages.push(...dup.push(frame).messages)
+      }
+    }
     const epoch = node.epoch
     for (const m of messages) {
       if (this.opts.trace) this.trace(`n${to} <- ${formatMessage(m)}`)
       if (m.type === 'InstallSnapshot') this.stats.snapshotsInstalled++
-      this.input(node, epoch, () => node.replica!.receive(m))
+      this.input(node, epoch, () => node.replica!.receive(m), from)
     }
   }
 
@@ -561,10 +940,7 @@ export class Simulation {
 
   private nemesisAction(): void {
     const p = this.prng
-    const action = p.pick([
-      'partition', 'partition', 'heal', 'heal', 'crash', 'crash-leader', 'power-loss-all', 'restart', 'loss',
-      'pause', 'pause-leader', 'transfer', 'campaign',
-    ] as const)
+    const action = p.pick(NEMESIS[this.o.profile])
     switch (action) {
       case 'partition': {
         const l = this.leader()
@@ -583,20 +959,30 @@ export class Simulation {
         })
         return
       }
-      case 'power-loss-all': {
-        // Every replica shares one machine: one power loss hits them all, down ones included.
-        this.trace('NEMESIS power loss of the whole machine')
-        for (const n of this.nodes) {
-          if (n.replica) {
-            n.armed = 'power'
-            this.finishCrash(n, 'machine power loss')
-          } else {
-            n.disk.crash(n.prng)
-          }
+      case 'power-loss-all':
+        return this.machinePowerLoss()
+      case 'kill-then-power': {
+        // A process killed (its unsynced writes still in the page cache), restarted, and soon
+        // after the machine loses power: what the restart read back had better be durable.
+        // Killed at one of its next few storage calls, most often between a write and its fsync.
+        const l = this.leader()
+        const followers = this.nodes.filter((n) => n.replica && n !== l)
+        const target = followers.length > 0 && p.chance(0.7) ? p.pick(followers) : p.pick(this.nodes)
+        if (!target.replica) return
+        this.armCrash(target, 'kill, then a power loss', p.int(0, 3), {kind: 'kill', machine: false})
+        const epoch = target.epoch
+        const restartLater = () => {
+          if (this.now >= this.opts.faultMs) return
+          if (target.epoch === epoch) return void this.schedule(5, restartLater)
+          this.schedule(p.int(10, 60), () => {
+            if (this.now >= this.opts.faultMs) return
+            this.restart(target)
+            this.schedule(p.int(2, 60), () => {
+              if (this.now < this.opts.faultMs) this.machinePowerLoss()
+            })
+          })
         }
-        this.schedule(p.int(50, 500), () => {
-          for (const n of this.nodes) if (this.now < this.opts.faultMs) this.restart(n)
-        })
+        this.schedule(1, restartLater)
         return
       }
       case 'restart': {
@@ -633,6 +1019,18 @@ export class Simulation {
     }
   }
 
+  /** A new leader hands leadership to a random other node within a few ms. */
+  private transferSoon(node: SimNode): void {
+    const epoch = node.epoch
+    const to = this.prng.pick(this.ids.filter((id) => id !== node.id))
+    this.schedule(this.prng.int(0, 20), () => {
+      if (node.epoch !== epoch || !node.replica || node.replica.raft.role !== 'leader') return
+      this.trace(`NEMESIS churn: new leader ${node.id} transfers to ${to}`)
+      this.stats.transfers++
+      this.input(node, epoch, () => void node.replica!.transferLeadership(to))
+    })
+  }
+
   /** Leader churn: the new leader dies or is cut off before it has replicated much. */
   private churnLeader(node: SimNode, withinMs: number): void {
     const epoch = node.epoch
@@ -653,10 +1051,8 @@ export class Simulation {
     this.setRules(null, 'final heal')
     this.lossRate = 0
     for (const n of this.nodes) {
-      if (n.armed !== null) {
-        n.disk.disarmCrash()
-        n.armed = null
-      }
+      n.disk.disarmCrash()
+      n.armed = null
       if (n.paused) this.resume(n)
       this.restart(n)
     }
@@ -703,7 +1099,7 @@ export class Simulation {
     const nextOp = () => {
       if (this.now > this.opts.faultMs + this.opts.livenessMs - OP_DEADLINE_MS) return
       // Now and then the client process restarts: a new session (old ones are left to eviction).
-      if (this.mutant !== 'implicit-sessions' && p.chance(0.03)) c.session = null
+      if (this.mutant !== 'implicit-sessions' && p.chance(this.o.clientRestart)) c.session = null
       const key = p.pick(this.o.keys)
       const roll = p.next()
       let op: KvOp
@@ -832,6 +1228,10 @@ export class Simulation {
     }
     attempt()
   }
+}
+
+function describeCrash(k: {kind: 'kill' | 'power'; machine: boolean}): string {
+  return k.kind === 'kill' ? 'process kill' : k.machine ? 'power loss of the whole machine' : 'power loss'
 }
 
 function toWriteRequest(op: KvOp, session: number, seq: number): WriteRequest {

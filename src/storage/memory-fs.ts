@@ -74,6 +74,13 @@ export interface MemoryFsStats {
 export interface CrashOptions {
   /** Probability that the last surviving append of a file is torn. Default 0.5. */
   tornProbability?: number
+  /**
+   * How much of what was not synced survives, for directory entries and for file data apart:
+   * 'random' (a random prefix, the default), 'all' or 'none'. The extremes are where ordering
+   * bugs between metadata and data live: the rename reached the disk, the data did not.
+   */
+  dirOps?: 'random' | 'all' | 'none'
+  dataOps?: 'random' | 'all' | 'none'
 }
 
 export class MemoryFs implements FileSystem {
@@ -223,8 +230,9 @@ export class MemoryFs implements FileSystem {
   crash(prng: Prng, opts: CrashOptions = {}): void {
     const tornProbability = opts.tornProbability ?? 0.5
     const survivors = new Map<number, Inode>()
+    const keepOf = (mode: CrashOptions['dirOps'], n: number) => (mode === 'all' ? n : mode === 'none' ? 0 : prng.int(0, n))
     for (const d of this.dirs.values()) {
-      const keep = prng.int(0, d.pending.length)
+      const keep = keepOf(opts.dirOps, d.pending.length)
       for (let i = 0; i < keep; i++) applyDirOp(d.durable, d.pending[i]!)
       d.live = new Map(d.durable)
       d.pending = []
@@ -232,7 +240,7 @@ export class MemoryFs implements FileSystem {
     }
     const ordered = [...survivors.values()].sort((a, b) => a.id - b.id)
     for (const inode of ordered) {
-      const keep = prng.int(0, inode.pending.length)
+      const keep = keepOf(opts.dataOps, inode.pending.length)
       let chunks = inode.durableChunks.slice()
       let size = inode.durableSize
       for (let i = 0; i < keep; i++) {
@@ -310,7 +318,46 @@ export class MemoryFs implements FileSystem {
     return this.fds.size
   }
 
+  /**
+   * Called before every mutating call takes effect (the simulator's crash-state explorer clones
+   * the disk here: "the process died just before this call").
+   */
+  beforeMutation?: () => void
+
+  /**
+   * An independent copy of the disk, pending (unsynced) writes included, with no open files: what
+   * a process killed right now would leave. Content chunks are immutable, so they are shared.
+   */
+  clone(): MemoryFs {
+    const copy = new MemoryFs()
+    const inodes = new Map<Inode, Inode>()
+    const inodeOf = (i: Inode): Inode => {
+      let c = inodes.get(i)
+      if (c === undefined) {
+        c = new Inode(i.id)
+        c.chunks = i.chunks.slice()
+        c.size = i.size
+        c.durableChunks = i.durableChunks.slice()
+        c.durableSize = i.durableSize
+        c.pending = i.pending.slice()
+        inodes.set(i, c)
+      }
+      return c
+    }
+    copy.dirs.clear()
+    for (const [path, d] of this.dirs) {
+      copy.dirs.set(path, {
+        live: new Map([...d.live].map(([n, i]) => [n, inodeOf(i)])),
+        durable: new Map([...d.durable].map(([n, i]) => [n, inodeOf(i)])),
+        pending: d.pending.map((op) => (op.kind === 'unlink' ? op : {...op, inode: inodeOf(op.inode)})),
+      })
+    }
+    copy.nextInode = this.nextInode
+    return copy
+  }
+
   private tick(): void {
+    this.beforeMutation?.()
     if (this.crashBudget < 0) return
     if (this.crashBudget === 0) {
       this.crashBudget = -1
