@@ -41,6 +41,18 @@ export function resolveDir(flag?: string): string {
   return resolve(flag ?? process.env.RAFTCTL_DIR ?? '.raftctl')
 }
 
+/**
+ * `raftctl ARGS` as the user would type it for the cluster in `dir`, for hints: with `--dir DIR`
+ * unless DIR is where raftctl looks anyway ($RAFTCTL_DIR, else ./.raftctl).
+ */
+export function raftctl(dir: string, args: string): string {
+  return dir === resolveDir() ? `raftctl ${args}` : `raftctl ${args} --dir ${shellQuote(dir)}`
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
+}
+
 export function nodeDir(dir: string, id: NodeId): string {
   return join(dir, `node-${id}`)
 }

@@ -5,7 +5,7 @@ import type {NodeId} from '../core/types.js'
 import type {AdminRequest, NodeStatus} from '../server/protocol.js'
 import {ClientConnection} from '../transport/client.js'
 import {readPartition, type ClusterConfig} from './config.js'
-import {runningPid} from './processes.js'
+import {runningPid} from './pids.js'
 
 export interface NodeRow {
   id: NodeId

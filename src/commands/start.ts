@@ -35,6 +35,7 @@ export default class Start extends BaseCommand {
         heartbeatMs: DEFAULTS.heartbeatMs,
       },
       nodesGiven: flags.nodes !== undefined,
+      basePortGiven: flags['base-port'] !== undefined,
       unsafeStaleReads: flags['unsafe-stale-reads'],
     })
     const json = this.jsonEnabled()
@@ -45,7 +46,7 @@ export default class Start extends BaseCommand {
     }
     const base = {dir, initialised: result.initialised, started: result.started, alreadyRunning: result.alreadyRunning}
     if (!flags.wait) return base
-    const status = await waitForLeader(dir, result.config, flags.timeout)
+    const status = await waitForLeader(dir, result.config, flags.timeout, result.spawned)
     if (!json) process.stdout.write(statusTable(status))
     return {...base, status: statusJson(status)}
   }

@@ -43,6 +43,33 @@ describe('operational robustness (3 nodes)', () => {
     await c.destroy()
   })
 
+  test('two starts at once: one starts the nodes, the other finds them running; one replica per node', T, async () => {
+    for (const r of starts) ok(r, 'start')
+    const said = starts.map((r) => r.stderr)
+    assert.equal(said.filter((s) => /^Started node\(s\) 1, 2, 3$/m.test(s)).length, 1, said.join('\n--\n'))
+    assert.equal(said.filter((s) => /^Already running: node\(s\) 1, 2, 3$/m.test(s)).length, 1, said.join('\n--\n'))
+    const s = await c.waitForSettled()
+    assert.equal(replicaPidsFor(c.dir).length, 3, 'three replica processes for three nodes')
+
+    // A second replica of a running node, started by hand, stops at the data-dir lock.
+    const pid1 = node(s, 1).pid!
+    const second = await execa(process.execPath, [path.join(ROOT, 'dist/server/replica-main.js'), '--dir', c.dir, '--id', '1'], {reject: false, stdin: 'ignore'})
+    assert.equal(second.exitCode, 3, `a second replica of node 1: ${second.stderr}`)
+    assert.match(c.nodeLog(1).trimEnd().split('\n').at(-1)!, new RegExp(`\\] cannot start: node 1 is already running \\(pid ${pid1}\\)$`))
+    // Without its pid file the node is still found running (by its lock), and the file comes back.
+    fs.rmSync(path.join(c.dir, 'node-1', 'replica.pid'))
+    const again = await c.run(['start', '1'])
+    ok(again, 'start 1 without a pid file')
+    assert.match(again.stderr, /^Already running: node\(s\) 1$/m)
+    assert.equal(fs.readFileSync(path.join(c.dir, 'node-1', 'replica.pid'), 'utf8').trim(), String(pid1))
+    // A SIGKILL leaves the lock behind; the next start takes it over.
+    ok(await c.run(['stop', '3', '--kill']), 'stop 3 --kill')
+    assert.ok(fs.existsSync(path.join(c.dir, 'node-3', 'data.lock')), 'a killed replica leaves its lock')
+    ok(await c.run(['start', '3']), 'start 3 after a SIGKILL')
+    await c.waitForSettled()
+    assert.deepEqual(node(await c.status(), 1).pid, pid1, 'node 1 ran on undisturbed')
+  })
+
   test('a write sent to a paused leader is retried at the new leader with the same seq, well before the deadline', T, async () => {
     const s0 = await c.waitForSettled()
     const config = loadCluster(c.dir)
@@ -68,6 +95,30 @@ describe('operational robustness (3 nodes)', () => {
       await client.close()
     }
   })
+
+  test('a node that dies of an I/O error says so in one line, and start reports it with its log', T, async () => {
+    const s0 = await c.waitForSettled()
+    const F = s0.nodes.find((n) => n.id !== s0.leader)!.id
+    // The next hard-state write of node F (a new term) cannot create its temporary file.
+    const blocker = path.join(c.dir, `node-${F}`, 'data', 'hardstate.tmp')
+    fs.mkdirSync(blocker)
+    try {
+      ok(await c.run(['stop', String(s0.leader), '--kill']), 'kill the leader')
+      await waitFor(() => !pidAlive(node(s0, F).pid!), {timeoutMs: 15_000, what: `node ${F} to stop`})
+      const log = c.nodeLog(F).trimEnd().split('\n')
+      assert.match(log.at(-1)!, /\] cannot continue: EISDIR: .*hardstate\.tmp/)
+      assert.deepEqual(stackLines(log.join('\n')), [], 'no stack trace in the node log')
+      // Restarting it fails the same way, and start says why, with the log.
+      const r = await c.run(['start', String(F), '--timeout', '5s'])
+      const {error, hint} = failure(r, 1, `start ${F}`)
+      assert.match(error, new RegExp(`^Error: node ${F} failed to start: EISDIR: .*hardstate\\.tmp'$`))
+      assert.equal(hint, `Hint: see its log: ${c.dir}/node-${F}/replica.log`)
+      assert.match(c.nodeLog(F).trimEnd().split('\n').at(-1)!, /\] cannot start: EISDIR/)
+    } finally {
+      fs.rmSync(blocker, {recursive: true, force: true})
+      await c.restore()
+    }
+  })
 })
 
 describe('start, init and the CLI without a running cluster', () => {
@@ -79,5 +130,21 @@ describe('start, init and the CLI without a running cluster', () => {
   }
   after(async () => {
     for (const d of dirs) await d.destroy()
+  })
+
+  test('a node whose data dir cannot be opened: start exits 1 with its reason and log; the others keep running', T, async () => {
+    const d = fresh()
+    d.basePort = await findBasePort(3)
+    ok(await d.run(['init', '--nodes', '3', '--base-port', String(d.basePort)]), 'init')
+    fs.mkdirSync(path.join(d.dir, 'node-2'), {recursive: true})
+    fs.writeFileSync(path.join(d.dir, 'node-2', 'data'), 'not a directory')
+    const r = await d.run(['start', '--timeout', '10s'])
+    const {error, hint} = failure(r, 1, 'start')
+    assert.match(error, /^Error: node 2 failed to start: E(EXIST|NOTDIR): /)
+    assert.equal(hint, `Hint: see its log: ${d.dir}/node-2/replica.log`)
+    const log = d.nodeLog(2).trimEnd().split('\n')
+    assert.equal(log.length, 1, `one line: ${log.join('\n')}`)
+    assert.match(log[0]!, /\] cannot start: E(EXIST|NOTDIR): /)
+    assert.equal(replicaPidsFor(d.dir).length, 2, 'nodes 1 and 3 run')
   })
 })
