@@ -86,11 +86,21 @@ export function loadCluster(dir: string): ClusterConfig {
   try {
     parsed = JSON.parse(text)
   } catch {
-    throw new CliError(`${paths.cluster(dir)} is not valid JSON`, ExitCode.operational, 'bad-config', 'recreate it with raftctl init --force')
+    throw badConfig(dir, 'is not valid JSON')
   }
   const problem = clusterProblem(parsed)
-  if (problem) throw new CliError(`${paths.cluster(dir)}: ${problem}`, ExitCode.operational, 'bad-config')
+  if (problem) throw badConfig(dir, problem)
   return parsed as ClusterConfig
+}
+
+/** A damaged cluster.json. Its nodes may still run: stop works from their pid files, then init --force. */
+function badConfig(dir: string, problem: string): CliError {
+  return new CliError(
+    `${paths.cluster(dir)} ${problem.startsWith('is ') ? problem : `is damaged: ${problem}`}`,
+    ExitCode.operational,
+    'bad-config',
+    `fix it by hand, or recreate the cluster (its data is deleted): ${raftctl(dir, 'stop')} && ${raftctl(dir, 'init --force')}`,
+  )
 }
 
 function clusterProblem(x: unknown): string | null {

@@ -21,7 +21,7 @@ import {
 } from './config.js'
 import {withDirLock} from './lock.js'
 import {liveLockOwner} from './data-lock.js'
-import {isAlive, isPaused, processArgs, readPid, removePidFile, runningPid, writePidFile} from './pids.js'
+import {isAlive, isPaused, nodeIdsOnDisk, processArgs, readPid, removePidFile, runningPid, writePidFile} from './pids.js'
 import {pausePid, resumePid, sleep, spawnReplica, stopPids, type Spawned} from './processes.js'
 import {adminRequest, agreedLeader, clusterStatus, nodeStatuses, type ClusterStatus} from './status.js'
 
@@ -31,12 +31,13 @@ export async function initCluster(dir: string, o: InitOptions, force: boolean): 
       if (!force) {
         throw operationalError(`a cluster already exists in ${dir}`, 'use --force to replace it (its data is deleted)', 'exists')
       }
-      const old = loadCluster(dir)
-      const running = old.nodes.filter((n) => runningPid(dir, n.id) !== null).map((n) => n.id)
+      // Whatever cluster.json says (it may be damaged), the node folders and pid files tell what runs.
+      const ids = nodeIdsOnDisk(dir)
+      const running = ids.filter((id) => runningPid(dir, id) !== null || liveLockOwner(dir, id) !== null)
       if (running.length > 0) {
-        throw operationalError(`nodes ${running.join(', ')} of the cluster in ${dir} are running`, 'run raftctl stop first', 'running')
+        throw operationalError(`nodes ${running.join(', ')} of the cluster in ${dir} are running`, `run ${raftctl(dir, 'stop')} first`, 'running')
       }
-      for (const n of old.nodes) rmSync(nodeDir(dir, n.id), {recursive: true, force: true})
+      for (const id of ids) rmSync(nodeDir(dir, id), {recursive: true, force: true})
       rmSync(paths.partition(dir), {force: true})
     }
     return writeNewCluster(dir, o)
@@ -258,9 +259,12 @@ export interface StopResult {
   notRunning: NodeId[]
 }
 
+/**
+ * Stops the given nodes (or all). Works from the pid files, so it also stops the nodes of a
+ * cluster whose cluster.json is damaged or gone (their ids are then the node folders on disk).
+ */
 export async function stopNodes(dir: string, ids: NodeId[] | undefined, kill: boolean): Promise<StopResult> {
-  const config = loadCluster(dir)
-  const targets = ids ?? config.nodes.map((n) => n.id)
+  const targets = ids ?? knownNodes(dir).ids
   const pids: number[] = []
   const stopped: NodeId[] = []
   const notRunning: NodeId[] = []
@@ -277,6 +281,20 @@ export async function stopNodes(dir: string, ids: NodeId[] | undefined, kill: bo
   // A killed replica cannot remove its own pid file.
   for (const id of stopped) if (runningPid(dir, id) === null) removePidFile(dir, id)
   return {stopped, notRunning}
+}
+
+/**
+ * The nodes of the cluster: per cluster.json, else (damaged or missing) the node folders on disk,
+ * with what is wrong with cluster.json.
+ */
+export function knownNodes(dir: string): {ids: NodeId[]; problem?: string} {
+  try {
+    return {ids: loadCluster(dir).nodes.map((n) => n.id)}
+  } catch (err) {
+    const onDisk = nodeIdsOnDisk(dir)
+    if (onDisk.length === 0) throw err
+    return {ids: onDisk, problem: (err as Error).message}
+  }
 }
 
 export interface PauseResult {

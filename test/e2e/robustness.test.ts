@@ -119,6 +119,27 @@ describe('operational robustness (3 nodes)', () => {
       await c.restore()
     }
   })
+
+  test('a damaged cluster.json: status says how to recover, stop works from the pid files, init --force recreates', T, async () => {
+    await c.waitForSettled()
+    const pids = replicaPidsFor(c.dir)
+    assert.equal(pids.length, 3)
+    fs.writeFileSync(path.join(c.dir, 'cluster.json'), '{"version": 1, "nodes": [')
+    const status = await c.run(['status'])
+    const {error, hint} = failure(status, 1, 'status with a damaged cluster.json')
+    assert.match(error, /cluster\.json is not valid JSON/)
+    assert.equal(hint, `Hint: fix it by hand, or recreate the cluster (its data is deleted): raftctl stop --dir ${c.dir} && raftctl init --force --dir ${c.dir}`)
+    const refused = await c.run(['init', '--force', '--nodes', '3', '--base-port', String(c.basePort)])
+    assert.match(failure(refused, 1, 'init --force while nodes run').hint, new RegExp(`raftctl stop --dir ${c.dir}`))
+    const stop = await c.run(['stop'])
+    ok(stop, 'stop with a damaged cluster.json')
+    assert.match(stop.stdout, /^Stopped node\(s\) 1, 2, 3$/m)
+    assert.match(stop.stderr, /^Warning: .*not valid JSON; stopping the nodes found in /m)
+    assert.deepEqual(pids.filter(pidAlive), [], 'the replicas are gone')
+    ok(await c.run(['init', '--force', '--nodes', '3', '--base-port', String(c.basePort)]), 'init --force')
+    ok(await c.run(['start']), 'start the new cluster')
+    await c.waitForSettled()
+  })
 })
 
 describe('start, init and the CLI without a running cluster', () => {
