@@ -18,6 +18,7 @@ import {
   writePartition,
   type ClusterConfig,
   type InitOptions,
+  validateInit,
 } from './config.js'
 import {withDirLock} from './lock.js'
 import {liveLockOwner} from './data-lock.js'
@@ -26,6 +27,7 @@ import {pausePid, resumePid, sleep, spawnReplica, stopPids, type Spawned} from '
 import {adminRequest, agreedLeader, clusterStatus, nodeStatuses, type ClusterStatus} from './status.js'
 
 export async function initCluster(dir: string, o: InitOptions, force: boolean): Promise<ClusterConfig> {
+  validateInit(o)
   return withDirLock(dir, async () => {
     if (clusterExists(dir)) {
       if (!force) {
@@ -399,10 +401,14 @@ export interface PartitionResult {
   unreachable: NodeId[]
 }
 
-/** Stores the partition (under lock) and pushes it to every running node. */
+/**
+ * Stores the partition (under lock) and pushes it to every running node. Anything that keeps it
+ * from being pushed (no secret, say) fails before anything is stored; nodes that are down or do
+ * not answer apply it when they start.
+ */
 export async function applyPartition(dir: string, config: ClusterConfig, rules: PartitionRules | null): Promise<PartitionResult> {
-  await withDirLock(dir, () => writePartition(dir, rules))
   const secret = readSecret(dir)
+  await withDirLock(dir, () => writePartition(dir, rules))
   const applied: NodeId[] = []
   const unreachable: NodeId[] = []
   await Promise.all(

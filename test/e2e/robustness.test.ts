@@ -96,6 +96,20 @@ describe('operational robustness (3 nodes)', () => {
     }
   })
 
+  test('a partition that cannot be pushed (no secret) is not stored either', T, async () => {
+    const secret = path.join(c.dir, 'secret')
+    fs.renameSync(secret, `${secret}.aside`)
+    let r: RunResult
+    try {
+      r = await c.run(['partition', '1', '2,3'])
+    } finally {
+      fs.renameSync(`${secret}.aside`, secret)
+    }
+    failure(r, 1, 'partition without the secret')
+    assert.equal(JSON.parse((await c.run(['partition', '--json'])).stdout).partition, null, 'nothing was stored')
+    assert.equal((await c.status()).partition, null)
+  })
+
   test('a node that dies of an I/O error says so in one line, and start reports it with its log', T, async () => {
     const s0 = await c.waitForSettled()
     const F = s0.nodes.find((n) => n.id !== s0.leader)!.id
