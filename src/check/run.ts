@@ -351,7 +351,7 @@ async function prepareCluster(o: CheckOptions, hooks: CheckHooks): Promise<{conf
   if (started.initialised) hooks.line(`initialised a ${started.config.nodes.length}-node cluster in ${o.dir}`)
   if (started.started.length > 0) hooks.line(`started node(s) ${started.started.join(', ')}${unsafe ? ' with --unsafe-stale-reads (test only)' : ''}`)
   const config = started.config
-  if (currentPartition(o.dir) !== null) {
+  if (currentPartition(o.dir, config) !== null) {
     await applyPartition(o.dir, config, null)
     hooks.line('healed the partition that was in force')
   }

@@ -22,6 +22,7 @@ import {
 } from './config.js'
 import {withDirLock} from './lock.js'
 import {liveLockOwner} from './data-lock.js'
+import {completePartition} from './partition.js'
 import {isAlive, isPaused, nodeIdsOnDisk, processArgs, readPid, removePidFile, runningPid, writePidFile} from './pids.js'
 import {pausePid, resumePid, sleep, spawnReplica, stopPids, type Spawned} from './processes.js'
 import {adminRequest, agreedLeader, clusterStatus, nodeStatuses, type ClusterStatus} from './status.js'
@@ -402,20 +403,21 @@ export interface PartitionResult {
 }
 
 /**
- * Stores the partition (under lock) and pushes it to every running node. Anything that keeps it
- * from being pushed (no secret, say) fails before anything is stored; nodes that are down or do
- * not answer apply it when they start.
+ * Stores the partition (under lock, every side named; null when it cuts nothing) and pushes it to
+ * every running node. Anything that keeps it from being pushed (no secret, say) fails before
+ * anything is stored; nodes that are down or do not answer apply it when they start.
  */
 export async function applyPartition(dir: string, config: ClusterConfig, rules: PartitionRules | null): Promise<PartitionResult> {
   const secret = readSecret(dir)
-  await withDirLock(dir, () => writePartition(dir, rules))
+  const complete = completePartition(rules, config.nodes.map((n) => n.id))
+  await withDirLock(dir, () => writePartition(dir, complete))
   const applied: NodeId[] = []
   const unreachable: NodeId[] = []
   await Promise.all(
     config.nodes.map(async (n) => {
       if (runningPid(dir, n.id) === null) return
       try {
-        await adminRequest(config, secret, n.id, {type: 'partition', rules}, 1000)
+        await adminRequest(config, secret, n.id, {type: 'partition', rules: complete}, 1000)
         applied.push(n.id)
       } catch {
         unreachable.push(n.id)
@@ -424,11 +426,12 @@ export async function applyPartition(dir: string, config: ClusterConfig, rules: 
   )
   applied.sort((a, b) => a - b)
   unreachable.sort((a, b) => a - b)
-  return {rules, applied, unreachable}
+  return {rules: complete, applied, unreachable}
 }
 
-export function currentPartition(dir: string): PartitionRules | null {
-  return readPartition(dir)
+/** The stored partition with every side named, or null. */
+export function currentPartition(dir: string, config: ClusterConfig): PartitionRules | null {
+  return completePartition(readPartition(dir), config.nodes.map((n) => n.id))
 }
 
 /** Builds partition groups from `1,2 3,4,5`; nodes not named form one more group. */

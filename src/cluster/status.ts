@@ -3,8 +3,10 @@
 // cluster's leader is the node that the up nodes agree leads the highest term.
 import type {NodeId} from '../core/types.js'
 import type {AdminRequest, NodeStatus} from '../server/protocol.js'
+import type {PartitionRules} from '../transport/link-filter.js'
 import {ClientConnection} from '../transport/client.js'
 import {readPartition, type ClusterConfig} from './config.js'
+import {completePartition} from './partition.js'
 import {runningPid} from './pids.js'
 
 export interface NodeRow {
@@ -29,7 +31,8 @@ export interface ClusterStatus {
   leader: NodeId | null
   term: number | null
   nodes: NodeRow[]
-  partition: {groups: number[][]} | null
+  /** Every side named (the nodes a partition leaves unnamed as one more group); null when healed. */
+  partition: PartitionRules | null
 }
 
 export interface Secrets {
@@ -105,7 +108,7 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
     leader,
     term: leaderStatus?.term ?? maxTerm(statuses),
     nodes,
-    partition: readPartition(dir),
+    partition: completePartition(readPartition(dir), config.nodes.map((n) => n.id)),
   }
 }
 

@@ -4,6 +4,7 @@
 // clock: every action carries its own time, so the whole dashboard logic is testable as data.
 // Invariant: the feed is ordered by time and holds at most FEED_MAX items; an event a node sends
 // twice (a backfill overlapping a subscription) appears once.
+import {partitionSides} from '../cluster/partition.js'
 import type {ClusterStatus, NodeRow} from '../cluster/status.js'
 import type {NodeId} from '../core/types.js'
 import type {NodeEvent} from '../server/protocol.js'
@@ -427,21 +428,12 @@ export function dashboardView(state: DashboardState, dir: string): DashboardView
     pollError: state.pollError,
     rows,
     down: s ? rows.filter((r) => !r.up).map((r) => r.id) : [],
-    groups: s?.partition ? partitionGroups(s.partition.groups, state.nodeIds) : null,
+    groups: s?.partition ? partitionSides(s.partition.groups, state.nodeIds) : null,
     cuts: (s?.partition as {cuts?: unknown[]} | null | undefined)?.cuts?.length ?? 0,
     feed: state.feed,
     selected: state.selected,
     healing: state.pending[0] === 'heal',
   }
-}
-
-/** The stored groups plus the implicit group of every node not named. */
-export function partitionGroups(groups: number[][], nodeIds: NodeId[]): NodeId[][] {
-  const named = new Set(groups.flat())
-  const rest = nodeIds.filter((id) => !named.has(id))
-  const out = groups.filter((g) => g.length > 0).map((g) => [...g])
-  if (rest.length > 0) out.push(rest)
-  return out
 }
 
 /**

@@ -115,10 +115,10 @@ describe('CLI contract (3 nodes)', () => {
 
       const set = await c.run(['partition', '1', '2,3'])
       ok(set, 'partition 1 2,3')
-      assert.match(set.stdout, /Partitioned: groups 1 \| 2,3/)
+      assert.match(set.stdout, /^Partitioned: 1 \| 2,3$/m)
       const shown = await c.run(['partition'])
       ok(shown, 'partition')
-      assert.match(shown.stdout, /partition: groups 1 \| 2,3/)
+      assert.match(shown.stdout, /^partition: 1 \| 2,3$/m)
       const table = await c.run(['status'])
       ok(table, 'status')
       assert.match(table.stdout, /^partition: 1 \| 2,3$/m, 'the status table names the partition')

@@ -96,6 +96,27 @@ describe('operational robustness (3 nodes)', () => {
     }
   })
 
+  test('partitions print every side; one group of all nodes is no partition; --json names every side', T, async () => {
+    await c.waitForSettled()
+    try {
+      const iso = await c.run(['partition', '--isolate', '2'])
+      ok(iso, 'partition --isolate 2')
+      assert.match(iso.stdout, /^Partitioned: 2 \| 1,3$/m)
+      const shown = await c.run(['partition', '--json'])
+      assert.deepEqual(JSON.parse(shown.stdout).partition.groups, [[2], [1, 3]])
+      assert.match((await c.run(['status'])).stdout, /^partition: 2 \| 1,3$/m)
+      assert.deepEqual((await c.status()).partition?.groups, [[2], [1, 3]])
+      const two = await c.run(['partition', '1,2', '--json'])
+      assert.deepEqual(JSON.parse(two.stdout).partition.groups, [[1, 2], [3]])
+      const all = await c.run(['partition', '1,2,3'])
+      ok(all, 'partition 1,2,3')
+      assert.match(all.stdout, /^No partition: one group holds every node/m)
+      assert.match((await c.run(['partition'])).stdout, /^no partition: full connectivity$/m)
+    } finally {
+      await c.run(['heal'])
+    }
+  })
+
   test('a partition that cannot be pushed (no secret) is not stored either', T, async () => {
     const secret = path.join(c.dir, 'secret')
     fs.renameSync(secret, `${secret}.aside`)
