@@ -248,7 +248,8 @@ export async function waitForLeader(dir: string, config: ClusterConfig, timeoutM
   for (;;) {
     const status = await clusterStatus(dir, config, secret, 500)
     if (started) checkStarted(dir, started)
-    const runningButSilent = status.nodes.some((n) => !n.up && n.pid !== null)
+    // A paused node (SIGSTOP) answers nothing until resumed: waiting for it would wait out the timeout.
+    const runningButSilent = status.nodes.some((n) => !n.up && n.pid !== null && n.role !== 'paused')
     if (status.leader !== null && !runningButSilent) return status
     if (Date.now() > deadline) {
       throw new CliError(`no leader elected within ${formatDuration(timeoutMs)}`, ExitCode.unavailable, 'unavailable', `check ${raftctl(dir, 'status')} and ${raftctl(dir, 'logs ID')}`)

@@ -179,6 +179,8 @@ const ROLE_COLOR: Record<RowView['role'], string | undefined> = {
   leader: 'green',
   follower: undefined,
   candidate: 'yellow',
+  'pre-candidate': 'yellow',
+  paused: 'red',
   down: 'red',
 }
 

@@ -96,6 +96,47 @@ describe('operational robustness (3 nodes)', () => {
     }
   })
 
+  test('status shows paused and pre-candidate nodes; --health says whether a leader is agreed', T, async () => {
+    const s0 = await c.waitForSettled()
+    const F = s0.nodes.find((n) => n.id !== s0.leader)!.id
+    try {
+      ok(await c.run(['pause', String(F)]), 'pause a follower')
+      const paused = node(await c.status(), F)
+      assert.equal(paused.role, 'paused')
+      assert.equal(paused.up, false)
+      assert.equal(paused.pid, s0.nodes.find((n) => n.id === F)!.pid)
+      const table = await c.run(['status'])
+      assert.match(table.stdout, new RegExp(`^${F}\\s+\\S+\\s+\\d+\\s+paused\\b`, 'm'))
+      // A paused node does not make start wait for it.
+      const start = await c.run(['start', '--timeout', '5s'])
+      ok(start, 'start with a paused node')
+      assert.ok(start.durationMs < 4000, `start took ${Math.round(start.durationMs)} ms`)
+      ok(await c.run(['resume', String(F)]), 'resume')
+
+      ok(await c.run(['partition', '--isolate', String(F)]), 'isolate a follower')
+      await c.poll((s) => node(s, F).role === 'pre-candidate', {timeoutMs: 10_000, what: `node ${F} to run PreVote rounds (pre-candidate)`})
+      ok(await c.run(['heal']), 'heal')
+      await c.waitForSettled()
+
+      const healthy = await c.run(['status', '--health', '--json'])
+      ok(healthy, 'status --health')
+      assert.equal(JSON.parse(healthy.stdout).health, 'ok')
+      const others = s0.nodes.filter((n) => n.id !== F).map((n) => String(n.id))
+      ok(await c.run(['stop', ...others]), 'stop two of three')
+      await c.poll((s) => s.leader === null, {timeoutMs: 10_000, what: 'no leader'})
+      const noLeader = await c.run(['status', '--health'])
+      const {error} = failure(noLeader, 4, 'status --health without a leader')
+      assert.match(error, /no leader/)
+      assert.match(noLeader.stdout, /^leader: none/m, 'the same table')
+      const j = await c.run(['status', '--health', '--json'])
+      assert.equal(j.exitCode, 4)
+      assert.equal(JSON.parse(j.stdout).health, 'no-leader')
+    } finally {
+      await c.run(['resume'])
+      await c.restore()
+    }
+  })
+
   test('partitions print every side; one group of all nodes is no partition; --json names every side', T, async () => {
     await c.waitForSettled()
     try {
@@ -153,6 +194,31 @@ describe('operational robustness (3 nodes)', () => {
       fs.rmSync(blocker, {recursive: true, force: true})
       await c.restore()
     }
+  })
+
+  test('status --watch piped runs until killed when stdin is at its end from the start, and stops when stdin closes later', T, async () => {
+    await c.waitForSettled()
+    const args = [RUN_JS, 'status', '--watch', '--json', '--interval', '200ms', '--dir', c.dir]
+    const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '')
+    for (const stdin of ['ignore', 'closed pipe'] as const) {
+      const child = execa(process.execPath, args, {reject: false, ...(stdin === 'ignore' ? {stdin: 'ignore'} : {input: ''}), env: {NO_COLOR: '1'}})
+      let out = ''
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+      await waitFor(() => lines(out).length >= 4, {timeoutMs: 15_000, what: `4 documents with stdin ${stdin}`})
+      assert.equal(child.exitCode, null, `still running with stdin ${stdin}`)
+      child.kill('SIGTERM')
+      const r = await child
+      assert.equal(r.exitCode, 0, `killed with SIGTERM: exit 0 (${r.stderr})`)
+      for (const l of lines(out)) assert.equal(JSON.parse(l).nodes.length, 3)
+    }
+    const child = execa(process.execPath, args, {reject: false, stdin: 'pipe', env: {NO_COLOR: '1'}})
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+    await waitFor(() => lines(out).length >= 2, {timeoutMs: 15_000, what: 'two documents'})
+    child.stdin!.end()
+    const r = await Promise.race([child, new Promise<null>((res) => setTimeout(() => res(null), 5000))])
+    assert.ok(r !== null, 'a stdin that closes ends the watch')
+    assert.equal(r.exitCode, 0)
   })
 
   test('a damaged cluster.json: status says how to recover, stop works from the pid files, init --force recreates', T, async () => {
