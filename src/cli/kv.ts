@@ -1,5 +1,6 @@
 // Shared plumbing of the key-value commands: load the cluster, make a client, map outcomes to
 // exit codes (3 not found, 4 unavailable, 5 compare failed).
+import {readFileSync} from 'node:fs'
 import {CliError, ExitCode, usageError} from '../lib/errors.js'
 import {loadCluster, readSecret, resolveDir} from '../cluster/config.js'
 import {ClusterClient, UnavailableError} from '../client/cluster-client.js'
@@ -11,10 +12,44 @@ export const VALUE_HELP = `value: a UTF-8 string of at most ${MAX_VALUE_BYTES} b
 export function checkKey(key: string): void {
   if (key === '') throw usageError('key must not be empty')
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw usageError(`key is longer than ${MAX_KEY_BYTES} bytes`)
+  checkArgUtf8(key, 'key')
 }
 
 export function checkValue(value: string, what = 'value'): void {
   if (Buffer.byteLength(value) > MAX_VALUE_BYTES) throw usageError(`${what} is longer than ${MAX_VALUE_BYTES} bytes (1 MiB)`)
+}
+
+/**
+ * Node turns bytes of the command line that are not UTF-8 into U+FFFD, so two different keys
+ * could become one. A U+FFFD in an argument is refused unless the raw command line
+ * (/proc/self/cmdline) is valid UTF-8, i.e. the user really typed one.
+ */
+export function checkArgUtf8(text: string, what: string): void {
+  if (!text.includes('\uFFFD')) return
+  let raw: Buffer[] | null = null
+  try {
+    const bytes = readFileSync('/proc/self/cmdline')
+    raw = []
+    for (let at = 0; at < bytes.length; ) {
+      const end = bytes.indexOf(0, at)
+      raw.push(bytes.subarray(at, end < 0 ? bytes.length : end))
+      at = end < 0 ? bytes.length : end + 1
+    }
+  } catch {
+    // No /proc: assume the worst.
+  }
+  const strict = new TextDecoder('utf-8', {fatal: true})
+  const invalid = (b: Buffer) => {
+    try {
+      strict.decode(b)
+      return false
+    } catch {
+      return true
+    }
+  }
+  if (raw === null || raw.some(invalid)) {
+    throw usageError(`${what} is not valid UTF-8`, 'keys and values are UTF-8 strings; check the encoding of the argument')
+  }
 }
 
 export async function readStdinValue(): Promise<string> {
@@ -65,6 +100,7 @@ export async function putValue(
   timeoutMs: number,
 ): Promise<{key: string; value: string; index: number; previous: string | null}> {
   checkKey(key)
+  if (valueArg !== '-') checkArgUtf8(valueArg, 'value')
   const value = valueArg === '-' ? await readStdinValue() : valueArg
   checkValue(value)
   const out = await withClient(dirFlag, (c) => c.put(key, value, timeoutMs))

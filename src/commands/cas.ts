@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {CliError, ExitCode} from '../lib/errors.js'
 import {durationFlag} from '../cli/flags.js'
-import {checkKey, checkValue, KEY_HELP, notFound, VALUE_HELP, withClient} from '../cli/kv.js'
+import {checkArgUtf8, checkKey, checkValue, KEY_HELP, notFound, VALUE_HELP, withClient} from '../cli/kv.js'
 
 export default class Cas extends BaseCommand {
   static override description = `Compare-and-swap: set KEY to NEW only if its value is EXPECTED; prints OK.\nExit 5 (with the current value) on mismatch, 3 if the key is absent. ${KEY_HELP}; ${VALUE_HELP}.`
@@ -19,6 +19,8 @@ export default class Cas extends BaseCommand {
     checkKey(args.key)
     checkValue(args.expected, 'EXPECTED')
     checkValue(args.new, 'NEW')
+    checkArgUtf8(args.expected, 'EXPECTED')
+    checkArgUtf8(args.new, 'NEW')
     const out = await withClient(flags.dir, (c) => c.cas(args.key, args.expected, args.new, flags.timeout))
     const r = out.result
     if (r.status === 'not-found') throw notFound(args.key)

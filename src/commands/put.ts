@@ -4,8 +4,8 @@ import {durationFlag} from '../cli/flags.js'
 import {KEY_HELP, putValue, VALUE_HELP} from '../cli/kv.js'
 
 export default class Put extends BaseCommand {
-  static override description = `Write KEY=VALUE through the leader; prints OK once it is committed and applied.\n${KEY_HELP}; ${VALUE_HELP}. VALUE "-" reads stdin.`
-  static override examples = ['<%= config.bin %> put color blue', 'echo hello | <%= config.bin %> put greeting -']
+  static override description = `Write KEY=VALUE through the leader; prints OK once it is committed and applied.\n${KEY_HELP}; ${VALUE_HELP}.\nVALUE "-" reads stdin to its end and stores it byte for byte: a trailing newline is kept (echo adds one; printf '%s' does not).`
+  static override examples = ['<%= config.bin %> put color blue', "printf '%s' hello | <%= config.bin %> put greeting -"]
   static override args = {
     key: Args.string({description: 'the key', required: true}),
     value: Args.string({description: 'the value, or - to read it from stdin', required: true}),
