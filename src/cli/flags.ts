@@ -22,3 +22,6 @@ export function intFlag(opts: {description: string; min: number; max: number; de
     },
   })({description: opts.description, default: opts.default, char: opts.char})
 }
+
+/** `--node ID` of the key-value commands (checked against the cluster once it is loaded). */
+export const nodeFlag = Flags.string({description: 'talk to this node only (no redirects): a follower refuses writes and linearizable reads, naming the leader', helpValue: 'ID'})

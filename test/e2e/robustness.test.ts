@@ -196,6 +196,37 @@ describe('operational robustness (3 nodes)', () => {
     }
   })
 
+  test('scripting: a malformed flag is never data, invalid UTF-8 is refused, --node talks to one node', T, async () => {
+    const s = await c.waitForSettled()
+    failure(await c.run(['put', 'k-json', '--json=1']), 2, 'put k --json=1')
+    failure(await c.run(['get', 'k-json', '--stale=yes']), 2, 'get --stale=yes')
+    assert.equal((await c.run(['get', 'k-json'])).exitCode, 3, 'nothing was stored')
+
+    // A key with the byte 0xff (not UTF-8), through a shell so the raw byte reaches argv.
+    const raw = await execa('sh', ['-c', `exec "$0" "$1" put "$(printf 'k\\377')" v --dir "$2"`, process.execPath, RUN_JS, c.dir], {reject: false, stdin: 'ignore'})
+    assert.equal(raw.exitCode, 2, raw.stderr)
+    assert.match(raw.stderr, /^Error: key is not valid UTF-8$/m)
+    ok(await c.run(['put', 'k\uFFFD', 'a real U+FFFD']), 'a key that really holds U+FFFD')
+
+    const help = await c.run(['put', '--help'])
+    assert.match(help.stdout.replace(/\s+/g, ' '), /a trailing newline is kept/)
+
+    const F = s.nodes.find((n) => n.id !== s.leader)!.id
+    ok(await c.run(['put', 'who', 'v']), 'put who')
+    const stale = JSON.parse((await c.run(['get', 'who', '--stale', '--node', String(F), '--json'])).stdout)
+    assert.equal(stale.node, F, 'the stale read came from the node asked')
+    const put = JSON.parse((await c.run(['put', 'who', 'w', '--json'])).stdout)
+    assert.equal(put.node, s.leader, 'put --json names the node that answered')
+    for (const cmd of [['del', 'who'], ['cas', 'k\uFFFD', 'a real U+FFFD', 'b']]) {
+      assert.equal(JSON.parse((await c.run([...cmd, '--json'])).stdout).node, s.leader, `${cmd[0]} --json names the node`)
+    }
+    const follower = await c.run(['put', 'who', 'x', '--node', String(F)])
+    const {error, hint} = failure(follower, 4, 'put --node FOLLOWER')
+    assert.equal(error, `Error: node ${F} is not the leader (node ${s.leader} is)`)
+    assert.match(hint, new RegExp(`--node ${s.leader}`))
+    failure(await c.run(['get', 'who', '--node', '9']), 2, 'get --node 9')
+  })
+
   test('status --watch piped runs until killed when stdin is at its end from the start, and stops when stdin closes later', T, async () => {
     await c.waitForSettled()
     const args = [RUN_JS, 'status', '--watch', '--json', '--interval', '200ms', '--dir', c.dir]
@@ -219,6 +250,26 @@ describe('operational robustness (3 nodes)', () => {
     const r = await Promise.race([child, new Promise<null>((res) => setTimeout(() => res(null), 5000))])
     assert.ok(r !== null, 'a stdin that closes ends the watch')
     assert.equal(r.exitCode, 0)
+  })
+
+  test('with every node down, get and put fail at once naming the fix (with this --dir); --health exits 1', T, async () => {
+    ok(await c.run(['stop']), 'stop')
+    try {
+      for (const args of [['get', 'k'], ['put', 'k', 'v'], ['del', 'k'], ['get', 'k', '--stale']]) {
+        const r = await c.run([...args, '--timeout', '10s'])
+        const {error, hint} = failure(r, 1, args.join(' '))
+        assert.equal(error, `Error: no node of the cluster in ${c.dir} is running`)
+        assert.equal(hint, `Hint: start it: raftctl start --dir ${c.dir}`)
+        assert.ok(r.durationMs < 3000, `${args.join(' ')} took ${Math.round(r.durationMs)} ms`)
+        assert.doesNotMatch(r.stderr, /may still commit/)
+      }
+      const health = await c.run(['status', '--health'])
+      failure(health, 1, 'status --health')
+      assert.match(health.stderr, /no node of the cluster is running/)
+      assert.equal(JSON.parse((await c.run(['status', '--health', '--json'])).stdout).health, 'not-running')
+    } finally {
+      ok(await c.run(['start']), 'start')
+    }
   })
 
   test('a damaged cluster.json: status says how to recover, stop works from the pid files, init --force recreates', T, async () => {
