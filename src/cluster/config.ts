@@ -3,6 +3,7 @@
 // partition. Every read-modify-write of these files happens under the directory lock (lock.ts).
 import {randomBytes} from 'node:crypto'
 import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {isIP} from 'node:net'
 import {join, resolve} from 'node:path'
 import {CliError, ExitCode, usageError} from '../lib/errors.js'
 import type {NodeId} from '../core/types.js'
@@ -115,6 +116,13 @@ function clusterProblem(x: unknown): string | null {
     if (typeof node.host !== 'string' || !Number.isInteger(node.port) || (node.port as number) < 1 || (node.port as number) > 65535) {
       return `node ${i + 1} has a bad address`
     }
+    const hostProblem = checkHost(node.host)
+    if (hostProblem) return `node ${i + 1}: ${hostProblem}`
+  }
+  const nodes = c.nodes as NodeConfig[]
+  for (const a of nodes) {
+    const b = nodes.find((o) => o.id > a.id && o.port === a.port && (o.host === a.host || isWildcard(o.host) || isWildcard(a.host)))
+    if (b) return `nodes ${a.id} and ${b.id} both listen on port ${a.port}`
   }
   for (const k of ['electionTimeoutMs', 'heartbeatMs', 'snapshotEvery'] as const) {
     if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) return `${k} must be a positive integer`
@@ -132,12 +140,23 @@ export interface InitOptions {
   snapshotEvery?: number
 }
 
+const isWildcard = (host: string) => host === '0.0.0.0' || host === '::'
+
+/** Replicas listen on the host: an IP address (or localhost), not a name to look up. */
+function checkHost(host: string): string | null {
+  return isIP(host) !== 0 || host === 'localhost' ? null : `host ${JSON.stringify(host)} is not an IP address (e.g. 127.0.0.1)`
+}
+
 export function validateInit(o: InitOptions): void {
+  const hostProblem = checkHost(o.host)
+  if (hostProblem) throw usageError(`--host: ${hostProblem}`)
   if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > MAX_NODES) throw usageError(`--nodes must be between 1 and ${MAX_NODES}, got ${o.nodes}`)
   if (!Number.isInteger(o.basePort) || o.basePort < 1 || o.basePort + o.nodes > 65535) {
     throw usageError(`--base-port must leave room for ${o.nodes} ports below 65536, got ${o.basePort}`)
   }
   if (o.heartbeatMs < 1) throw usageError('--heartbeat must be at least 1ms')
+  if (o.heartbeatMs > 300_000) throw usageError(`--heartbeat must be at most 5m, got ${o.heartbeatMs}ms`)
+  if (o.electionTimeoutMs > 600_000) throw usageError(`--election-timeout must be at most 10m, got ${o.electionTimeoutMs}ms`)
   if (o.electionTimeoutMs < 2 * o.heartbeatMs) {
     throw usageError(`--election-timeout (${o.electionTimeoutMs}ms) must be at least twice --heartbeat (${o.heartbeatMs}ms)`)
   }
