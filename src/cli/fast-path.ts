@@ -52,7 +52,8 @@ function parse(args: string[], allowStale: boolean): Parsed | null {
       case '--timeout': {
         const v = value()
         const d = v === undefined ? null : parseDuration(v)
-        if (!d?.ok) return null
+        // Anything oclif would refuse (no unit, zero) is left to oclif to report.
+        if (!d?.ok || d.ms < 1) return null
         p.timeoutMs = d.ms
         break
       }

@@ -20,11 +20,11 @@ export default class Bench extends BaseCommand {
   ]
   static override flags = {
     clients: intFlag({description: 'concurrent closed-loop clients, each with its own session and connection (1..4096, default 16)', min: 1, max: 4096}),
-    duration: durationFlag({description: 'how long to run', default: 10_000, defaultHelp: async () => '10s'}),
+    duration: durationFlag({description: 'how long to run', default: 10_000}),
     'value-size': intFlag({description: `bytes per value (0..${MAX_VALUE_BYTES}, default 100)`, min: 0, max: MAX_VALUE_BYTES}),
     keys: intFlag({description: 'number of distinct keys, chosen uniformly (1..100000000, default 1000)', min: 1, max: 100_000_000}),
     op: Flags.string({description: 'operation: put, get (linearizable) or mixed (half each)', options: ['put', 'get', 'mixed'], default: 'put'}),
-    timeout: durationFlag({description: 'give up on one operation after this long (counted as an error)', default: 5000, defaultHelp: async () => '5s'}),
+    timeout: durationFlag({description: 'give up on one operation after this long (counted as an error)', default: 5000}),
   }
 
   async run(): Promise<unknown> {

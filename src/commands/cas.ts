@@ -12,7 +12,7 @@ export default class Cas extends BaseCommand {
     expected: Args.string({description: 'the value the key must have', required: true}),
     new: Args.string({description: 'the value to set', required: true}),
   }
-  static override flags = {timeout: durationFlag({description: 'give up after this long (exit 4, outcome unknown)', default: 5000}), node: nodeFlag}
+  static override flags = {timeout: durationFlag({description: 'give up after this long (exit 4, outcome unknown)', default: 5000, min: 1}), node: nodeFlag}
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Cas)

@@ -7,7 +7,7 @@ export default class Del extends BaseCommand {
   static override description = `Delete KEY; prints OK. Exit 3 if it was absent.\n${KEY_HELP}.`
   static override examples = ['<%= config.bin %> del color']
   static override args = {key: Args.string({description: 'the key', required: true})}
-  static override flags = {timeout: durationFlag({description: 'give up after this long (exit 4, outcome unknown)', default: 5000}), node: nodeFlag}
+  static override flags = {timeout: durationFlag({description: 'give up after this long (exit 4, outcome unknown)', default: 5000, min: 1}), node: nodeFlag}
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Del)

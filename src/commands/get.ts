@@ -9,7 +9,7 @@ export default class Get extends BaseCommand {
   static override args = {key: Args.string({description: 'the key', required: true})}
   static override flags = {
     stale: Flags.boolean({description: "answer from a node's applied state (may be stale)", default: false}),
-    timeout: durationFlag({description: 'give up after this long (exit 4)', default: 5000}),
+    timeout: durationFlag({description: 'give up after this long (exit 4)', default: 5000, min: 1}),
     node: nodeFlag,
   }
 

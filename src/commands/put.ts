@@ -10,7 +10,7 @@ export default class Put extends BaseCommand {
     key: Args.string({description: 'the key', required: true}),
     value: Args.string({description: 'the value, or - to read it from stdin', required: true}),
   }
-  static override flags = {timeout: durationFlag({description: 'give up after this long (exit 4, outcome unknown)', default: 5000}), node: nodeFlag}
+  static override flags = {timeout: durationFlag({description: 'give up after this long (exit 4, outcome unknown)', default: 5000, min: 1}), node: nodeFlag}
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Put)

@@ -21,7 +21,7 @@ Roles: leader, follower, candidate, pre-candidate (a PreVote round), paused (SIG
   ]
   static override flags = {
     watch: Flags.boolean({description: 'keep refreshing (a live dashboard in a terminal)', default: false, exclusive: ['health']}),
-    interval: durationFlag({description: 'refresh interval for --watch', default: 1000}),
+    interval: durationFlag({description: 'refresh interval for --watch', default: 1000, min: 50}),
     health: Flags.boolean({description: 'exit 0 if the up nodes agree on a leader, 4 if no leader is reachable, 1 if no node runs', default: false}),
   }
 

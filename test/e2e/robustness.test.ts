@@ -320,4 +320,25 @@ describe('start, init and the CLI without a running cluster', () => {
     assert.match(log[0]!, /\] cannot start: E(EXIST|NOTDIR): /)
     assert.equal(replicaPidsFor(d.dir).length, 2, 'nodes 1 and 3 run')
   })
+
+  test('init validates its input; hand-edited duplicate ports are refused; durations take units, help shows them', T, async () => {
+    const d = fresh()
+    failure(await d.run(['init', '--host', 'not-an-ip']), 2, 'init --host not-an-ip')
+    failure(await d.run(['init', '--election-timeout', '40ms', '--heartbeat', '50ms']), 2, 'election timeout below the heartbeat')
+    assert.ok(!fs.existsSync(path.join(d.dir, 'cluster.json')), 'nothing was created')
+    ok(await d.run(['init', '--election-timeout', '1s', '--heartbeat', '100ms', '--base-port', '9000']), 'init with durations')
+    const config = JSON.parse(fs.readFileSync(path.join(d.dir, 'cluster.json'), 'utf8'))
+    assert.deepEqual([config.electionTimeoutMs, config.heartbeatMs], [1000, 100])
+    // A failed init --force deletes nothing.
+    failure(await d.run(['init', '--force', '--host', 'nope']), 2, 'init --force --host nope')
+    assert.equal(JSON.parse(fs.readFileSync(path.join(d.dir, 'cluster.json'), 'utf8')).clusterId, config.clusterId)
+    config.nodes[2].port = config.nodes[0].port
+    fs.writeFileSync(path.join(d.dir, 'cluster.json'), JSON.stringify(config))
+    assert.match(failure(await d.run(['status']), 1, 'status with duplicate ports').error, /nodes 1 and 3 both listen on port 9001/)
+
+    assert.match(failure(await d.run(['get', 'k', '--timeout', '5000']), 2, '--timeout 5000').error, /needs a unit, e\.g\. 5000ms or 5s/)
+    const help = (await d.run(['start', '--help'])).stdout
+    assert.match(help, /--timeout=DURATION +\[default: 10s\]/)
+    assert.match((await d.run(['init', '--help'])).stdout, /\[default: 300ms\]/)
+  })
 })
