@@ -341,4 +341,28 @@ describe('start, init and the CLI without a running cluster', () => {
     assert.match(help, /--timeout=DURATION +\[default: 10s\]/)
     assert.match((await d.run(['init', '--help'])).stdout, /\[default: 300ms\]/)
   })
+
+  test('typos get a suggestion; -h, put -h, version and help --json work', T, async () => {
+    const d = fresh()
+    const typo = failure(await d.run(['stauts']), 2, 'stauts')
+    assert.equal(typo.error, 'Error: unknown command "stauts"')
+    assert.equal(typo.hint, 'Hint: did you mean raftctl status?')
+    assert.equal(failure(await d.run(['partiton', '1,2']), 2, 'partiton 1,2').error, 'Error: unknown command "partiton"')
+    for (const args of [['-h'], ['put', '-h'], ['help', 'put']]) {
+      const r = await d.run(args, {noDir: true})
+      ok(r, args.join(' '))
+      assert.match(r.stdout, /USAGE/)
+    }
+    const version = await d.run(['version', '--json'], {noDir: true})
+    ok(version, 'version --json')
+    assert.equal(JSON.parse(version.stdout).version, JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version)
+    const help = await d.run(['help', '--json'], {noDir: true})
+    ok(help, 'help --json')
+    const doc = JSON.parse(help.stdout)
+    assert.deepEqual(Object.keys(doc), ['bin', 'version', 'commands'])
+    const put = doc.commands.find((x: {name: string}) => x.name === 'put')
+    assert.deepEqual(put.args.map((a: {name: string}) => a.name), ['key', 'value'])
+    assert.ok(put.flags.some((f: {name: string}) => f.name === 'node'))
+    assert.ok(!doc.commands.some((x: {name: string}) => x.name === 'replica'), 'hidden commands stay hidden')
+  })
 })
