@@ -7,7 +7,7 @@
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
 import {ClusterClient} from '../client/cluster-client.js'
-import {clusterExists, DEFAULTS, loadCluster, readSecret, type ClusterConfig} from '../cluster/config.js'
+import {clusterExists, DEFAULTS, loadCluster, raftctl, readSecret, type ClusterConfig} from '../cluster/config.js'
 import {applyPartition, currentPartition, resumeNodes, runningUnsafeStaleReads, startNodes, stopNodes, waitForLeader} from '../cluster/service.js'
 import type {NodeId} from '../core/types.js'
 import {Prng} from '../lib/prng.js'
@@ -229,7 +229,7 @@ export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<Chec
   const elapsedMs = clock()
   if (okInQuiet === 0 && !interrupted) warnings.push('no operation succeeded after the final heal (liveness problem?)')
   if (unsafe) {
-    warnings.push('the replicas still run in the test-only --unsafe-stale-reads mode; for correct reads restart them: raftctl stop && raftctl start')
+    warnings.push(`the replicas still run in the test-only --unsafe-stale-reads mode; for correct reads restart them: ${raftctl(o.dir, 'stop')} && ${raftctl(o.dir, 'start')}`)
   }
 
   counts = countOps(ops)

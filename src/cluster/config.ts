@@ -72,7 +72,7 @@ export function clusterExists(dir: string): boolean {
 }
 
 export function noCluster(dir: string): CliError {
-  return new CliError(`no cluster in ${dir}`, ExitCode.operational, 'no-cluster', 'run raftctl start (or raftctl init)')
+  return new CliError(`no cluster in ${dir}`, ExitCode.operational, 'no-cluster', `run ${raftctl(dir, 'start')} (or ${raftctl(dir, 'init')})`)
 }
 
 export function loadCluster(dir: string): ClusterConfig {

@@ -374,7 +374,7 @@ function runningPids(dir: string, ids: NodeId[]): Map<NodeId, number> {
   }
   if (down.length > 0) {
     const which = down.length === 1 ? `node ${down[0]} is` : `nodes ${down.join(', ')} are`
-    throw operationalError(`${which} not running`, `start it first: raftctl start ${down.join(' ')}`, 'not-running')
+    throw operationalError(`${which} not running`, `start it first: ${raftctl(dir, `start ${down.join(' ')}`)}`, 'not-running')
   }
   return pids
 }

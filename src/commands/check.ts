@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {randomInt} from 'node:crypto'
 import {BaseCommand} from '../cli/base.js'
 import {durationFlag, intFlag} from '../cli/flags.js'
-import {DEFAULTS, MAX_NODES, resolveDir} from '../cluster/config.js'
+import {DEFAULTS, MAX_NODES, raftctl, resolveDir} from '../cluster/config.js'
 import {usageError} from '../lib/errors.js'
 import {FAULT_KINDS, type FaultKind} from '../check/plan.js'
 import {Progress} from '../check/progress.js'
@@ -51,7 +51,7 @@ Exit 0: linearizable; ${CHECK_EXIT.notLinearizable}: not linearizable (a violati
     // listener stays until the end: with none of ours left, execa's exit hook re-raises SIGINT.)
     const onSigint = () => {
       if (abort.signal.aborted) {
-        progress.line('quitting: run raftctl resume and raftctl heal to undo the faults in force')
+        progress.line(`quitting: run ${raftctl(dir, 'resume')} and ${raftctl(dir, 'heal')} to undo the faults in force`)
         process.exit(130)
       }
       progress.line('interrupted: healing the cluster and checking the history so far (Ctrl-C again to quit now)')

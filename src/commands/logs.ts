@@ -3,7 +3,7 @@ import {closeSync, existsSync, openSync, readSync, statSync, watch} from 'node:f
 import {BaseCommand} from '../cli/base.js'
 import {CliError, ExitCode} from '../lib/errors.js'
 import {intFlag} from '../cli/flags.js'
-import {parseNodeId, paths, resolveDir} from '../cluster/config.js'
+import {parseNodeId, paths, raftctl, resolveDir} from '../cluster/config.js'
 import {knownNodes} from '../cluster/service.js'
 
 export default class Logs extends BaseCommand {
@@ -23,7 +23,7 @@ export default class Logs extends BaseCommand {
     const file = paths.log(dir, id)
     if (!existsSync(file)) {
       if (this.jsonEnabled()) return {id, lines: []}
-      throw new CliError(`node ${id} has no log yet (${file})`, ExitCode.operational, 'no-log', `start it: raftctl start ${id}`)
+      throw new CliError(`node ${id} has no log yet (${file})`, ExitCode.operational, 'no-log', `start it: ${raftctl(dir, `start ${id}`)}`)
     }
     const lines = tail(file, flags.lines)
     if (this.jsonEnabled()) return {id, file, lines}

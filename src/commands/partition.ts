@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {CliError, ExitCode, usageError} from '../lib/errors.js'
-import {loadCluster, parseNodeId, readSecret, resolveDir} from '../cluster/config.js'
+import {loadCluster, parseNodeId, raftctl, readSecret, resolveDir} from '../cluster/config.js'
 import {applyPartition, currentPartition, findLeader, parseGroups, type PartitionResult} from '../cluster/service.js'
 import {describePartition} from '../cluster/partition.js'
 
@@ -37,7 +37,7 @@ export default class Partition extends BaseCommand {
       let id: number
       if (flags.isolate === 'leader') {
         const leader = await findLeader(config, readSecret(dir))
-        if (leader === null) throw new CliError('no leader to isolate right now', ExitCode.unavailable, 'unavailable', 'check raftctl status')
+        if (leader === null) throw new CliError('no leader to isolate right now', ExitCode.unavailable, 'unavailable', `check ${raftctl(dir, 'status')}`)
         id = leader
       } else {
         id = parseNodeId(flags.isolate, config.nodes.length)
