@@ -42,15 +42,27 @@ export default class Bench extends BaseCommand {
       timeoutMs: flags.timeout,
     }
     let stop = () => {}
-    const onSigint = () => stop()
-    process.once('SIGINT', onSigint)
+    let interrupted = false
+    const onSigint = () => {
+      // First Ctrl-C: stop issuing operations, report what ran; a second one quits at once.
+      if (interrupted) process.exit(130)
+      interrupted = true
+      process.stderr.write('\ninterrupted: finishing the operations in flight (Ctrl-C again to quit now)\n')
+      stop()
+    }
+    process.on('SIGINT', onSigint)
     try {
-      const run = await runBench({...opts, progress: {stream: process.stderr, env: process.env}, onStart: (s) => (stop = s)})
+      const run = await runBench({...opts, progress: {stream: process.stderr, env: process.env}, onStart: (s) => {
+        stop = s
+        if (interrupted) s()
+      }})
+      if (interrupted) process.exitCode = 130
       if (!this.jsonEnabled()) {
-        process.stdout.write(formatSummary(run.result, {...opts, target: `${run.config.nodes.length}-node cluster in ${dir}`}))
+        process.stdout.write(formatSummary(run.result, {...opts, target: `${run.config.nodes.length}-node cluster in ${dir}`, interrupted}))
         if (run.errorSamples.length > 0) process.stderr.write(`First errors:\n${run.errorSamples.map((e) => `  ${e}\n`).join('')}`)
       }
-      return run.result
+      // The settings, as `check --json` carries them: the document says what was measured.
+      return {...run.result, ...opts, nodes: run.config.nodes.length, interrupted}
     } finally {
       process.removeListener('SIGINT', onSigint)
     }

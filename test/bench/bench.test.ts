@@ -71,7 +71,9 @@ test('bench against a 3-node cluster: one JSON document, ops > 0, no errors', {t
   const r = await cli(['bench', '--dir', dir, '--duration', '2s', '--clients', '4', '--json'])
   assert.equal(r.exitCode, 0, r.stderr)
   const doc = JSON.parse(r.stdout) as Record<string, unknown> // exactly one document: parses whole
-  assert.deepEqual(Object.keys(doc).sort(), ['errors', 'latencyMs', 'leaderChanges', 'ops', 'opsPerSec'])
+  assert.deepEqual(Object.keys(doc).sort(), [
+    'clients', 'dir', 'durationMs', 'elapsedMs', 'errors', 'interrupted', 'keys', 'latencyMs', 'leaderChanges', 'nodes', 'op', 'ops', 'opsPerSec', 'timeoutMs', 'valueSize',
+  ])
   const lat = doc.latencyMs as Record<string, number>
   assert.deepEqual(Object.keys(lat).sort(), ['max', 'p50', 'p90', 'p99'])
   assert.ok((doc.ops as number) > 0, `ops ${doc.ops}`)

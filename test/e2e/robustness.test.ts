@@ -252,6 +252,24 @@ describe('operational robustness (3 nodes)', () => {
     assert.equal(r.exitCode, 0)
   })
 
+  test('bench --json carries its settings; Ctrl-C says interrupted, gives the real time and exits 130', T, async () => {
+    await c.waitForSettled()
+    const child = execa(process.execPath, [RUN_JS, 'bench', '--duration', '30s', '--clients', '2', '--json', '--dir', c.dir], {reject: false, stdin: 'ignore', env: {NO_COLOR: '1'}})
+    let err = ''
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    await new Promise((res) => setTimeout(res, 2000))
+    child.kill('SIGINT')
+    const r = await child
+    assert.equal(r.exitCode, 130, `bench after Ctrl-C: ${r.stderr}`)
+    assert.match(err, /interrupted/)
+    const doc = JSON.parse(String(r.stdout))
+    assert.equal(doc.interrupted, true)
+    assert.ok(doc.elapsedMs > 0 && doc.elapsedMs < 10_000, `elapsed ${doc.elapsedMs} ms, not the 30 s asked for`)
+    for (const [k, v] of Object.entries({clients: 2, durationMs: 30_000, op: 'put', valueSize: 100, keys: 1000, timeoutMs: 5000, nodes: 3})) {
+      assert.equal(doc[k], v, `bench --json ${k}`)
+    }
+  })
+
   test('with every node down, get and put fail at once naming the fix (with this --dir); --health exits 1', T, async () => {
     ok(await c.run(['stop']), 'stop')
     try {
