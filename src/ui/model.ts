@@ -160,7 +160,7 @@ export function statusChanges(prev: ClusterStatus | null, cur: ClusterStatus, ti
     const up = cur.nodes.filter((n) => n.up).length
     add('info', `watching ${cur.nodes.length} nodes (${up} up); ${leaderText(cur)}`)
     const down = cur.nodes.filter((n) => !n.up)
-    if (down.length <= 2) for (const n of down) add('down', `node ${n.id} is down${notAnswering(n)}`)
+    if (down.length <= 2) for (const n of down) add('down', `node ${n.id} is ${n.role === 'paused' ? 'paused' : 'down'}${notAnswering(n)}`)
     else add('down', `nodes ${idRanges(down.map((n) => n.id))} are down`)
     return items
   }
@@ -175,7 +175,7 @@ export function statusChanges(prev: ClusterStatus | null, cur: ClusterStatus, ti
   }
   // One line per node when one or two change; one line for many (a whole cluster stopped or started).
   if (wentDown.length <= 2) {
-    for (const {now, was} of wentDown) add('down', `node ${now.id} down (was ${was.role})${notAnswering(now)}`)
+    for (const {now, was} of wentDown) add('down', `node ${now.id} ${now.role === 'paused' ? 'paused' : 'down'} (was ${was.role})${notAnswering(now)}`)
   } else {
     const leader = wentDown.find((d) => d.was.role === 'leader')
     add('down', `nodes ${idRanges(wentDown.map((d) => d.now.id))} down${leader ? ` (leader ${leader.now.id} among them)` : ''}`)
@@ -198,7 +198,7 @@ function leaderText(s: ClusterStatus): string {
 }
 
 function notAnswering(n: NodeRow): string {
-  return n.pid !== null ? ' — process alive but not answering' : ''
+  return n.pid !== null && n.role !== 'paused' ? ' — process alive but not answering' : ''
 }
 
 /** The cluster's commit index: the leader's, else the highest an up node reports. */
@@ -384,7 +384,10 @@ export interface DashboardView {
   updatedAt: number | null
   pollError: string | null
   rows: RowView[]
+  /** Nodes that do not answer and are not paused. */
   down: NodeId[]
+  /** Nodes whose process is stopped (SIGSTOP). */
+  paused: NodeId[]
   /** The partition as complete groups (the unnamed nodes as one more group); null when healed. */
   groups: NodeId[][] | null
   cuts: number
@@ -427,7 +430,8 @@ export function dashboardView(state: DashboardState, dir: string): DashboardView
     updatedAt: state.updatedAt,
     pollError: state.pollError,
     rows,
-    down: s ? rows.filter((r) => !r.up).map((r) => r.id) : [],
+    down: s ? rows.filter((r) => !r.up && r.role !== 'paused').map((r) => r.id) : [],
+    paused: s ? rows.filter((r) => r.role === 'paused').map((r) => r.id) : [],
     groups: s?.partition ? partitionSides(s.partition.groups, state.nodeIds) : null,
     cuts: (s?.partition as {cuts?: unknown[]} | null | undefined)?.cuts?.length ?? 0,
     feed: state.feed,
