@@ -17,6 +17,7 @@ import {
   HISTORY_VERSION,
   HistoryWriter,
   OP_NAMES,
+  OUTCOMES,
   toCheckerHistory,
   type Counts,
   type NemesisRecord,
@@ -228,6 +229,9 @@ export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<Chec
   await stopClients()
   const elapsedMs = clock()
   if (okInQuiet === 0 && !interrupted) warnings.push('no operation succeeded after the final heal (liveness problem?)')
+  if (o.faults.length > 0 && nemesis.faultsApplied() === 0 && !interrupted) {
+    warnings.push(`no fault was injected in ${seconds(o.durationMs)} (a fault comes every 1-3 s, none in the last second): the verdict says nothing about faults; run longer, e.g. --duration 10s`)
+  }
   if (unsafe) {
     warnings.push(`the replicas still run in the test-only --unsafe-stale-reads mode; for correct reads restart them: ${raftctl(o.dir, 'stop')} && ${raftctl(o.dir, 'start')}`)
   }
@@ -263,7 +267,7 @@ export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<Chec
     warnings.push(`could not write the history file ${historyPath}: ${(err as Error).message}`)
   }
 
-  const total = OP_NAMES.reduce((s, n) => s + counts[n].ok + counts[n].failed + counts[n].indeterminate, 0)
+  const total = OP_NAMES.reduce((s, n) => s + OUTCOMES.reduce((m, o) => m + counts[n][o], 0), 0)
   const nemesisErrors = nemesisLog.filter((r) => r.error).map((r) => `${formatNemesis(r)}: ${r.error}`)
   return {
     verdict,

@@ -270,6 +270,16 @@ describe('operational robustness (3 nodes)', () => {
     }
   })
 
+  test('check that ran no fault says so; a refused cas is not a failure', T, async () => {
+    await c.waitForSettled()
+    const r = await c.run(['check', '--duration', '1s', '--quiet-period', '0', '--clients', '2', '--keys', '1', '--json'])
+    ok(r, 'check --duration 1s')
+    const doc = JSON.parse(r.stdout)
+    assert.equal(doc.faults.total, 0)
+    assert.ok(doc.warnings.some((w: string) => /no fault was injected/.test(w)), JSON.stringify(doc.warnings))
+    assert.deepEqual(Object.keys(doc.ops.cas).sort(), ['failed', 'indeterminate', 'ok', 'refused'])
+  })
+
   test('with every node down, get and put fail at once naming the fix (with this --dir); --health exits 1', T, async () => {
     ok(await c.run(['stop']), 'stop')
     try {
