@@ -257,7 +257,8 @@ describe('operational robustness (3 nodes)', () => {
     const child = execa(process.execPath, [RUN_JS, 'bench', '--duration', '30s', '--clients', '2', '--json', '--dir', c.dir], {reject: false, stdin: 'ignore', env: {NO_COLOR: '1'}})
     let err = ''
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
-    await new Promise((res) => setTimeout(res, 2000))
+    // Once the loop runs (its first progress line, after 3 s), as a person would press Ctrl-C.
+    await waitFor(() => /^bench: \d+s\/30s/m.test(err), {timeoutMs: 20_000, what: 'the first progress line'})
     child.kill('SIGINT')
     const r = await child
     assert.equal(r.exitCode, 130, `bench after Ctrl-C: ${r.stderr}`)
