@@ -4,7 +4,7 @@
 // (connects, finds the leader), runs the closed loop for the duration, and meanwhile polls every
 // node's status to count leader changes. Returns the summary document and the first errors.
 import {ClusterClient} from '../client/cluster-client.js'
-import {loadCluster, readSecret, type ClusterConfig} from '../cluster/config.js'
+import {loadCluster, raftctl, readSecret, type ClusterConfig} from '../cluster/config.js'
 import {waitForLeader} from '../cluster/service.js'
 import {agreedLeader, nodeStatuses} from '../cluster/status.js'
 import {pollStatuses} from '../cluster/status-poller.js'
@@ -57,7 +57,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
   const secret = readSecret(o.dir)
   const statuses = await nodeStatuses(config, secret, 1000)
   if (statuses.every((s) => s === null)) {
-    throw operationalError(`no node of the cluster in ${o.dir} is running`, 'run raftctl start', 'not-running')
+    throw operationalError(`no node of the cluster in ${o.dir} is running`, `start it: ${raftctl(o.dir, 'start')}`, 'not-running')
   }
   const initial = await waitForLeader(o.dir, config, o.timeoutMs)
 

@@ -44,6 +44,8 @@ export interface LatencySummary {
 
 export interface BenchResult {
   ops: number
+  /** How long the measured loop really ran (shorter than asked when interrupted). */
+  elapsedMs: number
   opsPerSec: number
   latencyMs: LatencySummary
   errors: number
@@ -66,6 +68,7 @@ export function summarize(latencies: LatencyRecorder, elapsedMs: number, errors:
   const ops = latencies.count
   return {
     ops,
+    elapsedMs: Math.round(elapsedMs),
     opsPerSec: elapsedMs > 0 ? round((ops * 1000) / elapsedMs, 1) : 0,
     latencyMs: summarizeLatencies(latencies.sorted()),
     errors,
@@ -80,6 +83,8 @@ export interface RunDescription {
   valueSize: number
   keys: number
   target: string
+  /** Stopped early (Ctrl-C): the summary says so and gives the time it really ran. */
+  interrupted?: boolean
 }
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) + 'ms'
@@ -88,8 +93,9 @@ const thousands = (x: number) => Math.round(x).toLocaleString('en-US')
 /** The human summary (stdout). */
 export function formatSummary(r: BenchResult, d: RunDescription): string {
   return [
-    `${d.op} against ${d.target}: ${d.clients} client${d.clients === 1 ? '' : 's'}, ${formatDuration(d.durationMs)}, ` +
-      `${d.valueSize}-byte values, ${d.keys} key${d.keys === 1 ? '' : 's'}`,
+    `${d.op} against ${d.target}: ${d.clients} client${d.clients === 1 ? '' : 's'}, ` +
+      (d.interrupted ? `interrupted after ${formatDuration(r.elapsedMs)} of ${formatDuration(d.durationMs)}` : formatDuration(d.durationMs)) +
+      `, ${d.valueSize}-byte values, ${d.keys} key${d.keys === 1 ? '' : 's'}`,
     `ops             ${thousands(r.ops)} (${thousands(r.opsPerSec)} ops/s)`,
     `latency         p50 ${ms(r.latencyMs.p50)}  p90 ${ms(r.latencyMs.p90)}  p99 ${ms(r.latencyMs.p99)}  max ${ms(r.latencyMs.max)}`,
     `errors          ${r.errors}`,

@@ -83,17 +83,27 @@ export interface PhaseRecord {
   time: number
 }
 
-export type Counts = Record<OpName, Record<OpStatus, number>>
+/**
+ * How the ops of a run ended, per type. `refused` is a cas that compared and found another value
+ * (or no key): a normal answer, not a failure, so it is counted apart from `failed`.
+ */
+export type Outcome = 'ok' | 'refused' | 'failed' | 'indeterminate'
+export const OUTCOMES: readonly Outcome[] = ['ok', 'refused', 'failed', 'indeterminate']
+export type Counts = Record<OpName, Record<Outcome, number>>
 
 export function emptyCounts(): Counts {
   const c = {} as Counts
-  for (const op of OP_NAMES) c[op] = {ok: 0, failed: 0, indeterminate: 0}
+  for (const op of OP_NAMES) c[op] = {ok: 0, refused: 0, failed: 0, indeterminate: 0}
   return c
+}
+
+export function outcomeOf(r: OpRecord): Outcome {
+  return r.status === 'failed' && r.op === 'cas' && (r.error === 'mismatch' || r.error === 'not-found') ? 'refused' : r.status
 }
 
 export function countOps(ops: readonly OpRecord[]): Counts {
   const c = emptyCounts()
-  for (const r of ops) c[r.op][r.status]++
+  for (const r of ops) c[r.op][outcomeOf(r)]++
   return c
 }
 

@@ -1,7 +1,7 @@
 // Progress of `raftctl check` on stderr: a line per nemesis action and a periodic counter. In a
 // terminal (and without NO_COLOR/CI) the counter is one line rewritten in place; elsewhere it is a
 // plain line every few seconds, so logs and CI output stay readable.
-import type {Counts} from './history.js'
+import {OUTCOMES, type Counts, type Outcome} from './history.js'
 
 export interface ProgressOptions {
   stream: NodeJS.WriteStream
@@ -21,15 +21,9 @@ export function stamp(ms: number): string {
 }
 
 export function counterText(counts: Counts, faults: number): string {
-  let ok = 0
-  let failed = 0
-  let indeterminate = 0
-  for (const c of Object.values(counts)) {
-    ok += c.ok
-    failed += c.failed
-    indeterminate += c.indeterminate
-  }
-  return `ops ${ok + failed + indeterminate}: ${ok} ok, ${failed} failed, ${indeterminate} indeterminate; faults ${faults}`
+  const sum = (o: Outcome) => Object.values(counts).reduce((n, c) => n + c[o], 0)
+  const total = OUTCOMES.reduce((n, o) => n + sum(o), 0)
+  return `ops ${total}: ${sum('ok')} ok, ${sum('refused')} cas refused, ${sum('failed')} failed, ${sum('indeterminate')} indeterminate; faults ${faults}`
 }
 
 export class Progress {

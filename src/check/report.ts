@@ -1,6 +1,6 @@
 // The human rendering of a `raftctl check` report (stdout): the verdict, for a violation the reason
 // and the history around it, the operation counts per type and outcome, the faults, the history file.
-import {OP_NAMES} from './history.js'
+import {OP_NAMES, type Outcome} from './history.js'
 import type {CheckReport} from './run.js'
 
 export function renderReport(r: CheckReport): string {
@@ -22,12 +22,10 @@ export function renderReport(r: CheckReport): string {
     for (const l of r.excerptLines) lines.push(`  ${l}`)
   }
   lines.push('')
-  const w = 14
-  lines.push(`${'ops'.padEnd(7)}${'ok'.padStart(8)}${'failed'.padStart(8)}${'indeterminate'.padStart(w)}`)
-  for (const n of OP_NAMES) {
-    const c = r.ops[n]
-    lines.push(`${n.padEnd(7)}${String(c.ok).padStart(8)}${String(c.failed).padStart(8)}${String(c.indeterminate).padStart(w)}`)
-  }
+  // A refused cas (the key held another value) answered; it is not a failure.
+  const cols: [string, Outcome, number][] = [['ok', 'ok', 8], ['refused', 'refused', 9], ['failed', 'failed', 8], ['indeterminate', 'indeterminate', 14]]
+  lines.push('ops'.padEnd(7) + cols.map(([h, , w]) => h.padStart(w)).join(''))
+  for (const n of OP_NAMES) lines.push(n.padEnd(7) + cols.map(([, o, w]) => String(r.ops[n][o]).padStart(w)).join(''))
   const f = r.faults
   lines.push(`faults: ${f.total} (partition ${f.partition}, kill ${f.kill}, pause ${f.pause})${r.nemesisErrors.length > 0 ? `, ${r.nemesisErrors.length} with errors` : ''}`)
   lines.push(

@@ -8,7 +8,7 @@ import {randomBytes} from 'node:crypto'
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {ClusterClient} from '../client/cluster-client.js'
-import {clusterExists, DEFAULTS, loadCluster, readSecret, type ClusterConfig} from '../cluster/config.js'
+import {clusterExists, DEFAULTS, loadCluster, raftctl, readSecret, type ClusterConfig} from '../cluster/config.js'
 import {applyPartition, currentPartition, resumeNodes, runningUnsafeStaleReads, startNodes, stopNodes, waitForLeader} from '../cluster/service.js'
 import {agreedLeader} from '../cluster/status.js'
 import {pollStatuses} from '../cluster/status-poller.js'
@@ -22,6 +22,7 @@ import {
   HISTORY_VERSION,
   HistoryWriter,
   OP_NAMES,
+  OUTCOMES,
   roundMs,
   type StatusRecord,
   toCheckerHistory,
@@ -255,8 +256,11 @@ export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<Chec
   await stopClients()
   const elapsedMs = clock()
   if (okInQuiet === 0 && !interrupted) warnings.push('no operation succeeded after the final heal (liveness problem?)')
+  if (o.faults.length > 0 && nemesis.faultsApplied() === 0 && !interrupted) {
+    warnings.push(`no fault was injected in ${seconds(o.durationMs)} (a fault comes every 1-3 s, none in the last second): the verdict says nothing about faults; run longer, e.g. --duration 10s`)
+  }
   if (unsafe) {
-    warnings.push('the replicas still run in the test-only --unsafe-stale-reads mode; for correct reads restart them: raftctl stop && raftctl start')
+    warnings.push(`the replicas still run in the test-only --unsafe-stale-reads mode; for correct reads restart them: ${raftctl(o.dir, 'stop')} && ${raftctl(o.dir, 'start')}`)
   }
 
   counts = countOps(ops)
@@ -292,7 +296,7 @@ export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<Chec
     warnings.push(`could not write the history file ${historyPath}: ${(err as Error).message}`)
   }
 
-  const total = OP_NAMES.reduce((s, n) => s + counts[n].ok + counts[n].failed + counts[n].indeterminate, 0)
+  const total = OP_NAMES.reduce((s, n) => s + OUTCOMES.reduce((m, o) => m + counts[n][o], 0), 0)
   const nemesisErrors = nemesisLog.filter((r) => r.error).map((r) => `${formatNemesis(r)}: ${r.error}`)
   return {
     verdict,
@@ -381,7 +385,7 @@ async function prepareCluster(o: CheckOptions, hooks: CheckHooks): Promise<{conf
   if (started.initialised) hooks.line(`initialised a ${started.config.nodes.length}-node cluster in ${o.dir}`)
   if (started.started.length > 0) hooks.line(`started node(s) ${started.started.join(', ')}${unsafe ? ' with --unsafe-stale-reads (test only)' : ''}`)
   const config = started.config
-  if (currentPartition(o.dir) !== null) {
+  if (currentPartition(o.dir, config) !== null) {
     await applyPartition(o.dir, config, null)
     hooks.line('healed the partition that was in force')
   }

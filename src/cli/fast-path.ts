@@ -13,6 +13,7 @@ interface Parsed {
   json: boolean
   stale: boolean
   timeoutMs: number
+  node?: string
 }
 
 function parse(args: string[], allowStale: boolean): Parsed | null {
@@ -42,10 +43,17 @@ function parse(args: string[], allowStale: boolean): Parsed | null {
         p.dir = v
         break
       }
+      case '--node': {
+        const v = value()
+        if (v === undefined || !/^\d+$/.test(v)) return null
+        p.node = v
+        break
+      }
       case '--timeout': {
         const v = value()
         const d = v === undefined ? null : parseDuration(v)
-        if (!d?.ok) return null
+        // Anything oclif would refuse (no unit, zero) is left to oclif to report.
+        if (!d?.ok || d.ms < 1) return null
         p.timeoutMs = d.ms
         break
       }
@@ -64,11 +72,11 @@ export async function runFastPath(argv: string[]): Promise<boolean> {
   if (!p || p.positionals.length !== (command === 'get' ? 1 : 2)) return false
   try {
     if (command === 'get') {
-      const out = await getValue(p.dir, p.positionals[0]!, p.stale, p.timeoutMs)
+      const out = await getValue(p.dir, p.positionals[0]!, {stale: p.stale, timeoutMs: p.timeoutMs, node: p.node})
       if (p.json) printJson(out)
       else process.stdout.write(out.value + '\n')
     } else {
-      const out = await putValue(p.dir, p.positionals[0]!, p.positionals[1]!, p.timeoutMs)
+      const out = await putValue(p.dir, p.positionals[0]!, p.positionals[1]!, {timeoutMs: p.timeoutMs, node: p.node})
       if (p.json) printJson(out)
       else process.stdout.write('OK\n')
     }

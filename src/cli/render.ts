@@ -1,4 +1,5 @@
 // Plain-text rendering shared by commands (and the dashboard's non-TTY fallback).
+import {describePartition} from '../cluster/partition.js'
 import type {ClusterStatus} from '../cluster/status.js'
 
 export function statusTable(status: ClusterStatus): string {
@@ -23,7 +24,7 @@ export function statusTable(status: ClusterStatus): string {
     status.leader !== null
       ? `leader: node ${status.leader}, term ${status.term}`
       : `leader: none${status.term !== null ? ` (highest term ${status.term})` : ''}`
-  const partition = status.partition ? `\npartition: ${status.partition.groups.map((g) => g.join(',')).join(' | ')}` : ''
+  const partition = status.partition ? `\npartition: ${describePartition(status.partition, status.nodes.map((n) => n.id))}` : ''
   return [line(header), ...rows.map(line)].join('\n') + `\n${summary}${partition}\n`
 }
 

@@ -1,7 +1,10 @@
 // The cluster client used by the CLI, bench and check: sends to any node, follows leader hints,
 // tries the next node on timeout or refusal, keeps the same (session, seq) across retries of a
-// write so it applies at most once, and gives up at the deadline with Unavailable (for a write:
-// the outcome is unknown, it may still commit).
+// write so it applies at most once, and gives up at the deadline with Unavailable (for a write
+// that was sent: the outcome is unknown, it may still commit). Every attempt at one node is
+// bounded (a paused leader holds a request forever): after ATTEMPT_MS the client tries another
+// node with the same request, and avoids the silent node for a while even when hints name it.
+// With `only`, it talks to that one node: no other node is tried and a redirect is an answer.
 //
 // Sessions (Raft thesis §6.3): before its first write the client registers a session through the
 // log. A session the cluster evicted (it keeps the 10,000 most recently used) answers
@@ -11,6 +14,7 @@
 // (SessionExpiredError). Writes of one client are sequential: one at a time.
 import {randomBytes} from 'node:crypto'
 import type {NodeId} from '../core/types.js'
+import {formatDuration} from '../lib/duration.js'
 import type {KvWriteResult} from '../kv/state-machine.js'
 import type {ClientReply, ClientRequest, WriteRequest} from '../server/protocol.js'
 import {ClientConnection} from '../transport/client.js'
@@ -28,12 +32,16 @@ export interface ClusterClientOptions {
   secret: string
   /** Node to try first (e.g. the last known leader); default: a random one. */
   startAt?: NodeId
+  /** Talk to this node only: never another one, and "not the leader" ends the request. */
+  only?: NodeId
 }
 
 export class UnavailableError extends Error {
   constructor(
     message: string,
     readonly write: boolean,
+    /** Whether any node may have received the request (false: it certainly did not take effect). */
+    readonly sent = true,
   ) {
     super(message)
   }
@@ -50,10 +58,23 @@ export class SessionExpiredError extends UnavailableError {
   }
 }
 
-export type WriteOutcome = {result: KvWriteResult; index: number}
-export type ReadOutcome = {value: string | null; index: number}
+/** With `only`: the node answered that it is not the leader (and which node is, if it knows). */
+export class NotLeaderError extends Error {
+  constructor(
+    readonly node: NodeId,
+    readonly leaderHint: NodeId | 0,
+  ) {
+    super(`node ${node} is not the leader${leaderHint ? ` (node ${leaderHint} is)` : ''}`)
+  }
+}
 
-/** Longest a single attempt at one node may take before trying another. */
+export type WriteOutcome = {result: KvWriteResult; index: number; node: NodeId}
+export type ReadOutcome = {value: string | null; index: number; node: NodeId}
+
+/**
+ * Longest a single attempt at one node (connect, then the request) may take before trying another
+ * with the same request and seq: a paused node accepts TCP connections but never answers.
+ */
 const ATTEMPT_MS = 1000
 
 export class ClusterClient {
@@ -68,12 +89,16 @@ export class ClusterClient {
   private readonly tracker: LeaderTracker
   private readonly connections = new Map<NodeId, Promise<ClientConnection>>()
   private readonly byId: Map<NodeId, ClusterNode>
+  /** Nodes that let an attempt time out, and until when to prefer others. */
+  private readonly silentUntil = new Map<NodeId, number>()
   /** The node that last answered a request successfully. */
   lastLeader: NodeId | 0 = 0
 
   constructor(private readonly opts: ClusterClientOptions) {
-    const ids = opts.nodes.map((n) => n.id)
-    this.byId = new Map(opts.nodes.map((n) => [n.id, n]))
+    const nodes = opts.only !== undefined ? opts.nodes.filter((n) => n.id === opts.only) : opts.nodes
+    if (nodes.length === 0) throw new Error(`node ${opts.only} is not in the cluster`)
+    const ids = nodes.map((n) => n.id)
+    this.byId = new Map(nodes.map((n) => [n.id, n]))
     const start = opts.startAt !== undefined ? ids.indexOf(opts.startAt) : Math.floor(Math.random() * ids.length)
     this.tracker = new LeaderTracker(ids, Math.max(0, start))
   }
@@ -91,8 +116,8 @@ export class ClusterClient {
   }
 
   async get(key: string, opts: {stale?: boolean; timeoutMs: number}): Promise<ReadOutcome> {
-    const reply = await this.send({type: 'get', key, stale: opts.stale ?? false}, opts.timeoutMs, false)
-    return {value: (reply as {value: string | null}).value, index: reply.index}
+    const {reply, node} = await this.send({type: 'get', key, stale: opts.stale ?? false}, opts.timeoutMs, false)
+    return {value: (reply as {value: string | null}).value, index: reply.index, node}
   }
 
   private async write(make: (session: number, seq: number) => WriteRequest, timeoutMs: number): Promise<WriteOutcome> {
@@ -101,12 +126,12 @@ export class ClusterClient {
     try {
       const deadline = Date.now() + timeoutMs
       for (;;) {
-        if (this.session === null) await this.register(deadline)
+        if (this.session === null) await this.register(deadline, timeoutMs)
         const session = this.session!
         const sends = {count: 0}
-        const reply = await this.send(make(session, ++this.seq), deadline - Date.now(), true, sends)
+        const {reply, node} = await this.send(make(session, ++this.seq), deadline - Date.now(), true, sends, timeoutMs)
         const result = (reply as {result: KvWriteResult}).result
-        if (result.status !== 'session-expired') return {result, index: reply.index}
+        if (result.status !== 'session-expired') return {result, index: reply.index, node}
         this.session = null
         const note = `the cluster evicted this client's session ${session}`
         if (sends.count > 1) {
@@ -120,52 +145,89 @@ export class ClusterClient {
     }
   }
 
-  /** Registers a new session through the log (a retried registration only leaves a spare one). */
-  private async register(deadline: number): Promise<void> {
-    const reply = await this.send({type: 'register', nonce: randomBytes(8).toString('hex')}, deadline - Date.now(), true)
-    this.session = (reply as {session: number}).session
-    this.seq = 0
-    this.sessionsRegistered++
+  /**
+   * Registers a new session through the log (a retry with the same nonce joins the pending one;
+   * one that reaches another leader leaves a spare session, evicted in time). If it fails, the
+   * write was never sent.
+   */
+  private async register(deadline: number, timeoutMs: number): Promise<void> {
+    try {
+      const {reply} = await this.send({type: 'register', nonce: randomBytes(8).toString('hex')}, deadline - Date.now(), true, {count: 0}, timeoutMs)
+      this.session = (reply as {session: number}).session
+      this.seq = 0
+      this.sessionsRegistered++
+    } catch (err) {
+      if (!(err instanceof UnavailableError)) throw err
+      throw new UnavailableError(err.message.replace(/^no leader committed the write/, 'no leader registered a session for the write').replace('(the outcome is unknown; it may still commit)', '(the write was not sent, so it did not take effect)'), true, false)
+    }
+  }
+
+  /** The node to try now: the tracker's choice, unless it was silent lately and another is not. */
+  private pick(): NodeId {
+    const now = Date.now()
+    for (let i = 0; i < this.byId.size; i++) {
+      const id = this.tracker.current()
+      if ((this.silentUntil.get(id) ?? 0) <= now) return id
+      this.tracker.next()
+    }
+    return this.tracker.current()
   }
 
   /**
    * Retries `req` across nodes until a node answers it, or the deadline passes. `sends.count`
-   * counts the attempts that may have reached a node (a connection was made).
+   * counts the attempts that may have reached a node (a connection was made). `totalMs`: the
+   * caller's whole timeout, for the message.
    */
-  private async send(req: ClientRequest, timeoutMs: number, write: boolean, sends = {count: 0}): Promise<ClientReply & {ok: true}> {
+  private async send(
+    req: ClientRequest,
+    timeoutMs: number,
+    write: boolean,
+    sends = {count: 0},
+    totalMs = timeoutMs,
+  ): Promise<{reply: ClientReply & {ok: true}; node: NodeId}> {
     const deadline = Date.now() + timeoutMs
     let lastProblem = 'no node answered'
     let attempts = 0
+    let sent = false
     while (Date.now() < deadline) {
-      const id = this.tracker.current()
+      const id = this.pick()
       const remaining = deadline - Date.now()
       attempts++
       try {
         const conn = await this.connect(id, Math.min(remaining, ATTEMPT_MS))
+        sent ||= write
         sends.count++
-        const reply = (await conn.request(req, Math.max(1, Math.min(deadline - Date.now(), write ? remaining : ATTEMPT_MS)))) as ClientReply
+        const reply = (await conn.request(req, Math.max(1, Math.min(deadline - Date.now(), ATTEMPT_MS)))) as ClientReply
+        this.silentUntil.delete(id)
         if (reply.ok) {
           this.lastLeader = id
-          return reply
+          return {reply, node: id}
         }
+        if (this.opts.only !== undefined && reply.leaderHint !== 0 && reply.leaderHint !== id) throw new NotLeaderError(id, reply.leaderHint)
         lastProblem = reply.error === 'unknown-outcome' ? `node ${id} lost leadership during the write` : `node ${id} is not the leader`
         this.tracker.redirected(reply.leaderHint)
         // Everyone may be between leaders: back off a little before the next round.
         if (reply.leaderHint === 0) await pause(Math.min(50, deadline - Date.now()))
       } catch (err) {
+        if (err instanceof NotLeaderError) throw err
         const e = err as Error & {code?: string; remoteCode?: string}
         if (e.code === 'remote' && e.remoteCode === 'bad-request') throw err
         lastProblem = `node ${id}: ${e.message}`
+        // A node that took the whole attempt (paused, overloaded) is avoided for a while.
+        if (e.code === 'timeout') this.silentUntil.set(id, Date.now() + ATTEMPT_MS)
         this.dropConnection(id)
         this.tracker.next()
         if (attempts % this.byId.size === 0) await pause(Math.min(50, deadline - Date.now()))
       }
     }
     throw new UnavailableError(
-      write
-        ? `no leader committed the write within ${timeoutMs}ms (the outcome is unknown; it may still commit): ${lastProblem}`
-        : `no leader answered within ${timeoutMs}ms: ${lastProblem}`,
+      write && sent
+        ? `no leader committed the write within ${formatDuration(totalMs)} (the outcome is unknown; it may still commit): ${lastProblem}`
+        : write
+          ? `no node took the write within ${formatDuration(totalMs)} (it was not sent, so it did not take effect): ${lastProblem}`
+          : `no leader answered within ${formatDuration(totalMs)}: ${lastProblem}`,
       write,
+      sent,
     )
   }
 

@@ -3,6 +3,7 @@
 // partition. Every read-modify-write of these files happens under the directory lock (lock.ts).
 import {randomBytes} from 'node:crypto'
 import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {isIP} from 'node:net'
 import {join, resolve} from 'node:path'
 import {CliError, ExitCode, usageError} from '../lib/errors.js'
 import type {NodeId} from '../core/types.js'
@@ -41,6 +42,18 @@ export function resolveDir(flag?: string): string {
   return resolve(flag ?? process.env.RAFTCTL_DIR ?? '.raftctl')
 }
 
+/**
+ * `raftctl ARGS` as the user would type it for the cluster in `dir`, for hints: with `--dir DIR`
+ * unless DIR is where raftctl looks anyway ($RAFTCTL_DIR, else ./.raftctl).
+ */
+export function raftctl(dir: string, args: string): string {
+  return dir === resolveDir() ? `raftctl ${args}` : `raftctl ${args} --dir ${shellQuote(dir)}`
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
+}
+
 export function nodeDir(dir: string, id: NodeId): string {
   return join(dir, `node-${id}`)
 }
@@ -61,7 +74,7 @@ export function clusterExists(dir: string): boolean {
 }
 
 export function noCluster(dir: string): CliError {
-  return new CliError(`no cluster in ${dir}`, ExitCode.operational, 'no-cluster', 'run raftctl start (or raftctl init)')
+  return new CliError(`no cluster in ${dir}`, ExitCode.operational, 'no-cluster', `run ${raftctl(dir, 'start')} (or ${raftctl(dir, 'init')})`)
 }
 
 export function loadCluster(dir: string): ClusterConfig {
@@ -76,11 +89,21 @@ export function loadCluster(dir: string): ClusterConfig {
   try {
     parsed = JSON.parse(text)
   } catch {
-    throw new CliError(`${paths.cluster(dir)} is not valid JSON`, ExitCode.operational, 'bad-config', 'recreate it with raftctl init --force')
+    throw badConfig(dir, 'is not valid JSON')
   }
   const problem = clusterProblem(parsed)
-  if (problem) throw new CliError(`${paths.cluster(dir)}: ${problem}`, ExitCode.operational, 'bad-config')
+  if (problem) throw badConfig(dir, problem)
   return parsed as ClusterConfig
+}
+
+/** A damaged cluster.json. Its nodes may still run: stop works from their pid files, then init --force. */
+function badConfig(dir: string, problem: string): CliError {
+  return new CliError(
+    `${paths.cluster(dir)} ${problem.startsWith('is ') ? problem : `is damaged: ${problem}`}`,
+    ExitCode.operational,
+    'bad-config',
+    `fix it by hand, or recreate the cluster (its data is deleted): ${raftctl(dir, 'stop')} && ${raftctl(dir, 'init --force')}`,
+  )
 }
 
 function clusterProblem(x: unknown): string | null {
@@ -95,6 +118,13 @@ function clusterProblem(x: unknown): string | null {
     if (typeof node.host !== 'string' || !Number.isInteger(node.port) || (node.port as number) < 1 || (node.port as number) > 65535) {
       return `node ${i + 1} has a bad address`
     }
+    const hostProblem = checkHost(node.host)
+    if (hostProblem) return `node ${i + 1}: ${hostProblem}`
+  }
+  const nodes = c.nodes as NodeConfig[]
+  for (const a of nodes) {
+    const b = nodes.find((o) => o.id > a.id && o.port === a.port && (o.host === a.host || isWildcard(o.host) || isWildcard(a.host)))
+    if (b) return `nodes ${a.id} and ${b.id} both listen on port ${a.port}`
   }
   for (const k of ['electionTimeoutMs', 'heartbeatMs', 'snapshotEvery'] as const) {
     if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) return `${k} must be a positive integer`
@@ -112,12 +142,23 @@ export interface InitOptions {
   snapshotEvery?: number
 }
 
+const isWildcard = (host: string) => host === '0.0.0.0' || host === '::'
+
+/** Replicas listen on the host: an IP address (or localhost), not a name to look up. */
+function checkHost(host: string): string | null {
+  return isIP(host) !== 0 || host === 'localhost' ? null : `host ${JSON.stringify(host)} is not an IP address (e.g. 127.0.0.1)`
+}
+
 export function validateInit(o: InitOptions): void {
+  const hostProblem = checkHost(o.host)
+  if (hostProblem) throw usageError(`--host: ${hostProblem}`)
   if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > MAX_NODES) throw usageError(`--nodes must be between 1 and ${MAX_NODES}, got ${o.nodes}`)
   if (!Number.isInteger(o.basePort) || o.basePort < 1 || o.basePort + o.nodes > 65535) {
     throw usageError(`--base-port must leave room for ${o.nodes} ports below 65536, got ${o.basePort}`)
   }
   if (o.heartbeatMs < 1) throw usageError('--heartbeat must be at least 1ms')
+  if (o.heartbeatMs > 300_000) throw usageError(`--heartbeat must be at most 5m, got ${o.heartbeatMs}ms`)
+  if (o.electionTimeoutMs > 600_000) throw usageError(`--election-timeout must be at most 10m, got ${o.electionTimeoutMs}ms`)
   if (o.electionTimeoutMs < 2 * o.heartbeatMs) {
     throw usageError(`--election-timeout (${o.electionTimeoutMs}ms) must be at least twice --heartbeat (${o.heartbeatMs}ms)`)
   }

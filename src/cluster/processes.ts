@@ -1,12 +1,12 @@
-// Replica processes: spawning them detached (execa) so they outlive the CLI, pid files, liveness
-// (pid alive and really our replica, not a recycled pid), and stopping (SIGTERM with escalation
-// to SIGKILL, or SIGKILL at once for a crash). Stop returns only when the processes are gone.
-import {closeSync, existsSync, openSync, readFileSync, rmSync} from 'node:fs'
+// Replica processes: spawning them detached (execa) so they outlive the CLI, and stopping them
+// (SIGTERM with escalation to SIGKILL, or SIGKILL at once for a crash). Stop returns only when the
+// processes are gone. Pid files and liveness are in pids.ts.
+import {closeSync, fstatSync, mkdirSync, openSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {execa, type Options} from 'execa'
 import type {NodeId} from '../core/types.js'
 import {nodeDir, paths} from './config.js'
-import {mkdirSync} from 'node:fs'
+import {isAlive, writePidFile} from './pids.js'
 
 // Through dist/ from both trees: a replica runs the built code also when this module runs from src/ (tsx).
 const REPLICA_MAIN = fileURLToPath(new URL('../../dist/server/replica-main.js', import.meta.url))
@@ -26,50 +26,26 @@ export function replicaNodeFlags(env: NodeJS.ProcessEnv = process.env): string[]
   return custom === undefined ? DEFAULT_REPLICA_NODE_FLAGS : custom.split(/\s+/).filter((f) => f !== '')
 }
 
-export function readPid(dir: string, id: NodeId): number | null {
-  try {
-    const pid = Number(readFileSync(paths.pid(dir, id), 'utf8').trim())
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : null
-  } catch {
-    return null
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-  // On Linux, make sure the pid was not recycled by some other program (or is a zombie).
-  const cmdline = `/proc/${pid}/cmdline`
-  if (existsSync('/proc/self/cmdline')) {
-    try {
-      const argv = readFileSync(cmdline, 'utf8').split('\0')
-      return argv.some((a) => a === 'replica' || a.endsWith('replica-main.js'))
-    } catch {
-      return false
-    }
-  }
-  return true
-}
-
-/** The pid of node `id` if its replica process runs. */
-export function runningPid(dir: string, id: NodeId): number | null {
-  const pid = readPid(dir, id)
-  return pid !== null && isAlive(pid) ? pid : null
-}
-
 export interface SpawnOptions {
   unsafeStaleReads?: boolean
 }
 
-/** Starts node `id` as a detached background process; returns its pid. */
-export function spawnReplica(dir: string, id: NodeId, opts: SpawnOptions = {}): number {
+export interface Spawned {
+  pid: number
+  /** Where the node log ended before the child started: what it writes from there is this run's. */
+  logOffset: number
+}
+
+/**
+ * Starts node `id` as a detached background process and writes its pid file at once (the caller
+ * holds the directory lock, so a concurrent `start` sees the node running from here on).
+ */
+export function spawnReplica(dir: string, id: NodeId, opts: SpawnOptions = {}): Spawned {
   mkdirSync(nodeDir(dir, id), {recursive: true})
   // The child gets the log file's descriptor itself (not a pipe through this short-lived CLI).
   const logFd = openSync(paths.log(dir, id), 'a')
   try {
+    const logOffset = fstatSync(logFd).size
     const args = [...replicaNodeFlags(), REPLICA_MAIN, '--dir', dir, '--id', String(id)]
     if (opts.unsafeStaleReads) args.push('--unsafe-stale-reads')
     const options: Options = {
@@ -83,14 +59,11 @@ export function spawnReplica(dir: string, id: NodeId, opts: SpawnOptions = {}): 
     child.catch(() => {})
     child.unref()
     if (child.pid === undefined) throw new Error(`could not spawn node ${id}`)
-    return child.pid
+    writePidFile(dir, id, child.pid)
+    return {pid: child.pid, logOffset}
   } finally {
     closeSync(logFd)
   }
-}
-
-export function removePidFile(dir: string, id: NodeId): void {
-  rmSync(paths.pid(dir, id), {force: true})
 }
 
 /** Sends `signal` to every pid and waits (polling, bounded) until all are gone. */
@@ -136,25 +109,4 @@ export function pausePid(pid: number): void {
 /** SIGCONT: a paused process carries on where it stopped. Harmless for a running one. */
 export function resumePid(pid: number): void {
   signal(pid, 'SIGCONT')
-}
-
-/** Whether the process is stopped by a signal (state T in /proc/PID/stat); null where unknown. */
-export function isPaused(pid: number): boolean | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
-    return state === 'T' || state === 't'
-  } catch {
-    return null
-  }
-}
-
-/** The command-line arguments of a process (Linux /proc), or null where unknown. */
-export function processArgs(pid: number): string[] | null {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '')
-  } catch {
-    return null
-  }
 }

@@ -1,6 +1,7 @@
 // Cluster services behind the CLI commands: init, start (idempotent, waits for a leader), stop,
 // partition (stored under lock, pushed to running nodes). Each returns data; commands render it.
 import {readFileSync, rmSync} from 'node:fs'
+import {formatDuration} from '../lib/duration.js'
 import {CliError, ExitCode, operationalError, usageError} from '../lib/errors.js'
 import type {NodeId} from '../core/types.js'
 import type {PartitionRules} from '../transport/link-filter.js'
@@ -10,29 +11,36 @@ import {
   loadCluster,
   nodeDir,
   paths,
+  raftctl,
   readPartition,
   readSecret,
   writeNewCluster,
   writePartition,
   type ClusterConfig,
   type InitOptions,
+  validateInit,
 } from './config.js'
 import {withDirLock} from './lock.js'
-import {isAlive, isPaused, pausePid, processArgs, removePidFile, resumePid, runningPid, sleep, spawnReplica, stopPids} from './processes.js'
+import {liveLockOwner} from './data-lock.js'
+import {completePartition} from './partition.js'
+import {isAlive, isPaused, nodeIdsOnDisk, processArgs, readPid, removePidFile, runningPid, writePidFile} from './pids.js'
+import {pausePid, resumePid, sleep, spawnReplica, stopPids, type Spawned} from './processes.js'
 import {adminRequest, agreedLeader, clusterStatus, nodeStatuses, type ClusterStatus} from './status.js'
 
 export async function initCluster(dir: string, o: InitOptions, force: boolean): Promise<ClusterConfig> {
+  validateInit(o)
   return withDirLock(dir, async () => {
     if (clusterExists(dir)) {
       if (!force) {
         throw operationalError(`a cluster already exists in ${dir}`, 'use --force to replace it (its data is deleted)', 'exists')
       }
-      const old = loadCluster(dir)
-      const running = old.nodes.filter((n) => runningPid(dir, n.id) !== null).map((n) => n.id)
+      // Whatever cluster.json says (it may be damaged), the node folders and pid files tell what runs.
+      const ids = nodeIdsOnDisk(dir)
+      const running = ids.filter((id) => runningPid(dir, id) !== null || liveLockOwner(dir, id) !== null)
       if (running.length > 0) {
-        throw operationalError(`nodes ${running.join(', ')} of the cluster in ${dir} are running`, 'run raftctl stop first', 'running')
+        throw operationalError(`nodes ${running.join(', ')} of the cluster in ${dir} are running`, `run ${raftctl(dir, 'stop')} first`, 'running')
       }
-      for (const n of old.nodes) rmSync(nodeDir(dir, n.id), {recursive: true, force: true})
+      for (const id of ids) rmSync(nodeDir(dir, id), {recursive: true, force: true})
       rmSync(paths.partition(dir), {force: true})
     }
     return writeNewCluster(dir, o)
@@ -44,6 +52,8 @@ export interface StartResult {
   started: NodeId[]
   alreadyRunning: NodeId[]
   initialised: boolean
+  /** The processes this call started, by node: watch them until the cluster is ready. */
+  spawned: Map<NodeId, Spawned>
 }
 
 export interface StartOptions {
@@ -52,11 +62,19 @@ export interface StartOptions {
   init: InitOptions
   /** --nodes was given explicitly: it must match an existing cluster. */
   nodesGiven: boolean
+  /** --base-port was given explicitly: it must match an existing cluster. */
+  basePortGiven?: boolean
   unsafeStaleReads?: boolean
 }
 
+/**
+ * Starts the given nodes (or all) that do not run yet, initialising the directory first if it has
+ * no cluster, and waits until every started node has opened its storage and answers. A node that
+ * dies meanwhile is reported (its `cannot start` reason, its log), and a cluster this call created
+ * is then removed again: a failed start leaves nothing behind but the node logs.
+ */
 export async function startNodes(dir: string, opts: StartOptions): Promise<StartResult> {
-  const {config, initialised, started, alreadyRunning, spawned} = await withDirLock(dir, async () => {
+  const result = await withDirLock(dir, async () => {
     let initialised = false
     let config: ClusterConfig
     if (!clusterExists(dir)) {
@@ -67,7 +85,14 @@ export async function startNodes(dir: string, opts: StartOptions): Promise<Start
       if (opts.nodesGiven && opts.init.nodes !== config.nodes.length) {
         throw usageError(
           `the cluster in ${dir} has ${config.nodes.length} nodes, not ${opts.init.nodes}`,
-          `to recreate it: raftctl stop && raftctl init --force --nodes ${opts.init.nodes}`,
+          `to recreate it: ${raftctl(dir, 'stop')} && ${raftctl(dir, `init --force --nodes ${opts.init.nodes}`)}`,
+        )
+      }
+      const basePort = config.nodes[0]!.port - 1
+      if (opts.basePortGiven && opts.init.basePort !== basePort) {
+        throw usageError(
+          `the cluster in ${dir} has base port ${basePort}, not ${opts.init.basePort}`,
+          `to recreate it: ${raftctl(dir, 'stop')} && ${raftctl(dir, `init --force --nodes ${config.nodes.length} --base-port ${opts.init.basePort}`)}`,
         )
       }
     }
@@ -77,9 +102,12 @@ export async function startNodes(dir: string, opts: StartOptions): Promise<Start
     }
     const started: NodeId[] = []
     const alreadyRunning: NodeId[] = []
-    const spawned = new Map<NodeId, number>()
+    const spawned = new Map<NodeId, Spawned>()
     for (const id of ids) {
-      if (runningPid(dir, id) !== null) {
+      // The pid file, or else the data-dir lock (a replica whose pid file was lost) names a live replica.
+      const pid = runningPid(dir, id) ?? liveLockOwner(dir, id)
+      if (pid !== null) {
+        if (readPid(dir, id) !== pid) writePidFile(dir, id, pid)
         alreadyRunning.push(id)
         continue
       }
@@ -89,9 +117,33 @@ export async function startNodes(dir: string, opts: StartOptions): Promise<Start
     }
     return {config, initialised, started, alreadyRunning, spawned}
   })
-  await waitForStart(dir, config, spawned)
+  const {config, spawned} = result
+  try {
+    const lost = await waitForStart(dir, config, spawned)
+    // A replica that found its node already running (another start won the race) is not a failure.
+    for (const id of lost) {
+      result.started.splice(result.started.indexOf(id), 1)
+      result.alreadyRunning.push(id)
+      result.alreadyRunning.sort((a, b) => a - b)
+      spawned.delete(id)
+    }
+  } catch (err) {
+    if (result.initialised) await removeNewCluster(dir, config, spawned)
+    throw err
+  }
   if (spawned.size === config.nodes.length) await campaignNow(dir, config, Math.min(...spawned.keys()))
-  return {config, started, alreadyRunning, initialised}
+  return result
+}
+
+/** Undoes the initialisation of a start that failed: its processes, cluster.json, secret and data (not the logs). */
+async function removeNewCluster(dir: string, config: ClusterConfig, spawned: Map<NodeId, Spawned>): Promise<void> {
+  await stopPids([...spawned.values()].map((s) => s.pid).filter(isAlive), {kill: true})
+  await withDirLock(dir, () => {
+    for (const n of config.nodes) {
+      for (const p of [paths.data(dir, n.id), `${paths.data(dir, n.id)}.lock`, paths.pid(dir, n.id)]) rmSync(p, {recursive: true, force: true})
+    }
+    for (const p of [paths.cluster(dir), paths.secret(dir), paths.partition(dir)]) rmSync(p, {force: true})
+  })
 }
 
 /**
@@ -109,22 +161,27 @@ async function campaignNow(dir: string, config: ClusterConfig, id: NodeId): Prom
   }
 }
 
-/** Waits until every spawned replica answers an admin ping, or reports the one that died. */
-async function waitForStart(dir: string, config: ClusterConfig, spawned: Map<NodeId, number>, timeoutMs = 10_000): Promise<void> {
-  if (spawned.size === 0) return
+/**
+ * Waits until every spawned replica answers an admin ping (it answers only once its storage is
+ * open and it listens). Returns the nodes whose replica exited because another process already
+ * runs the node; throws naming every node that died, with its `cannot start` reason and log.
+ */
+async function waitForStart(dir: string, config: ClusterConfig, spawned: Map<NodeId, Spawned>, timeoutMs = 10_000): Promise<NodeId[]> {
+  if (spawned.size === 0) return []
   const secret = readSecret(dir)
   const pending = new Map(spawned)
+  const died = new Map<NodeId, Spawned>()
+  const lost: NodeId[] = []
   const deadline = Date.now() + timeoutMs
   while (pending.size > 0) {
     await Promise.all(
-      [...pending].map(async ([id, pid]) => {
-        if (!isAlive(pid)) {
-          throw new CliError(
-            `node ${id} failed to start: ${lastError(paths.log(dir, id)) ?? 'it exited'}`,
-            ExitCode.operational,
-            'start-failed',
-            `see its log: ${paths.log(dir, id)}`,
-          )
+      [...pending].map(async ([id, s]) => {
+        if (!isAlive(s.pid)) {
+          pending.delete(id)
+          const other = runningPid(dir, id)
+          if (other !== null && other !== s.pid) lost.push(id)
+          else died.set(id, s)
+          return
         }
         try {
           await adminRequest(config, secret, id, {type: 'status'}, 300)
@@ -134,37 +191,68 @@ async function waitForStart(dir: string, config: ClusterConfig, spawned: Map<Nod
         }
       }),
     )
-    if (pending.size === 0) return
+    if (pending.size === 0) break
     if (Date.now() > deadline) {
       const ids = [...pending.keys()]
-      throw new CliError(`node(s) ${ids.join(', ')} did not answer within ${timeoutMs / 1000}s`, ExitCode.operational, 'start-failed', `see ${paths.log(dir, ids[0]!)}`)
+      throw new CliError(`node(s) ${ids.join(', ')} did not answer within ${formatDuration(timeoutMs)}`, ExitCode.operational, 'start-failed', `see ${paths.log(dir, ids[0]!)}`)
     }
     await sleep(25)
   }
+  if (died.size > 0) throw startFailed(dir, died)
+  return lost.sort((a, b) => a - b)
 }
 
-/** The most recent "cannot start" or error line of a node log. */
-function lastError(logPath: string): string | null {
+/** The start-failed error for nodes that died: each with the reason its log gives, and the logs. */
+function startFailed(dir: string, died: Map<NodeId, Spawned>): CliError {
+  const reasons = [...died].sort(([a], [b]) => a - b).map(([id, s]) => ({id, reason: startFailure(paths.log(dir, id), s.logOffset)}))
+  const ids = reasons.map((r) => r.id)
+  const same = reasons.every((r) => r.reason === reasons[0]!.reason)
+  const message =
+    reasons.length === 1 ? `node ${ids[0]} failed to start: ${reasons[0]!.reason}`
+    : same ? `nodes ${ids.join(', ')} failed to start: ${reasons[0]!.reason}`
+    : `nodes ${ids.join(', ')} failed to start: ${reasons.map((r) => `node ${r.id}: ${r.reason}`).join('; ')}`
+  const logs = ids.map((id) => paths.log(dir, id))
+  return new CliError(message, ExitCode.operational, 'start-failed', logs.length === 1 ? `see its log: ${logs[0]}` : `see their logs: ${logs.join(', ')}`)
+}
+
+/**
+ * Why a replica stopped, from what it wrote to its log since `offset`: its `cannot start:` (or
+ * `cannot continue:`) line, else the last line Node itself printed (a bad option, say).
+ */
+export function startFailure(logPath: string, offset = 0): string {
+  let lines: string[]
   try {
-    const lines = readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-50).reverse()
-    const line = lines.find((l) => /cannot start|Error|error|bad option/.test(l))
-    if (!line) return null
-    return line.replace(/^\S+ \[node \d+\] /, '').replace(/^cannot start: /, '').replace(/^Error: /, '')
+    lines = readFileSync(logPath).subarray(offset).toString('utf8').trimEnd().split('\n')
   } catch {
-    return null
+    return 'it exited'
   }
+  const own = lines.findLast((l) => /\] cannot (start|continue): /.test(l))
+  if (own) return own.replace(/^.*?\] cannot (start|continue): /, '')
+  const other = lines.findLast((l) => l.trim() !== '' && !/^\s+at /.test(l) && !/^\S+ \[node \d+\] /.test(l))
+  return other ? other.replace(/^Error: /, '').trim() : 'it exited'
 }
 
-/** Polls until a leader is agreed and every running node answers, or the timeout passes. */
-export async function waitForLeader(dir: string, config: ClusterConfig, timeoutMs: number): Promise<ClusterStatus> {
+/** The started nodes whose process has died since: the same error start gives. */
+export function checkStarted(dir: string, spawned: Map<NodeId, Spawned>): void {
+  const died = new Map([...spawned].filter(([, s]) => !isAlive(s.pid)))
+  if (died.size > 0) throw startFailed(dir, died)
+}
+
+/**
+ * Polls until a leader is agreed and every running node answers, or the timeout passes. With
+ * `started`, a started node that dies meanwhile ends the wait with its reason.
+ */
+export async function waitForLeader(dir: string, config: ClusterConfig, timeoutMs: number, started?: Map<NodeId, Spawned>): Promise<ClusterStatus> {
   const secret = readSecret(dir)
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const status = await clusterStatus(dir, config, secret, 500)
-    const runningButSilent = status.nodes.some((n) => !n.up && n.pid !== null)
+    if (started) checkStarted(dir, started)
+    // A paused node (SIGSTOP) answers nothing until resumed: waiting for it would wait out the timeout.
+    const runningButSilent = status.nodes.some((n) => !n.up && n.pid !== null && n.role !== 'paused')
     if (status.leader !== null && !runningButSilent) return status
     if (Date.now() > deadline) {
-      throw new CliError(`no leader elected within ${timeoutMs}ms`, ExitCode.unavailable, 'unavailable', 'check raftctl status and raftctl logs ID')
+      throw new CliError(`no leader elected within ${formatDuration(timeoutMs)}`, ExitCode.unavailable, 'unavailable', `check ${raftctl(dir, 'status')} and ${raftctl(dir, 'logs ID')}`)
     }
     await sleep(25)
   }
@@ -175,14 +263,17 @@ export interface StopResult {
   notRunning: NodeId[]
 }
 
+/**
+ * Stops the given nodes (or all). Works from the pid files, so it also stops the nodes of a
+ * cluster whose cluster.json is damaged or gone (their ids are then the node folders on disk).
+ */
 export async function stopNodes(dir: string, ids: NodeId[] | undefined, kill: boolean): Promise<StopResult> {
-  const config = loadCluster(dir)
-  const targets = ids ?? config.nodes.map((n) => n.id)
+  const targets = ids ?? knownNodes(dir).ids
   const pids: number[] = []
   const stopped: NodeId[] = []
   const notRunning: NodeId[] = []
   for (const id of targets) {
-    const pid = runningPid(dir, id)
+    const pid = runningPid(dir, id) ?? liveLockOwner(dir, id)
     if (pid === null) {
       notRunning.push(id)
       continue
@@ -194,6 +285,20 @@ export async function stopNodes(dir: string, ids: NodeId[] | undefined, kill: bo
   // A killed replica cannot remove its own pid file.
   for (const id of stopped) if (runningPid(dir, id) === null) removePidFile(dir, id)
   return {stopped, notRunning}
+}
+
+/**
+ * The nodes of the cluster: per cluster.json, else (damaged or missing) the node folders on disk,
+ * with what is wrong with cluster.json.
+ */
+export function knownNodes(dir: string): {ids: NodeId[]; problem?: string} {
+  try {
+    return {ids: loadCluster(dir).nodes.map((n) => n.id)}
+  } catch (err) {
+    const onDisk = nodeIdsOnDisk(dir)
+    if (onDisk.length === 0) throw err
+    return {ids: onDisk, problem: (err as Error).message}
+  }
 }
 
 export interface PauseResult {
@@ -269,7 +374,7 @@ function runningPids(dir: string, ids: NodeId[]): Map<NodeId, number> {
   }
   if (down.length > 0) {
     const which = down.length === 1 ? `node ${down[0]} is` : `nodes ${down.join(', ')} are`
-    throw operationalError(`${which} not running`, `start it first: raftctl start ${down.join(' ')}`, 'not-running')
+    throw operationalError(`${which} not running`, `start it first: ${raftctl(dir, `start ${down.join(' ')}`)}`, 'not-running')
   }
   return pids
 }
@@ -298,17 +403,22 @@ export interface PartitionResult {
   unreachable: NodeId[]
 }
 
-/** Stores the partition (under lock) and pushes it to every running node. */
+/**
+ * Stores the partition (under lock, every side named; null when it cuts nothing) and pushes it to
+ * every running node. Anything that keeps it from being pushed (no secret, say) fails before
+ * anything is stored; nodes that are down or do not answer apply it when they start.
+ */
 export async function applyPartition(dir: string, config: ClusterConfig, rules: PartitionRules | null): Promise<PartitionResult> {
-  await withDirLock(dir, () => writePartition(dir, rules))
   const secret = readSecret(dir)
+  const complete = completePartition(rules, config.nodes.map((n) => n.id))
+  await withDirLock(dir, () => writePartition(dir, complete))
   const applied: NodeId[] = []
   const unreachable: NodeId[] = []
   await Promise.all(
     config.nodes.map(async (n) => {
       if (runningPid(dir, n.id) === null) return
       try {
-        await adminRequest(config, secret, n.id, {type: 'partition', rules}, 1000)
+        await adminRequest(config, secret, n.id, {type: 'partition', rules: complete}, 1000)
         applied.push(n.id)
       } catch {
         unreachable.push(n.id)
@@ -317,11 +427,12 @@ export async function applyPartition(dir: string, config: ClusterConfig, rules: 
   )
   applied.sort((a, b) => a - b)
   unreachable.sort((a, b) => a - b)
-  return {rules, applied, unreachable}
+  return {rules: complete, applied, unreachable}
 }
 
-export function currentPartition(dir: string): PartitionRules | null {
-  return readPartition(dir)
+/** The stored partition with every side named, or null. */
+export function currentPartition(dir: string, config: ClusterConfig): PartitionRules | null {
+  return completePartition(readPartition(dir), config.nodes.map((n) => n.id))
 }
 
 /** Builds partition groups from `1,2 3,4,5`; nodes not named form one more group. */

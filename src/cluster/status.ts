@@ -3,16 +3,19 @@
 // cluster's leader is the node that the up nodes agree leads the highest term.
 import type {NodeId} from '../core/types.js'
 import type {AdminRequest, NodeStatus} from '../server/protocol.js'
+import type {PartitionRules} from '../transport/link-filter.js'
 import {ClientConnection} from '../transport/client.js'
 import {readPartition, type ClusterConfig} from './config.js'
-import {runningPid} from './processes.js'
+import {completePartition} from './partition.js'
+import {isPaused, runningPid} from './pids.js'
 
 export interface NodeRow {
   id: NodeId
   address: string
   pid: number | null
   up: boolean
-  role: 'leader' | 'follower' | 'candidate' | 'down'
+  /** `paused`: the process is stopped (SIGSTOP) and answers nothing; `down`: no process. */
+  role: 'leader' | 'follower' | 'candidate' | 'pre-candidate' | 'paused' | 'down'
   term: number | null
   leader: NodeId | null
   lastIndex: number | null
@@ -29,7 +32,8 @@ export interface ClusterStatus {
   leader: NodeId | null
   term: number | null
   nodes: NodeRow[]
-  partition: {groups: number[][]} | null
+  /** Every side named (the nodes a partition leaves unnamed as one more group); null when healed. */
+  partition: PartitionRules | null
 }
 
 export interface Secrets {
@@ -80,8 +84,9 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
   const nodes = config.nodes.map((n, i): NodeRow => {
     const s = statuses[i]
     if (!s) {
+      const pid = runningPid(dir, n.id)
       return {
-        id: n.id, address: `${n.host}:${n.port}`, pid: runningPid(dir, n.id), up: false, role: 'down', term: null, leader: null,
+        id: n.id, address: `${n.host}:${n.port}`, pid, up: false, role: pid !== null && isPaused(pid) === true ? 'paused' : 'down', term: null, leader: null,
         lastIndex: null, commitIndex: null, appliedIndex: null, lag: null, group: null, rssBytes: null,
       }
     }
@@ -90,7 +95,7 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
       address: `${n.host}:${n.port}`,
       pid: s.pid,
       up: true,
-      role: s.role === 'precandidate' ? 'candidate' : s.role,
+      role: s.role === 'precandidate' ? 'pre-candidate' : s.role,
       term: s.term,
       leader: s.leader,
       lastIndex: s.lastIndex,
@@ -105,7 +110,7 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
     leader,
     term: leaderStatus?.term ?? maxTerm(statuses),
     nodes,
-    partition: readPartition(dir),
+    partition: completePartition(readPartition(dir), config.nodes.map((n) => n.id)),
   }
 }
 

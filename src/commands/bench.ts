@@ -22,11 +22,11 @@ export default class Bench extends BaseCommand {
   ]
   static override flags = {
     clients: intFlag({description: 'concurrent closed-loop clients, each with its own session and connection (1..4096, default 16)', min: 1, max: 4096}),
-    duration: durationFlag({description: 'how long to run', default: 10_000, defaultHelp: async () => '10s'}),
+    duration: durationFlag({description: 'how long to run', default: 10_000}),
     'value-size': intFlag({description: `bytes per value (0..${MAX_VALUE_BYTES}, default 100)`, min: 0, max: MAX_VALUE_BYTES}),
     keys: intFlag({description: 'number of distinct keys, chosen uniformly (1..100000000, default 1000)', min: 1, max: 100_000_000}),
     op: Flags.string({description: 'operation: put, get (linearizable) or mixed (half each)', options: ['put', 'get', 'mixed'], default: 'put'}),
-    timeout: durationFlag({description: 'give up on one operation after this long (counted as an error)', default: 5000, defaultHelp: async () => '5s'}),
+    timeout: durationFlag({description: 'give up on one operation after this long (counted as an error)', default: 5000}),
     report: Flags.boolean({
       description: 'save the run (bench-<time>/bench.json) and its report.html in the cluster directory',
       default: true,
@@ -49,10 +49,21 @@ export default class Bench extends BaseCommand {
       timeoutMs: flags.timeout,
     }
     let stop = () => {}
-    const onSigint = () => stop()
-    process.once('SIGINT', onSigint)
+    let interrupted = false
+    const onSigint = () => {
+      // First Ctrl-C: stop issuing operations, report what ran; a second one quits at once.
+      if (interrupted) process.exit(130)
+      interrupted = true
+      process.stderr.write('\ninterrupted: finishing the operations in flight (Ctrl-C again to quit now)\n')
+      stop()
+    }
+    process.on('SIGINT', onSigint)
     try {
-      const run = await runBench({...opts, progress: {stream: process.stderr, env: process.env}, onStart: (s) => (stop = s)})
+      const run = await runBench({...opts, progress: {stream: process.stderr, env: process.env}, onStart: (s) => {
+        stop = s
+        if (interrupted) s()
+      }})
+      if (interrupted) process.exitCode = 130
       let report: string | null = null
       let problem: string | null = null
       if (flags.report) {
@@ -78,12 +89,13 @@ export default class Bench extends BaseCommand {
         }
       }
       if (!this.jsonEnabled()) {
-        process.stdout.write(formatSummary(run.result, {...opts, target: `${run.config.nodes.length}-node cluster in ${dir}`}))
+        process.stdout.write(formatSummary(run.result, {...opts, target: `${run.config.nodes.length}-node cluster in ${dir}`, interrupted}))
         if (run.errorSamples.length > 0) process.stderr.write(`First errors:\n${run.errorSamples.map((e) => `  ${e}\n`).join('')}`)
         if (problem) process.stderr.write(`Warning: could not write the report: ${problem}\n`)
         if (report) process.stderr.write(`report: ${report}\n`)
       }
-      return {...run.result, report}
+      // The settings, as `check --json` carries them: the document says what was measured.
+      return {...run.result, ...opts, nodes: run.config.nodes.length, interrupted, report}
     } finally {
       process.removeListener('SIGINT', onSigint)
     }

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {randomInt} from 'node:crypto'
 import {BaseCommand} from '../cli/base.js'
 import {durationFlag, intFlag} from '../cli/flags.js'
-import {DEFAULTS, MAX_NODES, resolveDir} from '../cluster/config.js'
+import {DEFAULTS, MAX_NODES, raftctl, resolveDir} from '../cluster/config.js'
 import {usageError} from '../lib/errors.js'
 import {FAULT_KINDS, type FaultKind} from '../check/plan.js'
 import {Progress} from '../check/progress.js'
@@ -21,12 +21,12 @@ Exit 0: linearizable; ${CHECK_EXIT.notLinearizable}: not linearizable (a violati
   static override flags = {
     nodes: intFlag({description: `replicas for a new cluster (1..${MAX_NODES}, default ${DEFAULTS.nodes}); must match an existing one`, min: 1, max: MAX_NODES}),
     'base-port': intFlag({description: `node N listens on base-port + N (new cluster; default ${DEFAULTS.basePort})`, min: 1, max: 65534}),
-    duration: durationFlag({description: 'how long the nemesis injects faults (the quiet period comes after)', default: 10_000, defaultHelp: async () => '10s'}),
+    duration: durationFlag({description: 'how long the nemesis injects faults (the quiet period comes after)', default: 10_000}),
     clients: intFlag({description: 'concurrent clients, one operation at a time each', min: 1, max: 64, default: 4}),
     keys: intFlag({description: 'number of keys the clients work on (fresh keys for every run)', min: 1, max: 1000, default: 3}),
     seed: intFlag({description: 'seed of the nemesis schedule and the workload (default: random, printed)', min: 0, max: 2 ** 32 - 1}),
     faults: Flags.string({description: `faults to inject, comma-separated: ${FAULT_KINDS.join(',')}, or none`, default: FAULT_KINDS.join(',')}),
-    'quiet-period': durationFlag({description: 'after the final heal, how long the clients keep running', default: 2000, defaultHelp: async () => '2s'}),
+    'quiet-period': durationFlag({description: 'after the final heal, how long the clients keep running', default: 2000}),
     'op-timeout': durationFlag({
       description: 'per-operation client timeout; a timed-out write is indeterminate (default: a third of the election timeout, 100ms)',
     }),
@@ -56,7 +56,7 @@ Exit 0: linearizable; ${CHECK_EXIT.notLinearizable}: not linearizable (a violati
     // listener stays until the end: with none of ours left, execa's exit hook re-raises SIGINT.)
     const onSigint = () => {
       if (abort.signal.aborted) {
-        progress.line('quitting: run raftctl resume and raftctl heal to undo the faults in force')
+        progress.line(`quitting: run ${raftctl(dir, 'resume')} and ${raftctl(dir, 'heal')} to undo the faults in force`)
         process.exit(130)
       }
       progress.line('interrupted: healing the cluster and checking the history so far (Ctrl-C again to quit now)')

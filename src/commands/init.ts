@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {intFlag} from '../cli/flags.js'
+import {durationFlag, intFlag} from '../cli/flags.js'
 import {DEFAULTS, MAX_NODES, resolveDir} from '../cluster/config.js'
 import {initCluster} from '../cluster/service.js'
 
@@ -11,8 +11,8 @@ export default class Init extends BaseCommand {
     nodes: intFlag({description: `number of replicas (1..${MAX_NODES})`, min: 1, max: MAX_NODES, default: DEFAULTS.nodes}),
     'base-port': intFlag({description: 'node N listens on base-port + N', min: 1, max: 65534, default: DEFAULTS.basePort}),
     host: Flags.string({description: 'address the replicas listen on', default: DEFAULTS.host}),
-    'election-timeout': intFlag({description: 'election timeout in ms (randomised up to twice this)', min: 2, max: 600_000, default: DEFAULTS.electionTimeoutMs}),
-    heartbeat: intFlag({description: 'heartbeat interval in ms', min: 1, max: 300_000, default: DEFAULTS.heartbeatMs}),
+    'election-timeout': durationFlag({description: 'election timeout, randomised up to twice this; at least twice the heartbeat (a bare number is milliseconds)', bareMs: true, default: DEFAULTS.electionTimeoutMs}),
+    heartbeat: durationFlag({description: 'heartbeat interval (a bare number is milliseconds)', bareMs: true, default: DEFAULTS.heartbeatMs}),
     'snapshot-every': intFlag({description: 'take a snapshot after N applied entries (and, with a large state, once the writes since the last one weigh half of it)', min: 1, max: 100_000_000, default: DEFAULTS.snapshotEvery}),
     force: Flags.boolean({description: 'replace an existing cluster (deletes its data; refused while nodes run)', default: false}),
   }

@@ -3,7 +3,8 @@ import {closeSync, existsSync, openSync, readSync, statSync, watch} from 'node:f
 import {BaseCommand} from '../cli/base.js'
 import {CliError, ExitCode} from '../lib/errors.js'
 import {intFlag} from '../cli/flags.js'
-import {loadCluster, parseNodeId, paths, resolveDir} from '../cluster/config.js'
+import {parseNodeId, paths, raftctl, resolveDir} from '../cluster/config.js'
+import {knownNodes} from '../cluster/service.js'
 
 export default class Logs extends BaseCommand {
   static override description = "Show a node's log: elections, term changes, leadership, partitions, recoveries, errors"
@@ -17,12 +18,12 @@ export default class Logs extends BaseCommand {
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Logs)
     const dir = resolveDir(flags.dir)
-    const config = loadCluster(dir)
-    const id = parseNodeId(args.id, config.nodes.length)
+    // From the node folders when cluster.json is damaged: the logs say what went wrong.
+    const id = parseNodeId(args.id, Math.max(...knownNodes(dir).ids))
     const file = paths.log(dir, id)
     if (!existsSync(file)) {
       if (this.jsonEnabled()) return {id, lines: []}
-      throw new CliError(`node ${id} has no log yet (${file})`, ExitCode.operational, 'no-log', `start it: raftctl start ${id}`)
+      throw new CliError(`node ${id} has no log yet (${file})`, ExitCode.operational, 'no-log', `start it: ${raftctl(dir, `start ${id}`)}`)
     }
     const lines = tail(file, flags.lines)
     if (this.jsonEnabled()) return {id, file, lines}

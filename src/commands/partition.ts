@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {CliError, ExitCode, usageError} from '../lib/errors.js'
-import {loadCluster, parseNodeId, readSecret, resolveDir} from '../cluster/config.js'
+import {loadCluster, parseNodeId, raftctl, readSecret, resolveDir} from '../cluster/config.js'
 import {applyPartition, currentPartition, findLeader, parseGroups, type PartitionResult} from '../cluster/service.js'
-import {describeRules} from '../transport/link-filter.js'
+import {describePartition} from '../cluster/partition.js'
 
 export default class Partition extends BaseCommand {
   static override description =
@@ -27,6 +27,7 @@ export default class Partition extends BaseCommand {
     const dir = resolveDir(flags.dir)
     const config = loadCluster(dir)
     const groupsArgs = argv as string[]
+    const ids = config.nodes.map((n) => n.id)
     const modes = [groupsArgs.length > 0, flags.isolate !== undefined, flags.heal].filter(Boolean).length
     if (modes > 1) throw usageError('give groups, --isolate or --heal, not several')
     let result: PartitionResult
@@ -36,7 +37,7 @@ export default class Partition extends BaseCommand {
       let id: number
       if (flags.isolate === 'leader') {
         const leader = await findLeader(config, readSecret(dir))
-        if (leader === null) throw new CliError('no leader to isolate right now', ExitCode.unavailable, 'unavailable', 'check raftctl status')
+        if (leader === null) throw new CliError('no leader to isolate right now', ExitCode.unavailable, 'unavailable', `check ${raftctl(dir, 'status')}`)
         id = leader
       } else {
         id = parseNodeId(flags.isolate, config.nodes.length)
@@ -45,12 +46,14 @@ export default class Partition extends BaseCommand {
     } else if (groupsArgs.length > 0) {
       result = await applyPartition(dir, config, {groups: parseGroups(groupsArgs, config)})
     } else {
-      const rules = currentPartition(dir)
-      if (!this.jsonEnabled()) this.log(rules ? `partition: ${describeRules(rules)}` : 'no partition: full connectivity')
+      const rules = currentPartition(dir, config)
+      if (!this.jsonEnabled()) this.log(rules ? `partition: ${describePartition(rules, ids)}` : 'no partition: full connectivity')
       return {partition: rules}
     }
     if (!this.jsonEnabled()) {
-      this.log(result.rules ? `Partitioned: ${describeRules(result.rules)}` : 'Healed: full connectivity')
+      if (result.rules) this.log(`Partitioned: ${describePartition(result.rules, ids)}`)
+      else if (flags.heal) this.log('Healed: full connectivity')
+      else this.log('No partition: one group holds every node (full connectivity)')
       if (result.applied.length > 0) process.stderr.write(`Applied by node(s) ${result.applied.join(', ')}\n`)
       if (result.unreachable.length > 0) process.stderr.write(`Warning: node(s) ${result.unreachable.join(', ')} did not answer; they apply it when they start\n`)
     }

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {loadCluster, parseNodeId, resolveDir} from '../cluster/config.js'
+import {loadCluster, parseNodeId, raftctl, resolveDir} from '../cluster/config.js'
 import {pauseNodes} from '../cluster/service.js'
 import {usageError} from '../lib/errors.js'
 
@@ -22,7 +22,7 @@ export default class Pause extends BaseCommand {
     if (!this.jsonEnabled()) {
       if (result.paused.length > 0) this.log(`Paused node(s) ${result.paused.join(', ')}`)
       if (result.alreadyPaused.length > 0) process.stderr.write(`Already paused: node(s) ${result.alreadyPaused.join(', ')}\n`)
-      process.stderr.write(`To resume: raftctl resume ${ids.join(' ')}\n`)
+      process.stderr.write(`To resume: ${raftctl(dir, `resume ${ids.join(' ')}`)}\n`)
     }
     return {dir, ...result}
   }

@@ -13,12 +13,12 @@ export default class Replica extends Command {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Replica)
-    const {runReplicaProcess} = await import('../server/process.js')
+    const {EXIT_ALREADY_RUNNING, ReplicaStartError, runReplicaProcess} = await import('../server/process.js')
     try {
       await runReplicaProcess({dir: resolveDir(flags.dir), id: flags.id, unsafeStaleReads: flags['unsafe-stale-reads']})
     } catch (err) {
       process.stderr.write(`Error: ${(err as Error).message}\n`)
-      process.exit(1)
+      process.exit(err instanceof ReplicaStartError && err.alreadyRunning ? EXIT_ALREADY_RUNNING : 1)
     }
   }
 }

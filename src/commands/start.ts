@@ -15,7 +15,7 @@ export default class Start extends BaseCommand {
     nodes: intFlag({description: `number of replicas for a new cluster (1..${MAX_NODES}, default ${DEFAULTS.nodes})`, min: 1, max: MAX_NODES}),
     'base-port': intFlag({description: `node N listens on base-port + N (new cluster; default ${DEFAULTS.basePort})`, min: 1, max: 65534}),
     wait: Flags.boolean({description: 'wait for a leader and print the status table', default: true, allowNo: true}),
-    timeout: durationFlag({description: 'how long to wait for a leader', default: 10_000}),
+    timeout: durationFlag({description: 'how long to wait for a leader', default: 10_000, min: 1}),
     'unsafe-stale-reads': Flags.boolean({hidden: true, description: 'test only: replicas serve reads without ReadIndex', default: false}),
   }
 
@@ -35,6 +35,7 @@ export default class Start extends BaseCommand {
         heartbeatMs: DEFAULTS.heartbeatMs,
       },
       nodesGiven: flags.nodes !== undefined,
+      basePortGiven: flags['base-port'] !== undefined,
       unsafeStaleReads: flags['unsafe-stale-reads'],
     })
     const json = this.jsonEnabled()
@@ -45,7 +46,7 @@ export default class Start extends BaseCommand {
     }
     const base = {dir, initialised: result.initialised, started: result.started, alreadyRunning: result.alreadyRunning}
     if (!flags.wait) return base
-    const status = await waitForLeader(dir, result.config, flags.timeout)
+    const status = await waitForLeader(dir, result.config, flags.timeout, result.spawned)
     if (!json) process.stdout.write(statusTable(status))
     return {...base, status: statusJson(status)}
   }

@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {loadCluster, parseNodeId, resolveDir} from '../cluster/config.js'
-import {stopNodes} from '../cluster/service.js'
+import {parseNodeId, resolveDir} from '../cluster/config.js'
+import {stopNodes, knownNodes} from '../cluster/service.js'
 
 export default class Stop extends BaseCommand {
-  static override description = 'Stop nodes (all, or the given ones): graceful SIGTERM, or SIGKILL with --kill (a crash)'
+  static override description = 'Stop nodes (all, or the given ones): graceful SIGTERM, or SIGKILL with --kill (a crash). Works from the pid files, also when cluster.json is damaged'
   static override examples = ['<%= config.bin %> stop', '<%= config.bin %> stop 2 --kill']
   static override strict = false
   static override args = {ids: Args.string({description: 'node ids to stop (default: all)', required: false})}
@@ -15,8 +15,10 @@ export default class Stop extends BaseCommand {
   async run(): Promise<unknown> {
     const {flags, argv} = await this.parse(Stop)
     const dir = resolveDir(flags.dir)
-    const config = loadCluster(dir)
-    const ids = (argv as string[]).length > 0 ? (argv as string[]).map((a) => parseNodeId(a, config.nodes.length)) : undefined
+    // From the pid files: this works also when cluster.json is damaged (its nodes may still run).
+    const all = knownNodes(dir)
+    if (all.problem && !this.jsonEnabled()) process.stderr.write(`Warning: ${all.problem}; stopping the nodes found in ${dir} by their pid files\n`)
+    const ids = (argv as string[]).length > 0 ? (argv as string[]).map((a) => parseNodeId(a, Math.max(...all.ids))) : undefined
     const result = await stopNodes(dir, ids, flags.kill)
     if (!this.jsonEnabled()) {
       if (result.stopped.length > 0) this.log(`${flags.kill ? 'Killed' : 'Stopped'} node(s) ${result.stopped.join(', ')}`)

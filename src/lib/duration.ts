@@ -9,12 +9,18 @@ export function parseDuration(text: string): {ok: true; ms: number} | {ok: false
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(t)
   if (!m) {
     return /^\d+(\.\d+)?$/.test(t)
-      ? {ok: false, problem: `duration ${JSON.stringify(text)} needs a unit, e.g. ${t}s or ${t}ms`}
+      ? {ok: false, problem: `duration ${JSON.stringify(text)} needs a unit, e.g. ${unitSuggestion(Number(t))}`}
       : {ok: false, problem: `malformed duration ${JSON.stringify(text)} (use e.g. 500ms, 5s, 2m)`}
   }
   const ms = Math.round(Number(m[1]) * UNITS[m[2]!]!)
   if (!Number.isSafeInteger(ms)) return {ok: false, problem: `duration ${JSON.stringify(text)} is too large`}
   return {ok: true, ms}
+}
+
+/** What a bare number most likely meant: big ones are milliseconds (5000 → 5000ms or 5s), small ones seconds. */
+function unitSuggestion(n: number): string {
+  if (n >= 100) return Number.isInteger(n / 1000) ? `${n}ms or ${n / 1000}s` : `${n}ms`
+  return `${n}s or ${n}ms`
 }
 
 export function formatDuration(ms: number): string {

@@ -2,8 +2,10 @@
 // (NodeServer for peers, clients and admin; PeerTransport for outbound Raft messages, both behind
 // the partition LinkFilter), files (segment storage in node-N/data) and signals (SIGTERM: stop
 // accepting, finish the batch, fsync, close, exit 0). It writes a human-readable node log.
-import {appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {loadCluster, paths, readPartition, readSecret, timing} from '../cluster/config.js'
+import {lockDataDir} from '../cluster/data-lock.js'
+import {writePidFile} from '../cluster/pids.js'
 import {formatMessage} from '../core/format.js'
 import type {Message, NodeId} from '../core/types.js'
 import {Prng} from '../lib/prng.js'
@@ -28,7 +30,82 @@ const EVENT_BUFFER = 200
 /** RAFTCTL_TRACE=1: every Raft message sent and received goes to the node log (debugging). */
 const traceMessages = process.env.RAFTCTL_TRACE === '1'
 
+/** The replica could not start; the reason is in its log as one `cannot start: ...` line. */
+export class ReplicaStartError extends Error {
+  constructor(
+    message: string,
+    /** Another live process is this node already (its data dir is locked). */
+    readonly alreadyRunning = false,
+  ) {
+    super(message)
+  }
+}
+
+/** Exit code of a replica that found its node already running. */
+export const EXIT_ALREADY_RUNNING = 3
+
+/**
+ * Runs node `id` of the cluster in `dir` until SIGTERM/SIGINT. Takes the node's data-dir lock
+ * first (a second replica of the node stops there), then opens storage and listens. Whatever
+ * keeps it from starting ends in one `cannot start: REASON` log line and a ReplicaStartError; an
+ * I/O error later ends in one `cannot continue: REASON` line and exit 1. A broken invariant still
+ * crashes with its stack.
+ */
 export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<void> {
+  const {dir, id} = opts
+  const logLine = (text: string) => {
+    try {
+      appendFileSync(paths.log(dir, id), `${new Date().toISOString()} [node ${id}] ${text}\n`)
+    } catch {
+      // Nowhere to say it.
+    }
+  }
+  let lock: ReturnType<typeof lockDataDir>
+  try {
+    lock = lockDataDir(dir, id)
+  } catch (err) {
+    logLine(`cannot start: ${oneLine(err)}`)
+    throw new ReplicaStartError(oneLine(err))
+  }
+  if (!lock.ok) {
+    const reason = `node ${id} is already running (pid ${lock.owner})`
+    logLine(`cannot start: ${reason}`)
+    // The spawner wrote this process's pid in the pid file: give the file back to the owner.
+    if (lock.owner > 0) writePidFile(dir, id, lock.owner)
+    throw new ReplicaStartError(reason, true)
+  }
+  const release = lock.release
+  writePidFile(dir, id, process.pid)
+  process.on('uncaughtException', (err) => {
+    if (!expectedFailure(err)) {
+      process.stderr.write(`${err.stack ?? err}\n`)
+    } else {
+      logLine(`cannot continue: ${oneLine(err)}`)
+    }
+    release()
+    removePidFile(dir, id)
+    process.exit(1)
+  })
+  try {
+    await runLocked(opts, release)
+  } catch (err) {
+    logLine(`cannot start: ${oneLine(err)}`)
+    release()
+    removePidFile(dir, id)
+    throw new ReplicaStartError(oneLine(err))
+  }
+}
+
+/** An operating-system error (EACCES, ENOSPC, EIO, ...) or damaged storage: not a bug in raftctl. */
+function expectedFailure(err: unknown): boolean {
+  return err instanceof StorageCorruptionError || /^E[A-Z0-9]+$/.test(String((err as NodeJS.ErrnoException)?.code))
+}
+
+function oneLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0]!
+}
+
+async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): Promise<void> {
   const {dir, id} = opts
   const config = loadCluster(dir)
   const self = config.nodes[id - 1]
@@ -87,7 +164,7 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
       },
     )
   } catch (err) {
-    if (err instanceof StorageCorruptionError) log(`cannot start: ${err.message}`)
+    // runReplicaProcess logs it as the `cannot start` line.
     throw err
   }
 
@@ -209,11 +286,9 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
   try {
     await server.listen()
   } catch (err) {
-    log(`cannot start: ${(err as Error).message}`)
     storage.close()
     throw err
   }
-  writeFileSync(paths.pid(dir, id), `${process.pid}\n`)
   log(`started (pid ${process.pid}) on ${self.host}:${self.port}, term ${replica.raft.currentTerm}, last index ${replica.raft.lastIndex()}`)
   if (filter.partitioned) log(`partition applied at start: ${describeRules(filter.rules())}`)
 
@@ -238,6 +313,7 @@ export async function runReplicaProcess(opts: ReplicaProcessOptions): Promise<vo
     storage.close()
     capture?.close()
     removePidFile(dir, id)
+    releaseLock()
     log('stopped')
     process.exit(0)
   }

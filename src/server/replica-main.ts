@@ -4,7 +4,7 @@
 // milliseconds of start-up per replica). `raftctl replica` (hidden) runs the same in the foreground.
 // The file name contains "replica": `isAlive` checks /proc/PID/cmdline for it.
 import {parseArgs} from 'node:util'
-import {runReplicaProcess} from './process.js'
+import {EXIT_ALREADY_RUNNING, ReplicaStartError, runReplicaProcess} from './process.js'
 
 async function main(argv: string[]): Promise<number> {
   let values: {dir?: string; id?: string; 'unsafe-stale-reads'?: boolean}
@@ -27,6 +27,8 @@ async function main(argv: string[]): Promise<number> {
     await runReplicaProcess({dir: values.dir, id, unsafeStaleReads: values['unsafe-stale-reads'] === true})
     return 0
   } catch (err) {
+    // A start failure is already in the log, as its one `cannot start:` line.
+    if (err instanceof ReplicaStartError) return err.alreadyRunning ? EXIT_ALREADY_RUNNING : 1
     process.stderr.write(`Error: ${(err as Error).message}\n`)
     return 1
   }

@@ -2,7 +2,7 @@
 // `partition --isolate` and `heal` commands use. Each returns the one line the event feed shows,
 // or throws with the reason.
 import type {ClusterConfig} from '../cluster/config.js'
-import {runningPid} from '../cluster/processes.js'
+import {runningPid} from '../cluster/pids.js'
 import {applyPartition, startNodes, stopNodes} from '../cluster/service.js'
 import type {NodeId} from '../core/types.js'
 

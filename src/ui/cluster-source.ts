@@ -59,6 +59,11 @@ export class ClusterSource implements StatusSource {
     this.changeCb = cb
   }
 
+  /** Whether a poll has completed (the dashboard has shown the cluster once). */
+  get polledOnce(): boolean {
+    return this.polled
+  }
+
   async poll(): Promise<ClusterStatus> {
     const statuses = await Promise.all(this.config.nodes.map((n) => this.statusOf(n.id)))
     this.polled = true

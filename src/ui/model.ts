@@ -4,6 +4,7 @@
 // clock: every action carries its own time, so the whole dashboard logic is testable as data.
 // Invariant: the feed is ordered by time and holds at most FEED_MAX items; an event a node sends
 // twice (a backfill overlapping a subscription) appears once.
+import {partitionSides} from '../cluster/partition.js'
 import type {ClusterStatus, NodeRow} from '../cluster/status.js'
 import type {NodeId} from '../core/types.js'
 import type {NodeEvent} from '../server/protocol.js'
@@ -159,7 +160,7 @@ export function statusChanges(prev: ClusterStatus | null, cur: ClusterStatus, ti
     const up = cur.nodes.filter((n) => n.up).length
     add('info', `watching ${cur.nodes.length} nodes (${up} up); ${leaderText(cur)}`)
     const down = cur.nodes.filter((n) => !n.up)
-    if (down.length <= 2) for (const n of down) add('down', `node ${n.id} is down${notAnswering(n)}`)
+    if (down.length <= 2) for (const n of down) add('down', `node ${n.id} is ${n.role === 'paused' ? 'paused' : 'down'}${notAnswering(n)}`)
     else add('down', `nodes ${idRanges(down.map((n) => n.id))} are down`)
     return items
   }
@@ -174,7 +175,7 @@ export function statusChanges(prev: ClusterStatus | null, cur: ClusterStatus, ti
   }
   // One line per node when one or two change; one line for many (a whole cluster stopped or started).
   if (wentDown.length <= 2) {
-    for (const {now, was} of wentDown) add('down', `node ${now.id} down (was ${was.role})${notAnswering(now)}`)
+    for (const {now, was} of wentDown) add('down', `node ${now.id} ${now.role === 'paused' ? 'paused' : 'down'} (was ${was.role})${notAnswering(now)}`)
   } else {
     const leader = wentDown.find((d) => d.was.role === 'leader')
     add('down', `nodes ${idRanges(wentDown.map((d) => d.now.id))} down${leader ? ` (leader ${leader.now.id} among them)` : ''}`)
@@ -197,7 +198,7 @@ function leaderText(s: ClusterStatus): string {
 }
 
 function notAnswering(n: NodeRow): string {
-  return n.pid !== null ? ' — process alive but not answering' : ''
+  return n.pid !== null && n.role !== 'paused' ? ' — process alive but not answering' : ''
 }
 
 /** The cluster's commit index: the leader's, else the highest an up node reports. */
@@ -383,7 +384,10 @@ export interface DashboardView {
   updatedAt: number | null
   pollError: string | null
   rows: RowView[]
+  /** Nodes that do not answer and are not paused. */
   down: NodeId[]
+  /** Nodes whose process is stopped (SIGSTOP). */
+  paused: NodeId[]
   /** The partition as complete groups (the unnamed nodes as one more group); null when healed. */
   groups: NodeId[][] | null
   cuts: number
@@ -426,22 +430,14 @@ export function dashboardView(state: DashboardState, dir: string): DashboardView
     updatedAt: state.updatedAt,
     pollError: state.pollError,
     rows,
-    down: s ? rows.filter((r) => !r.up).map((r) => r.id) : [],
-    groups: s?.partition ? partitionGroups(s.partition.groups, state.nodeIds) : null,
+    down: s ? rows.filter((r) => !r.up && r.role !== 'paused').map((r) => r.id) : [],
+    paused: s ? rows.filter((r) => r.role === 'paused').map((r) => r.id) : [],
+    groups: s?.partition ? partitionSides(s.partition.groups, state.nodeIds) : null,
     cuts: (s?.partition as {cuts?: unknown[]} | null | undefined)?.cuts?.length ?? 0,
     feed: state.feed,
     selected: state.selected,
     healing: state.pending[0] === 'heal',
   }
-}
-
-/** The stored groups plus the implicit group of every node not named. */
-export function partitionGroups(groups: number[][], nodeIds: NodeId[]): NodeId[][] {
-  const named = new Set(groups.flat())
-  const rest = nodeIds.filter((id) => !named.has(id))
-  const out = groups.filter((g) => g.length > 0).map((g) => [...g])
-  if (rest.length > 0) out.push(rest)
-  return out
 }
 
 /**

@@ -5,6 +5,7 @@
 import {render} from 'ink'
 import {createElement} from 'react'
 import type {ClusterConfig} from '../cluster/config.js'
+import {quitOnStdin} from '../cli/stdin.js'
 import {clusterActions} from './actions.js'
 import {DashboardApp} from './app.js'
 import {ClusterSource} from './cluster-source.js'
@@ -58,21 +59,15 @@ export async function runDashboard(o: DashboardOptions): Promise<void> {
   const quit = () => instance?.unmount()
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   for (const s of signals) process.on(s, quit)
-  // With a terminal on stdin Ink reads the keys (raw mode); otherwise the end of stdin means quit.
-  const pipedStdin = stdin.isTTY !== true
-  if (pipedStdin) {
-    stdin.on('end', quit).on('close', quit).on('error', quit)
-    stdin.resume()
-  }
+  // With a terminal on stdin Ink reads the keys (raw mode); otherwise a stdin that closes once the
+  // dashboard is up means quit (one at its end from the start, /dev/null say, means nothing).
+  const releaseStdin = quitOnStdin(quit, () => source.polledOnce, {keys: false})
   try {
     instance = render(app, {stdout, stdin, exitOnCtrlC: true, patchConsole: true})
     await instance.waitUntilExit()
   } finally {
     for (const s of signals) process.off(s, quit)
-    if (pipedStdin) {
-      stdin.off('end', quit).off('close', quit).off('error', quit)
-      stdin.pause()
-    }
+    releaseStdin()
     await source.close()
     restore()
     process.off('exit', restore)

@@ -52,11 +52,11 @@ test('the recorder keeps every sample, grows past its first buffer, and sorts nu
 test('the summary document has exactly the promised shape', () => {
   const r = recorder([4, 1, 3, 2, 100])
   const doc = summarize(r, 2000, 3, 1)
-  assert.deepEqual(doc, {ops: 5, opsPerSec: 2.5, latencyMs: {p50: 3, p90: 100, p99: 100, max: 100}, errors: 3, leaderChanges: 1})
-  assert.deepEqual(Object.keys(doc), ['ops', 'opsPerSec', 'latencyMs', 'errors', 'leaderChanges'])
+  assert.deepEqual(doc, {ops: 5, elapsedMs: 2000, opsPerSec: 2.5, latencyMs: {p50: 3, p90: 100, p99: 100, max: 100}, errors: 3, leaderChanges: 1})
+  assert.deepEqual(Object.keys(doc), ['ops', 'elapsedMs', 'opsPerSec', 'latencyMs', 'errors', 'leaderChanges'])
   assert.deepEqual(Object.keys(doc.latencyMs), ['p50', 'p90', 'p99', 'max'])
   const empty = summarize(new LatencyRecorder(), 0, 0, 0)
-  assert.deepEqual(empty, {ops: 0, opsPerSec: 0, latencyMs: {p50: 0, p90: 0, p99: 0, max: 0}, errors: 0, leaderChanges: 0})
+  assert.deepEqual(empty, {ops: 0, elapsedMs: 0, opsPerSec: 0, latencyMs: {p50: 0, p90: 0, p99: 0, max: 0}, errors: 0, leaderChanges: 0})
   // Latencies are rounded to microseconds, the rate to a tenth.
   assert.deepEqual(summarize(recorder([1.23456]), 3000, 0, 0).latencyMs.p50, 1.235)
   assert.equal(summarize(recorder([1, 1]), 3000, 0, 0).opsPerSec, 0.7)
@@ -64,7 +64,7 @@ test('the summary document has exactly the promised shape', () => {
 
 test('the human summary names the run and every figure', () => {
   const text = formatSummary(
-    {ops: 12345, opsPerSec: 1234.5, latencyMs: {p50: 1.234, p90: 12.34, p99: 123.4, max: 456}, errors: 2, leaderChanges: 1},
+    {ops: 12345, elapsedMs: 10_004, opsPerSec: 1234.5, latencyMs: {p50: 1.234, p90: 12.34, p99: 123.4, max: 456}, errors: 2, leaderChanges: 1},
     {op: 'put', clients: 16, durationMs: 10_000, valueSize: 100, keys: 1000, target: '3-node cluster in /tmp/x'},
   )
   assert.match(text, /^put against 3-node cluster in \/tmp\/x: 16 clients, 10s, 100-byte values, 1000 keys$/m)
@@ -72,6 +72,11 @@ test('the human summary names the run and every figure', () => {
   assert.match(text, /^latency +p50 1\.23ms +p90 12\.3ms +p99 123ms +max 456ms$/m)
   assert.match(text, /^errors +2$/m)
   assert.match(text, /^leader changes +1$/m)
+  const stopped = formatSummary(
+    {ops: 10, elapsedMs: 2400, opsPerSec: 4.2, latencyMs: {p50: 1, p90: 1, p99: 1, max: 1}, errors: 0, leaderChanges: 0},
+    {op: 'get', clients: 1, durationMs: 10_000, valueSize: 100, keys: 1, target: 'x', interrupted: true},
+  )
+  assert.match(stopped, /^get against x: 1 client, interrupted after 2\.4s of 10s, /m, 'an interrupted run says so, with the time it really ran')
 })
 
 test('leader changes: a new leader or a new term counts; an election gap does not', () => {

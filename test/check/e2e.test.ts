@@ -118,7 +118,7 @@ test('a correct cluster under partitions, kills and pauses is linearizable; paus
     assert.deepEqual(JSON.parse(p.stdout), {dir, paused: [2], alreadyPaused: []})
     const stat = readFileSync(`/proc/${Number(readFileSync(join(dir, 'node-2', 'replica.pid'), 'utf8'))}/stat`, 'utf8')
     assert.equal(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3), 'T')
-    assert.equal((await cli(dir, ['pause', '2'])).stderr, 'Already paused: node(s) 2\nTo resume: raftctl resume 2\n')
+    assert.equal((await cli(dir, ['pause', '2'])).stderr, `Already paused: node(s) 2\nTo resume: raftctl resume 2 --dir ${dir}\n`)
     const res = await cli(dir, ['resume'])
     assert.equal(res.exitCode, 0, res.stderr)
     assert.equal(res.stdout, 'Resumed node(s) 2\n')

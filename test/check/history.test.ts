@@ -51,10 +51,11 @@ test('counts ops per type and outcome', () => {
     op(0, {op: 'write', value: 'v', invoke: 2, complete: 3, status: 'indeterminate'}),
     op(0, {op: 'cas', value: 'w', expected: 'v', invoke: 3, complete: 4, status: 'failed', error: 'mismatch', current: 'u'}),
   ])
+  // A cas refused with mismatch answered (it is not a failure): it counts as refused.
   assert.deepEqual(c, {
-    read: {ok: 1, failed: 1, indeterminate: 0},
-    write: {ok: 0, failed: 0, indeterminate: 1},
-    cas: {ok: 0, failed: 1, indeterminate: 0},
+    read: {ok: 1, refused: 0, failed: 1, indeterminate: 0},
+    write: {ok: 0, refused: 0, failed: 0, indeterminate: 1},
+    cas: {ok: 0, refused: 1, failed: 0, indeterminate: 0},
   })
 })
 

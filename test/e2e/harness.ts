@@ -121,7 +121,7 @@ export interface NodeJson {
   address: string
   pid: number | null
   up: boolean
-  role: 'leader' | 'follower' | 'candidate' | 'down'
+  role: 'leader' | 'follower' | 'candidate' | 'pre-candidate' | 'paused' | 'down'
   term: number | null
   leader: number | null
   lastIndex: number | null

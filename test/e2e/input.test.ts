@@ -115,10 +115,10 @@ describe('CLI contract (3 nodes)', () => {
 
       const set = await c.run(['partition', '1', '2,3'])
       ok(set, 'partition 1 2,3')
-      assert.match(set.stdout, /Partitioned: groups 1 \| 2,3/)
+      assert.match(set.stdout, /^Partitioned: 1 \| 2,3$/m)
       const shown = await c.run(['partition'])
       ok(shown, 'partition')
-      assert.match(shown.stdout, /partition: groups 1 \| 2,3/)
+      assert.match(shown.stdout, /^partition: 1 \| 2,3$/m)
       const table = await c.run(['status'])
       ok(table, 'status')
       assert.match(table.stdout, /^partition: 1 \| 2,3$/m, 'the status table names the partition')
@@ -228,7 +228,9 @@ describe('CLI contract (3 nodes)', () => {
       other.basePort = await findBasePort(3)
       const r = await other.run(['start', '--nodes', '3', '--base-port', String(other.basePort), '--timeout', '10s'], {env: {RAFTCTL_NODE_FLAGS: '--no-such-v8-flag-here'}})
       assert.equal(r.exitCode, 1, `stdout: ${r.stdout}\nstderr: ${r.stderr}`)
-      assert.match(r.stderr, /^Error: node \d failed to start: .*bad option: --no-such-v8-flag-here/m)
+      assert.match(r.stderr, /^Error: nodes 1, 2, 3 failed to start: .*bad option: --no-such-v8-flag-here$/m)
+      assert.ok(!fs.existsSync(path.join(other.dir, 'cluster.json')), 'a start that created the cluster and failed leaves none behind')
+      assert.match(other.nodeLog(1), /bad option/, 'but the logs stay, for the reason')
       assert.deepEqual(stackLines(r.stderr), [])
     } finally {
       await other.destroy()

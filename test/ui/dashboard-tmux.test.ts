@@ -1,6 +1,7 @@
 // The live dashboard as a person sees it: a real 3-node cluster, `raftctl status --watch` in an
-// 80×24 tmux pane, a node killed from another shell, `q` to quit. Needs tmux (CI installs it) and
-// a built dist/ (`npm test` builds it first). Cleans up everything it started, also on failure.
+// 80×24 tmux pane, a node killed and one paused from another shell, the pane shrunk to 60×20, `q`
+// to quit; then the NDJSON stream in a terminal, quit with `q` too. Needs tmux (CI installs it)
+// and a built dist/ (`npm test` builds it first). Cleans up everything it started, also on failure.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {execFile, spawnSync} from 'node:child_process'
@@ -25,6 +26,18 @@ function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{code: nu
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
+/** The exit status the pane's shell wrote to `file` once the program exited (null if it did not within 10 s). */
+async function exitStatus(file: string): Promise<string | null> {
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    // An empty file is a write in progress.
+    const status = existsSync(file) ? readFileSync(file, 'utf8').trim() : ''
+    if (status !== '') return status
+    await sleep(50)
+  }
+  return null
+}
+
 
 function pidsOf(dir: string): number[] {
   if (!existsSync(dir)) return []
@@ -41,7 +54,7 @@ function pidsOf(dir: string): number[] {
   return pids
 }
 
-test('status --watch in an 80x24 tmux pane shows the leader, a node killed elsewhere as down, and quits on q', {
+test('status --watch in a tmux pane: the leader, a killed node down, a paused one paused, 60x20 degrades, q quits (also the NDJSON stream)', {
   skip: tmuxMissing ? 'tmux is not installed (CI installs it via .ci/run)' : false,
   timeout: 120_000,
 }, async (t) => {
@@ -52,12 +65,12 @@ test('status --watch in an 80x24 tmux pane shows the leader, a node killed elsew
   const socket = path.join(tmp, 'tmux.sock')
   const session = 'dash'
   const tmux = (...args: string[]) => run('tmux', ['-S', socket, '-f', '/dev/null', ...args], 10_000)
-  const screen = async () => (await tmux('capture-pane', '-p', '-t', session)).stdout
+  const screen = async (target = session) => (await tmux('capture-pane', '-p', '-t', target)).stdout
   let last = ''
-  const waitForScreen = async (what: string, re: RegExp, timeoutMs: number): Promise<number> => {
+  const waitForScreen = async (what: string, re: RegExp, timeoutMs: number, target = session): Promise<number> => {
     const started = Date.now()
     while (Date.now() - started < timeoutMs) {
-      last = await screen()
+      last = await screen(target)
       if (re.test(last)) return Date.now() - started
       await sleep(100)
     }
@@ -70,10 +83,14 @@ test('status --watch in an 80x24 tmux pane shows the leader, a node killed elsew
     startedPids.push(...pidsOf(dir))
     assert.equal(start.code, 0, `start failed: ${start.stderr}`)
 
-    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(RUN_JS)} status --watch --dir ${JSON.stringify(dir)}`
+    // The pane runs a shell that records the dashboard's exit status in a file, the way the program
+    // itself reports it, instead of asking tmux (which may mark the pane dead before it has reaped
+    // the process and learnt its status).
+    const exitFile = path.join(tmp, 'exit-status')
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(RUN_JS)} status --watch --dir ${JSON.stringify(dir)}; echo $? > ${JSON.stringify(exitFile)}`
     const created = await tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', '-c', ROOT, cmd)
     assert.equal(created.code, 0, `tmux new-session failed: ${created.stderr}`)
-    // Keep the pane after the program exits, to read its exit status and the restored screen.
+    // Keep the pane after the shell exits, to read the restored screen.
     await tmux('set-option', '-t', session, 'remain-on-exit', 'on')
 
     await waitForScreen('the leader', /leader node [123] {3}term \d+/, 20_000)
@@ -89,19 +106,31 @@ test('status --watch in an 80x24 tmux pane shows the leader, a node killed elsew
     t.diagnostic(`node 2 shown down ${tookMs} ms after stop --kill returned`)
     assert.match(last, /node 2 down \(was (leader|follower)\)/, 'the feed says node 2 went down')
 
+    // A paused node is shown paused, not down.
+    assert.equal((await run(process.execPath, [RUN_JS, 'pause', '3', '--dir', dir])).code, 0, 'pause 3')
+    await waitForScreen('node 3 paused', /^\s*›?\s+3 paused\b[\s\S]*paused: node 3\b/m, 5_000)
+    assert.equal((await run(process.execPath, [RUN_JS, 'resume', '3', '--dir', dir])).code, 0, 'resume 3')
+
+    // 60x20: the columns that fit, the short header (its rate names its window) and footer.
+    await tmux('resize-window', '-t', session, '-x', '60', '-y', '20')
+    await waitForScreen('the 60-column layout', /^leader \S+ {2}term \d+ {2}commit \d+ {2}\S+\/s \(5s\)/m, 5_000)
+    for (const line of last.split('\n')) assert.ok([...line].length <= 60, `wider than 60: ${line}`)
+    assert.match(last, /^ {2}ID ROLE +TERM +COMMIT +APPLIED +LAG +GROUP$/m)
+    assert.match(last, /q quit\s*$/m)
+
     await tmux('send-keys', '-t', session, 'q')
-    const deadline = Date.now() + 5_000
-    let pane = ''
-    while (Date.now() < deadline) {
-      pane = (await tmux('display-message', '-p', '-t', session, '#{pane_dead} #{pane_dead_status}#{pane_dead_signal}')).stdout.trim()
-      // tmux may mark the pane dead (pty closed) a moment before it has reaped the process and
-      // knows its exit status: wait for the status (or a signal) too.
-      if (/^1 \S+$/.test(pane)) break
-      await sleep(100)
-    }
-    assert.equal(pane, '1 0', `the dashboard did not exit 0 after q (pane_dead pane_dead_status|signal: ${JSON.stringify(pane)})`)
+    assert.equal(await exitStatus(exitFile), '0', 'the dashboard exits 0 after q')
     const after = await screen()
     assert.doesNotMatch(after, /q quit/, `the terminal was not given back (alternate screen left):\n${after}`)
+
+    // The NDJSON stream in a terminal quits on q too.
+    const ndjsonExit = path.join(tmp, 'exit-status-ndjson')
+    const ndjson = `${JSON.stringify(process.execPath)} ${JSON.stringify(RUN_JS)} status --watch --json --interval 300ms --dir ${JSON.stringify(dir)}; echo $? > ${JSON.stringify(ndjsonExit)}`
+    assert.equal((await tmux('new-session', '-d', '-s', 'ndjson', '-x', '80', '-y', '24', '-c', ROOT, ndjson)).code, 0)
+    await tmux('set-option', '-t', 'ndjson', 'remain-on-exit', 'on')
+    await waitForScreen('NDJSON lines', /^\{"leader":/m, 20_000, 'ndjson')
+    await tmux('send-keys', '-t', 'ndjson', 'q')
+    assert.equal(await exitStatus(ndjsonExit), '0', 'status --watch --json in a terminal exits 0 after q')
   } finally {
     await tmux('kill-server')
     if (existsSync(dir)) await run(process.execPath, [RUN_JS, 'stop', '--kill', '--dir', dir])

@@ -97,12 +97,40 @@ test('down nodes are marked down and listed; the partition groups are shown', ()
   assert.match(out, /4\/5 up/)
 })
 
-test('a node whose process is alive but does not answer says so', () => {
-  const status = snapshot({1: {role: 'leader', term: 2}, 2: {role: 'follower', term: 2}, 3: 'down'})
+test('a node whose process is alive but does not answer says so; a paused one says paused', () => {
+  const status = snapshot({1: {role: 'leader', term: 2}, 2: {role: 'follower', term: 2}, 3: 'down', 4: 'down', 5: {role: 'pre-candidate', term: 2}})
   status.nodes[2]!.pid = 4242
-  const out = frame(stateOf([{type: 'status', status, time: T0}]))
-  assert.match(out, /^ {3}3 down +- +- +- +- {2}no answer \(pid 4242\)/m)
+  status.nodes[3]!.pid = 4243
+  status.nodes[3]!.role = 'paused'
+  const out = frame(stateOf([{type: 'status', status, time: T0}], [1, 2, 3, 4, 5]))
+  assert.match(out, /^ {3}3 down +- +- +- +- {2}no answer\b/m)
+  assert.match(out, /^ {3}4 paused +- +- +- +- {2}paused\b/m)
+  assert.match(out, /^ {3}5 pre-candidate +2 /m)
+  assert.match(out, /down: node 3 +paused: node 4 /)
   assert.match(out, /node 3 is down — process alive but not answering/)
+  assert.match(out, /node 4 is paused\n/)
+  const wide = frame(stateOf([{type: 'status', status, time: T0}], [1, 2, 3, 4, 5]), {width: 100})
+  assert.match(wide, /^ {3}3 down +- +- +- +- {2}no answer \(pid 4242\)/m)
+})
+
+test('a 60x20 terminal: the columns that fit, the short header and footer; too small says so', () => {
+  const s = stateOf([{type: 'status', status: healthy(7, 1_234_567), time: T0}, {type: 'events', events: [event(1, T0, 'became leader of term 7')]}])
+  const out = frame(s, {width: 60, height: 19})
+  assertFits(out, 60, 19)
+  const cut = out.split('\n').filter((l) => l.includes('…') && !/^\d\d:\d\d:\d\d /.test(l))
+  assert.deepEqual(cut, [], 'only event lines are cut short')
+  assert.match(out, /^ {2}ID ROLE +TERM +COMMIT +APPLIED +LAG +GROUP$/m, 'LAST and the lag bar go first')
+  assert.match(out, /^leader 1 {2}term 7 {2}commit 1234567 {2}\S+\/s \(5s\) {2}3\/3 up$/m, 'the rate names its window')
+  assert.match(out, /became leader of term 7/)
+  assert.match(out.split('\n').at(-1)!, /q quit$/)
+  const short = frame(s, {width: 60, height: 9})
+  assertFits(short, 60, 9)
+  assert.doesNotMatch(short, /events/, 'the event feed goes before the node rows')
+  assert.match(short, /^ {3}3 follower/m)
+  const tiny = frame(s, {width: 30, height: 5})
+  assertFits(tiny, 30, 5)
+  assert.match(tiny, /terminal too small \(30x6\)/)
+  assert.match(tiny, /q quits/)
 })
 
 test('nothing exceeds 80 columns: 15 nodes, 7-digit indexes, a long directory, long event lines', () => {

@@ -4,7 +4,7 @@ import type {NodeEvent} from '../../src/server/protocol.js'
 
 export type NodeSpec =
   | 'down'
-  | {role: 'leader' | 'follower' | 'candidate'; term: number; last?: number; commit?: number; applied?: number; group?: number}
+  | {role: 'leader' | 'follower' | 'candidate' | 'pre-candidate'; term: number; last?: number; commit?: number; applied?: number; group?: number}
 
 /** `snapshot({1: {role:'leader', term:2, commit:10}, 2: 'down', ...}, {groups: [[2]]})` */
 export function snapshot(nodes: Record<number, NodeSpec>, partition: {groups: number[][]} | null = null): ClusterStatus {

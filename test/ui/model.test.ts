@@ -10,13 +10,13 @@ import {
   idRanges,
   initialState,
   lagCells,
-  partitionGroups,
   reduce,
   sourceLabel,
   type DashboardAction,
   type DashboardState,
   type FeedItem,
 } from '../../src/ui/model.js'
+import {partitionSides} from '../../src/cluster/partition.js'
 import {event, healthy, snapshot} from './fixtures.js'
 
 const T0 = 1_700_000_000_000
@@ -250,8 +250,8 @@ test('without an agreed leader, lag is measured against the highest commit index
 })
 
 test('partition groups include the nodes not named, as one more group', () => {
-  assert.deepEqual(partitionGroups([[1, 2]], [1, 2, 3, 4, 5]), [[1, 2], [3, 4, 5]])
-  assert.deepEqual(partitionGroups([[1, 2], [3, 4, 5]], [1, 2, 3, 4, 5]), [[1, 2], [3, 4, 5]])
+  assert.deepEqual(partitionSides([[1, 2]], [1, 2, 3, 4, 5]), [[1, 2], [3, 4, 5]])
+  assert.deepEqual(partitionSides([[1, 2], [3, 4, 5]], [1, 2, 3, 4, 5]), [[1, 2], [3, 4, 5]])
 })
 
 test('the lag bar is empty when caught up, shows any lag, and fills logarithmically', () => {
