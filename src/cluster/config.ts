@@ -3,6 +3,8 @@
 // partition. Every read-modify-write of these files happens under the directory lock (lock.ts).
 import {randomBytes} from 'node:crypto'
 import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {writeIdentity} from '../storage/identity.js'
+import {RealFs} from '../storage/real-fs.js'
 import {isIP} from 'node:net'
 import {join, resolve} from 'node:path'
 import {CliError, ExitCode, usageError} from '../lib/errors.js'
@@ -179,6 +181,10 @@ export function writeNewCluster(dir: string, o: InitOptions): ClusterConfig {
   }
   writeFileAtomic(paths.secret(dir), randomBytes(32).toString('hex') + '\n', 0o600)
   chmodSync(paths.secret(dir), 0o600)
+  // Each node's data directory is born with its identity: a start that finds none knows the
+  // directory was lost or wiped, and refuses (storage/identity.ts).
+  const fs = new RealFs()
+  for (const n of config.nodes) writeIdentity(fs, paths.data(dir, n.id), {clusterId: config.clusterId, nodeId: n.id})
   writeFileAtomic(paths.cluster(dir), JSON.stringify(config, null, 2) + '\n')
   return config
 }

@@ -9,7 +9,7 @@ import {writePidFile} from '../cluster/pids.js'
 import {formatMessage} from '../core/format.js'
 import type {Message, NodeId} from '../core/types.js'
 import {Prng} from '../lib/prng.js'
-import {StorageCorruptionError} from '../storage/errors.js'
+import {StorageCorruptionError, StorageIdentityError} from '../storage/errors.js'
 import {RealFs} from '../storage/real-fs.js'
 import {SegmentLogStorage} from '../storage/segment-log.js'
 import {describeRules, LinkFilter, type PartitionRules} from '../transport/link-filter.js'
@@ -129,7 +129,7 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
 
   /** Set once SIGTERM/SIGINT started the shutdown. */
   let stopping = false
-  const storage = new SegmentLogStorage(new RealFs(), paths.data(dir, id), {log})
+  const storage = new SegmentLogStorage(new RealFs(), paths.data(dir, id), {log, identity: {clusterId: config.clusterId, nodeId: id}})
   const filter = new LinkFilter(readPartition(dir))
   // RAFTCTL_CAPTURE: every (sampled) Raft message as NDJSON, for the reports' Lamport diagrams.
   const mode = captureMode(process.env)
@@ -165,6 +165,9 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
     )
   } catch (err) {
     // runReplicaProcess logs it as the `cannot start` line.
+    if (err instanceof StorageIdentityError) {
+      throw new Error(`${err.message}; to bring node ${id} back with a fresh disk, run raftctl member replace ${id} (README: "A node lost its disk")`)
+    }
     throw err
   }
 

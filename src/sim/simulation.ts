@@ -30,7 +30,8 @@ import {Prng} from '../lib/prng.js'
 import {LeaderTracker} from '../client/leader-tracker.js'
 import type {ClientReply, ClientRequest, WriteRequest} from '../server/protocol.js'
 import {REPLICA_MUTANTS, Replica, type ReplicaMutant} from '../server/replica.js'
-import {StorageCorruptionError} from '../storage/errors.js'
+import {StorageCorruptionError, StorageIdentityError} from '../storage/errors.js'
+import {writeIdentity} from '../storage/identity.js'
 import {MemoryFs, SimulatedCrash} from '../storage/memory-fs.js'
 import {SegmentLogStorage, type StorageMutant} from '../storage/segment-log.js'
 import type {LogStorage, PersistedState} from '../storage/port.js'
@@ -93,7 +94,12 @@ export interface SimStats {
   replayedAppends: number
   /** Disk states the crash-state explorer judged. */
   crashStatesExplored: number
+  /** Starts refused because the data directory was lost, foreign or another node's. */
+  refusedStarts: number
 }
+
+/** The cluster id the simulated nodes' data directories are born with. */
+const SIM_CLUSTER_ID = 'simulated'
 
 const TICK_MS = 10
 const ELECTION_TICKS = 10
@@ -124,6 +130,7 @@ type NemesisAction =
   | 'crash-leader'
   | 'power-loss-all'
   | 'kill-then-power'
+  | 'lose-disk'
   | 'restart'
   | 'loss'
   | 'pause'
@@ -132,9 +139,9 @@ type NemesisAction =
   | 'campaign'
 
 const NEMESIS: Record<Profile, readonly NemesisAction[]> = {
-  mixed: ['partition', 'partition', 'heal', 'heal', 'crash', 'crash-leader', 'power-loss-all', 'kill-then-power', 'restart', 'loss', 'pause', 'pause-leader', 'transfer', 'campaign'],
+  mixed: ['partition', 'partition', 'heal', 'heal', 'crash', 'crash-leader', 'power-loss-all', 'kill-then-power', 'restart', 'loss', 'pause', 'pause-leader', 'transfer', 'campaign', 'lose-disk'],
   snapshots: ['partition', 'heal', 'crash', 'restart', 'pause', 'pause', 'pause', 'loss', 'transfer'],
-  storage: ['crash', 'crash', 'crash-leader', 'power-loss-all', 'kill-then-power', 'kill-then-power', 'heal', 'partition', 'restart'],
+  storage: ['crash', 'crash', 'crash-leader', 'power-loss-all', 'kill-then-power', 'kill-then-power', 'heal', 'partition', 'restart', 'lose-disk'],
   elections: ['partition', 'partition', 'partition', 'heal', 'crash-leader', 'pause-leader', 'pause', 'transfer', 'campaign', 'kill-then-power'],
   sessions: ['partition', 'heal', 'crash', 'crash-leader', 'loss', 'pause', 'restart'],
 }
@@ -281,6 +288,9 @@ interface SimNode {
   promises: Promises
   /** Crash states explored in the current Ready. */
   explored: number
+  /** Its data directory was wiped or swapped: it refuses to start (and stays down). */
+  refuses: string | null
+  lostDisk: boolean
   /** Per-sender stream readers (FIFO links): the real frame decoder and validator. */
   readers: Map<NodeId, PeerStreamReader>
 }
@@ -338,7 +348,7 @@ export class Simulation {
   private readonly shadowPrng: Prng
   readonly stats: SimStats = {
     kills: 0, powerLosses: 0, crashesInsideStorage: 0, pauses: 0, transfers: 0, snapshotsInstalled: 0, sessionsExpired: 0,
-    batchedInputs: 0, staleTermLeaders: 0, retriesJoined: 0, focusCrashes: 0, replayedAppends: 0, crashStatesExplored: 0,
+    batchedInputs: 0, staleTermLeaders: 0, retriesJoined: 0, focusCrashes: 0, replayedAppends: 0, crashStatesExplored: 0, refusedStarts: 0,
   }
 
   constructor(opts: SimOptions) {
@@ -351,9 +361,11 @@ export class Simulation {
     this.lossRate = this.o.lossRate
     this.ids = Array.from({length: this.o.nodes}, (_, i) => i + 1)
     for (const id of this.ids) {
+      const disk = new MemoryFs()
+      writeIdentity(disk, `/node-${id}`, {clusterId: SIM_CLUSTER_ID, nodeId: id})
       this.nodes.push({
-        id, disk: new MemoryFs(), replica: null, epoch: 0, prng: p.fork(), wasLeader: false, commitIndex: 0,
-        processScheduled: false, paused: false, inbox: [], armed: null, readers: new Map(), seen: null, promises: new Promises(), explored: 0,
+        id, disk, replica: null, epoch: 0, prng: p.fork(), wasLeader: false, commitIndex: 0,
+        processScheduled: false, paused: false, inbox: [], armed: null, readers: new Map(), seen: null, promises: new Promises(), explored: 0, refuses: null, lostDisk: false,
       })
     }
   }
@@ -438,6 +450,7 @@ export class Simulation {
 
   private storageOptions(node: SimNode) {
     return {
+      identity: {clusterId: SIM_CLUSTER_ID, nodeId: node.id},
       segmentBytesMax: this.o.segmentBytesMax,
       mutant: this.mutant !== undefined && STORAGE_MUTANTS.includes(this.mutant) ? (this.mutant as StorageMutant) : undefined,
       log: (line: string) => this.trace(`n${node.id} ${line}`),
@@ -486,6 +499,13 @@ export class Simulation {
         },
       )
     } catch (err) {
+      if (err instanceof StorageIdentityError) {
+        // A lost, foreign or swapped data directory: the node must not start (issue #18).
+        node.refuses = err.message
+        this.stats.refusedStarts++
+        this.trace(`n${node.id} refuses to start: ${err.message}`)
+        return
+      }
       if (err instanceof StorageCorruptionError) {
         // Every crash this simulator makes leaves a disk a correct storage recovers from.
         this.checker.violation ??= {rule: 'storage corruption', detail: `node ${node.id} cannot load its storage after a crash: ${err.message}`}
@@ -778,7 +798,7 @@ export class Simulation {
   }
 
   private restart(node: SimNode): void {
-    if (node.replica || this.now >= this.opts.faultMs + this.opts.livenessMs) return
+    if (node.replica || node.refuses !== null || this.now >= this.opts.faultMs + this.opts.livenessMs) return
     this.trace(`n${node.id} RESTART`)
     // Sometimes the restart itself dies in the middle of recovery.
     if (this.now < this.opts.faultMs && this.prng.chance(0.1)) {
@@ -983,6 +1003,36 @@ export class Simulation {
           })
         }
         this.schedule(1, restartLater)
+        return
+      }
+      case 'lose-disk': {
+        // Once per run, a minority can afford it: a node's disk dies (it comes back empty), or, in
+        // a 5-node cluster, two nodes' disks are swapped. Neither may start again.
+        if (this.nodes.some((n) => n.refuses !== null || n.lostDisk)) return
+        const down = p.pick(this.nodes)
+        down.lostDisk = true
+        if (down.replica) {
+          down.armed = {kind: 'power', machine: false}
+          this.finishCrash(down, 'its disk is about to be lost')
+        }
+        this.schedule(p.int(20, 200), () => {
+          if (down.replica) return // restarted meanwhile (a machine power loss): leave it
+          if (this.ids.length >= 5 && p.chance(0.5)) {
+            const others = this.nodes.filter((n) => n !== down && !n.replica)
+            const other = others.length > 0 ? p.pick(others) : undefined
+            if (other) {
+              this.trace(`NEMESIS the disks of n${down.id} and n${other.id} are swapped`)
+              ;[down.disk, other.disk] = [other.disk, down.disk]
+              other.lostDisk = true
+              this.schedule(p.int(20, 200), () => this.restart(other))
+              this.schedule(p.int(20, 200), () => this.restart(down))
+              return
+            }
+          }
+          this.trace(`NEMESIS n${down.id} loses its disk (a new, empty one)`)
+          down.disk = new MemoryFs()
+          this.schedule(p.int(20, 200), () => this.restart(down))
+        })
         return
       }
       case 'restart': {

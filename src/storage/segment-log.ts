@@ -6,6 +6,7 @@
 //                                       MessagePack Entries; a segment's name is its first index
 //   hardstate                           one record: {currentTerm, votedFor, commitIndex}
 //   snapshot-<index:20>-<term:20>.snap  one record: {lastIncludedIndex, lastIncludedTerm, data}
+//   identity                            one record: {clusterId, nodeId} (identity.ts)
 //   *.tmp                               write-then-rename temporaries; removed on load
 //
 // Invariants it keeps:
@@ -38,6 +39,7 @@ import {type Fd, type FileSystem, joinPath} from './fs.js'
 import {dataViewOf} from './crc32.js'
 import {checkFrame, encodeRecord, RECORD_HEADER_BYTES, writeRecord} from './record.js'
 import {SnapshotEncoder, type EncodedSnapshot} from './snapshot-encoder.js'
+import {checkIdentity, type DataDirIdentity} from './identity.js'
 
 /**
  * Deliberately broken storage, only to prove the simulator catches what these bugs would do:
@@ -51,6 +53,8 @@ export interface SegmentLogOptions {
   /** A new segment is started when appending to the current one would pass this. Default 64 MiB. */
   segmentBytesMax?: number
   mutant?: StorageMutant
+  /** When given, load() refuses a directory that is not this node's (see identity.ts). */
+  identity?: DataDirIdentity
   /** Recovery notes (torn tail repaired, leftovers removed). Default: console.warn. */
   log?: (line: string) => void
 }
@@ -92,6 +96,7 @@ export class SegmentLogStorage implements LogStorage {
   private readonly segmentBytesMax: number
   private readonly log: (line: string) => void
   private readonly mutant?: StorageMutant
+  private readonly identity?: DataDirIdentity
 
   private loaded = false
   private closed = false
@@ -125,6 +130,7 @@ export class SegmentLogStorage implements LogStorage {
     )
     this.log = opts.log ?? ((line) => console.warn(`[storage] ${line}`))
     this.mutant = opts.mutant
+    this.identity = opts.identity
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -135,6 +141,7 @@ export class SegmentLogStorage implements LogStorage {
     this.loaded = true
     this.fs.mkdirp(this.dir)
     const names = this.fs.readdir(this.dir)
+    if (this.identity) checkIdentity(this.fs, this.dir, names, this.identity, this.log)
     let dirChanged = false
 
     for (const name of names) {

@@ -17,7 +17,7 @@ const ALLOWED: Record<string, string[]> = {
   server: ['server', 'kv', 'storage', 'transport', 'core', 'lib'],
   client: ['client', 'server', 'transport', 'kv', 'core', 'lib'],
   sim: ['sim', 'server', 'client', 'storage', 'transport', 'kv', 'core', 'lib'],
-  cluster: ['cluster', 'client', 'server', 'transport', 'core', 'lib'],
+  cluster: ['cluster', 'client', 'server', 'storage', 'transport', 'core', 'lib'],
   cli: ['cli', 'cluster', 'client', 'server', 'transport', 'core', 'lib'],
   ui: ['ui', 'cli', 'cluster', 'client', 'server', 'transport', 'core', 'lib'],
   check: ['check', 'cluster', 'client', 'server', 'transport', 'sim', 'kv', 'core', 'lib'],
