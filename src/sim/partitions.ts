@@ -17,6 +17,8 @@ export type PartitionKind =
   | 'ring'
   /** One node's links cut in one direction each (it hears some, is heard by others). */
   | 'one-way'
+  /** One node hears nobody but is heard by all: it keeps campaigning at everyone. */
+  | 'deaf'
 
 export interface PlannedPartition {
   kind: PartitionKind
@@ -80,6 +82,11 @@ export function planPartition(
       }
       cuts.sort((a, b) => a.from - b.from || a.to - b.to)
       return {kind, rules: {groups: [], cuts}, nodes: [], text: `majorities ring ${ring.join('-')}`}
+    }
+    case 'deaf': {
+      const a = prng.pick(nodeIds)
+      const cuts = nodeIds.filter((b) => b !== a).map((b) => ({from: b, to: a}))
+      return {kind, rules: {groups: [], cuts}, nodes: [a], text: `node ${a} is deaf (hears nobody, heard by all)`}
     }
     case 'one-way': {
       const a = prng.pick(nodeIds)

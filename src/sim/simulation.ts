@@ -253,8 +253,8 @@ function drawOptions(p: Prng): DrawnOptions {
       o.pauseChurn = p.pick([0.3, 0.6])
       o.batchMs = p.pick([5, 10, 20])
       // Without them, votes and term changes race the leader's appends far more often.
-      o.preVote = p.chance(0.5)
-      o.checkQuorum = p.chance(0.5)
+      o.preVote = p.chance(0.3)
+      o.checkQuorum = p.chance(0.3)
       o.focusCrash = p.pick([0.1, 0.3])
       o.killShare = p.pick([0.2, 0.5])
       break
@@ -318,7 +318,7 @@ const POWER_LOSS_SHAPES = [
   ['none', 'all'],
 ] as const
 
-const PARTITION_KINDS: readonly PartitionKind[] = ['isolate-leader', 'isolate', 'halves', 'split', 'ring', 'one-way']
+const PARTITION_KINDS: readonly PartitionKind[] = ['isolate-leader', 'isolate', 'halves', 'split', 'ring', 'one-way', 'deaf']
 
 export class Simulation {
   readonly seed: number
