@@ -41,6 +41,8 @@ export type CoreMutant =
   | 'no-truncate-conflict'
   /** Issue #12 bug 2: the apply window counted from appliedIndex while a snapshot was pending. */
   | 'apply-past-commit'
+  /** A new leader serves ReadIndex before an entry of its own term commits (its commitIndex may lag). */
+  | 'read-before-own-term-commit'
 
 export interface RaftConfig {
   id: NodeId
@@ -260,7 +262,7 @@ export class RaftNode {
    */
   readIndex(ctx: unknown): ReadIndexResult {
     if (this.role !== 'leader') return {ok: false, reason: 'not-leader', leaderHint: this.leaderId}
-    if (this.termAt(this.commitIndex) !== this.currentTerm) {
+    if (this.termAt(this.commitIndex) !== this.currentTerm && this.cfg.mutant !== 'read-before-own-term-commit') {
       // Until an entry of this term commits, commitIndex may lag what earlier leaders committed.
       this.readsAwaitingCommit.push(ctx)
       return {ok: true}

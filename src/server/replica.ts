@@ -27,6 +27,7 @@ export const REPLICA_MUTANTS: readonly ReplicaMutant[] = [
   'commit-old-term',
   'no-truncate-conflict',
   'apply-past-commit',
+  'read-before-own-term-commit',
   'read-without-readindex',
   'ack-before-fsync',
   'implicit-sessions',

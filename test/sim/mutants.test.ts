@@ -16,6 +16,7 @@ const EXPECTED: Record<string, RegExp> = {
   'commit-old-term': /leader completeness|state machine safety|linearizability/,
   'no-truncate-conflict': /log matching|state machine safety|leader completeness|linearizability|invariant/,
   'read-without-readindex': /linearizability/,
+  'read-before-own-term-commit': /linearizability/,
   'ack-before-fsync': /election safety|leader completeness|state machine safety|linearizability|log matching|exactly-once|replica states/,
   // Issue #12's bugs, back as mutants.
   'commit-before-log': /state machine safety|replica states|leader completeness|linearizability|log matching|exactly-once|storage corruption/,
