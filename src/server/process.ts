@@ -196,7 +196,7 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
     const matchIndex: Record<string, number> = {}
     if (s.role === 'leader') {
       for (const n of config.nodes) {
-        matchIndex[n.id] = n.id === id ? s.lastIndex : (replica.raft.followerProgress(n.id)?.matchIndex ?? 0)
+        matchIndex[n.id] = n.id === id ? s.lastIndex : (replica.followerProgress(n.id)?.matchIndex ?? 0)
       }
     }
     return {
@@ -292,7 +292,7 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
     storage.close()
     throw err
   }
-  log(`started (pid ${process.pid}) on ${self.host}:${self.port}, term ${replica.raft.currentTerm}, last index ${replica.raft.lastIndex()}`)
+  log(`started (pid ${process.pid}) on ${self.host}:${self.port}, term ${replica.status().term}, last index ${replica.status().lastIndex}`)
   if (filter.partitioned) log(`partition applied at start: ${describeRules(filter.rules())}`)
 
   const ticker = setInterval(() => {

@@ -6,7 +6,9 @@
 //
 // It only talks to the outside world through ports (storage, send, log), so the simulator can
 // give it a crashable disk and a lossy network.
-import {RaftNode, type CoreMutant} from '../core/raft.js'
+import {formatEvent} from '../core/format.js'
+import type {LogView} from '../core/log.js'
+import {RaftNode, type CoreMutant, type FollowerProgress, type RaftStatus} from '../core/raft.js'
 import type {Entry, Message, NodeId, Ready, Role, Snapshot} from '../core/types.js'
 import type {Prng} from '../lib/prng.js'
 import {commandBytes, isKvCommand, KvStateMachine, type KvCommand, type KvSnapshot} from '../kv/state-machine.js'
@@ -68,22 +70,13 @@ export interface ReplicaPorts {
 
 export type Reply = (reply: ClientReply) => void
 
-export interface ReplicaStatus {
-  id: NodeId
-  role: Role
-  term: number
-  leaderId: NodeId | 0
-  lastIndex: number
-  commitIndex: number
-  appliedIndex: number
-  snapshotIndex: number
-}
+export type ReplicaStatus = RaftStatus
 
 /** What an applied command adds to the log beyond its key and values (ids, framing). */
 const ENTRY_OVERHEAD_BYTES = 48
 
 export class Replica {
-  readonly raft: RaftNode
+  private readonly raft: RaftNode
   readonly kv: KvStateMachine
   private readonly snapshotEvery: number
   private readonly mutant?: ReplicaMutant
@@ -138,7 +131,7 @@ export class Replica {
         preVote: cfg.preVote,
         checkQuorum: cfg.checkQuorum,
         mutant: coreMutant,
-        onEvent: (line) => ports.log(line),
+        onEvent: (e) => ports.log(formatEvent(e)),
       },
       state,
     )
@@ -168,7 +161,7 @@ export class Replica {
     const result = this.raft.propose(cmd)
     if (!result.ok) return reply({ok: false, error: 'not-leader', leaderHint: result.leaderHint})
     // An index proposed earlier but overwritten can be reused; its client is told the outcome.
-    this.settle(result.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
+    this.settle(result.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
     this.pendingWrites.set(result.index, {term: result.term, replies: [reply], key})
     if (key !== null) this.pendingByRequest.set(key, result.index)
   }
@@ -182,7 +175,8 @@ export class Replica {
     const index = this.pendingByRequest.get(key)
     if (index === undefined) return false
     const pending = this.pendingWrites.get(index)
-    if (!pending || this.raft.role !== 'leader' || pending.term !== this.raft.currentTerm || this.raft.termAt(index) !== pending.term) return false
+    const st = this.raft.status()
+    if (!pending || st.role !== 'leader' || pending.term !== st.term || this.raft.log().termAt(index) !== pending.term) return false
     pending.replies.push(reply)
     this.retriesJoined++
     return true
@@ -198,9 +192,9 @@ export class Replica {
   }
 
   private read(req: ReadRequest, reply: Reply): void {
-    if (req.stale) return reply({ok: true, value: this.kv.get(req.key), index: this.raft.appliedIndex})
-    if (this.mutant === 'read-without-readindex' && this.raft.role === 'leader') {
-      return reply({ok: true, value: this.kv.get(req.key), index: this.raft.appliedIndex})
+    if (req.stale) return reply({ok: true, value: this.kv.get(req.key), index: this.raft.status().appliedIndex})
+    if (this.mutant === 'read-without-readindex' && this.raft.status().role === 'leader') {
+      return reply({ok: true, value: this.kv.get(req.key), index: this.raft.status().appliedIndex})
     }
     const id = this.nextReadId++
     const result = this.raft.readIndex(id)
@@ -266,19 +260,19 @@ export class Replica {
     const pending = this.pendingWrites.get(entry.index)
     if (entry.type !== 'normal' || !isKvCommand(entry.data)) {
       if (entry.type === 'normal') this.ports.log(`skipped malformed command at index ${entry.index}`)
-      if (pending) this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
+      if (pending) this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
       return
     }
     this.bytesSinceSnapshot += ENTRY_OVERHEAD_BYTES + commandBytes(entry.data)
     const applied = this.kv.apply(entry.data, entry.index)
     if (!pending) return
-    if (pending.term !== entry.term) return this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
+    if (pending.term !== entry.term) return this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
     if (applied.kind === 'registered') this.settle(entry.index, {ok: true, session: applied.session, index: entry.index})
     else this.settle(entry.index, {ok: true, result: applied.result, index: applied.index})
   }
 
   private serveReads(): void {
-    const applied = this.raft.appliedIndex
+    const applied = this.raft.status().appliedIndex
     let served = 0
     while (served < this.readsAwaitingApply.length && this.readsAwaitingApply[served]!.index <= applied) {
       const r = this.readsAwaitingApply[served++]!
@@ -301,7 +295,7 @@ export class Replica {
       for (const {reply} of this.pendingReads.values()) reply({ok: false, error: 'not-leader', leaderHint: leaderId})
       this.pendingReads.clear()
     }
-    if (leaderId !== 0 && role !== 'leader') this.ports.log(`following leader ${leaderId} in term ${this.raft.currentTerm}`)
+    if (leaderId !== 0 && role !== 'leader') this.ports.log(`following leader ${leaderId} in term ${this.raft.status().term}`)
   }
 
   /**
@@ -318,11 +312,11 @@ export class Replica {
    */
   private maybeSnapshot(): void {
     if (this.snapshotJob || this.stopped) return
-    const applied = this.raft.appliedIndex
-    const {lastIncludedIndex} = this.raft.snapshotMeta()
+    const applied = this.raft.status().appliedIndex
+    const lastIncludedIndex = this.raft.log().snapshotIndex
     if (applied - lastIncludedIndex < this.snapshotEvery) return
     if (this.bytesSinceSnapshot < this.lastSnapshotBytes / 2) return
-    const term = this.raft.termAt(applied)
+    const term = this.raft.log().termAt(applied)
     if (term === undefined) return
     const snapshot: Snapshot = {lastIncludedIndex: applied, lastIncludedTerm: term, data: this.kv.snapshot()}
     this.bytesSinceSnapshot = 0
@@ -348,8 +342,8 @@ export class Replica {
     this.snapshotJob = null
     const {lastIncludedIndex: index, lastIncludedTerm: term} = job.snapshot
     // A snapshot from the leader may have replaced the log meanwhile; then this one is moot.
-    if (this.raft.snapshotMeta().lastIncludedIndex >= index) {
-      this.ports.log(`snapshot at ${index} dropped: the log was replaced by a snapshot at ${this.raft.snapshotMeta().lastIncludedIndex} meanwhile`)
+    if (this.raft.log().snapshotIndex >= index) {
+      this.ports.log(`snapshot at ${index} dropped: the log was replaced by a snapshot at ${this.raft.log().snapshotIndex} meanwhile`)
       return
     }
     const snap = this.raft.compact(index, job.snapshot.data)
@@ -373,18 +367,19 @@ export class Replica {
 
   // ---------------------------------------------------------------- queries
 
+  /** The node's Raft state now (a copy). */
   status(): ReplicaStatus {
-    const r = this.raft
-    return {
-      id: r.id,
-      role: r.role,
-      term: r.currentTerm,
-      leaderId: r.leaderId,
-      lastIndex: r.lastIndex(),
-      commitIndex: r.commitIndex,
-      appliedIndex: r.appliedIndex,
-      snapshotIndex: r.snapshotMeta().lastIncludedIndex,
-    }
+    return this.raft.status()
+  }
+
+  /** The node's log, read-only (checkers, status displays). */
+  log(): LogView {
+    return this.raft.log()
+  }
+
+  /** As leader: a follower's replication. */
+  followerProgress(id: NodeId): FollowerProgress | undefined {
+    return this.raft.followerProgress(id)
   }
 
   /** Fails every request still waiting (shutdown, crash in the simulator). */

@@ -1,0 +1,20 @@
+// What the Raft core reports as it goes (elections, votes, leadership, snapshots): a typed event,
+// one text form for it in format.ts. The node log and the simulator trace print the text; the
+// dashboard switches on the type.
+import type {NodeId} from './types.js'
+
+export type RaftEvent =
+  | {type: 'pre-vote-started'; term: number}
+  | {type: 'election-started'; term: number}
+  | {type: 'voted'; for: NodeId; term: number}
+  | {type: 'became-leader'; term: number}
+  | {type: 'stepped-down'; term: number}
+  | {type: 'lost-quorum'; term: number}
+  | {type: 'transfer-started'; to: NodeId}
+  | {type: 'transfer-timed-out'; to: NodeId}
+  | {type: 'asked-to-campaign'; from: NodeId}
+  | {type: 'ignored-append'; from: NodeId; term: number}
+  | {type: 'installing-snapshot'; index: number; term: number; from: NodeId}
+  | {type: 'sending-snapshot'; index: number; to: NodeId}
+
+export type RaftEventType = RaftEvent['type']
