@@ -4,7 +4,7 @@
 // healed, every node running and none paused — also when the run fails half-way.
 import type {NodeId} from '../core/types.js'
 import type {PartitionRules} from '../transport/link-filter.js'
-import type {ClusterConfig} from '../cluster/config.js'
+import type {ClusterConfig} from '../clusterdir/config.js'
 import {applyPartition, findLeader, pauseNodes, resumeNodes, startNodes, stopNodes} from '../cluster/service.js'
 import type {NemesisAction, NemesisRecord} from './history.js'
 import type {Fault, FaultKind} from './plan.js'

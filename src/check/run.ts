@@ -8,14 +8,14 @@ import {randomBytes} from 'node:crypto'
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {ClusterClient} from '../client/cluster-client.js'
-import {clusterExists, DEFAULTS, loadCluster, raftctl, readSecret, type ClusterConfig} from '../cluster/config.js'
+import {clusterExists, DEFAULTS, loadCluster, raftctl, readSecret, type ClusterConfig} from '../clusterdir/config.js'
 import {applyPartition, currentPartition, resumeNodes, runningUnsafeStaleReads, startNodes, stopNodes, waitForLeader} from '../cluster/service.js'
 import {agreedLeader} from '../cluster/status.js'
 import {pollStatuses} from '../cluster/status-poller.js'
 import type {NodeId} from '../core/types.js'
 import {Prng} from '../lib/prng.js'
 import {checkLinearizable, formatOp, type HistoryOp, type ViolationDetail} from '../sim/linearizability.js'
-import type {NodeStatus} from '../server/protocol.js'
+import type {NodeStatus} from '../protocol/protocol.js'
 import {
   countOps,
   HISTORY_FILE,

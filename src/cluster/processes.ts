@@ -5,8 +5,8 @@ import {closeSync, fstatSync, mkdirSync, openSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {execa, type Options} from 'execa'
 import type {NodeId} from '../core/types.js'
-import {nodeDir, paths} from './config.js'
-import {isAlive, writePidFile} from './pids.js'
+import {nodeDir, paths} from '../clusterdir/config.js'
+import {isAlive, writePidFile} from '../clusterdir/pids.js'
 
 // Through dist/ from both trees: a replica runs the built code also when this module runs from src/ (tsx).
 const REPLICA_MAIN = fileURLToPath(new URL('../../dist/server/replica-main.js', import.meta.url))

@@ -19,11 +19,11 @@ import {
   type ClusterConfig,
   type InitOptions,
   validateInit,
-} from './config.js'
+} from '../clusterdir/config.js'
 import {withDirLock} from './lock.js'
-import {liveLockOwner} from './data-lock.js'
+import {liveLockOwner} from '../clusterdir/data-lock.js'
 import {completePartition} from './partition.js'
-import {isAlive, isPaused, nodeIdsOnDisk, processArgs, readPid, removePidFile, runningPid, writePidFile} from './pids.js'
+import {isAlive, isPaused, nodeIdsOnDisk, processArgs, readPid, removePidFile, runningPid, writePidFile} from '../clusterdir/pids.js'
 import {pausePid, resumePid, sleep, spawnReplica, stopPids, type Spawned} from './processes.js'
 import {adminRequest, agreedLeader, clusterStatus, nodeStatuses, type ClusterStatus} from './status.js'
 

@@ -1,6 +1,6 @@
 // Hidden: one replica process (spawned detached by `raftctl start`).
 import {Command, Flags} from '@oclif/core'
-import {resolveDir} from '../cluster/config.js'
+import {resolveDir} from '../clusterdir/config.js'
 
 export default class Replica extends Command {
   static override hidden = true

@@ -6,7 +6,6 @@
 //
 // It only talks to the outside world through ports (storage, send, log), so the simulator can
 // give it a crashable disk and a lossy network.
-import {formatEvent} from '../core/format.js'
 import type {LogView} from '../core/log.js'
 import {RaftNode, type CoreMutant, type FollowerProgress, type RaftStatus} from '../core/raft.js'
 import type {Entry, Message, NodeId, Ready, Role, Snapshot} from '../core/types.js'
@@ -15,7 +14,8 @@ import {commandBytes, isKvCommand, KvStateMachine, type KvCommand, type KvSnapsh
 import type {LogStorage} from '../storage/port.js'
 import {SnapshotEncoder} from '../storage/snapshot-encoder.js'
 import {assert} from '../lib/assert.js'
-import type {ClientReply, ClientRequest, ReadRequest, RegisterRequest, WriteRequest} from './protocol.js'
+import type {ReplicaEvent} from '../protocol/events.js'
+import type {ClientReply, ClientRequest, ReadRequest, RegisterRequest, WriteRequest} from '../protocol/protocol.js'
 
 /**
  * Mutants of the driver and the state machine (see CoreMutant for the core's): for proving the
@@ -60,7 +60,8 @@ export interface ReplicaConfig {
 export interface ReplicaPorts {
   storage: LogStorage
   send(message: Message): void
-  log(line: string): void
+  /** What the driver and the core report (elections, snapshots, ...): the node log's lines. */
+  log(event: ReplicaEvent): void
   /**
    * Runs `fn` soon, after pending input (setImmediate in a process). With it, a snapshot is
    * encoded a step at a time between batches instead of in one go; without it, at once.
@@ -131,11 +132,11 @@ export class Replica {
         preVote: cfg.preVote,
         checkQuorum: cfg.checkQuorum,
         mutant: coreMutant,
-        onEvent: (e) => ports.log(formatEvent(e)),
+        onEvent: (e) => ports.log(e),
       },
       state,
     )
-    if (state.snapshot) ports.log(`restored snapshot at ${state.snapshot.lastIncludedIndex}`)
+    if (state.snapshot) ports.log({type: 'snapshot-restored', index: state.snapshot.lastIncludedIndex})
   }
 
   // ---------------------------------------------------------------- inputs (call process() after)
@@ -259,7 +260,7 @@ export class Replica {
   private applyCommand(entry: Entry): void {
     const pending = this.pendingWrites.get(entry.index)
     if (entry.type !== 'normal' || !isKvCommand(entry.data)) {
-      if (entry.type === 'normal') this.ports.log(`skipped malformed command at index ${entry.index}`)
+      if (entry.type === 'normal') this.ports.log({type: 'malformed-command', index: entry.index})
       if (pending) this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
       return
     }
@@ -295,7 +296,7 @@ export class Replica {
       for (const {reply} of this.pendingReads.values()) reply({ok: false, error: 'not-leader', leaderHint: leaderId})
       this.pendingReads.clear()
     }
-    if (leaderId !== 0 && role !== 'leader') this.ports.log(`following leader ${leaderId} in term ${this.raft.status().term}`)
+    if (leaderId !== 0 && role !== 'leader') this.ports.log({type: 'following', leader: leaderId, term: this.raft.status().term})
   }
 
   /**
@@ -343,7 +344,7 @@ export class Replica {
     const {lastIncludedIndex: index, lastIncludedTerm: term} = job.snapshot
     // A snapshot from the leader may have replaced the log meanwhile; then this one is moot.
     if (this.raft.log().snapshotIndex >= index) {
-      this.ports.log(`snapshot at ${index} dropped: the log was replaced by a snapshot at ${this.raft.log().snapshotIndex} meanwhile`)
+      this.ports.log({type: 'snapshot-dropped', index, replacedBy: this.raft.log().snapshotIndex})
       return
     }
     const snap = this.raft.compact(index, job.snapshot.data)
@@ -353,10 +354,7 @@ export class Replica {
     this.lastSnapshotBytes = encoded.bytes
     // Make sure the snapshot is durable before segments below it are treated as gone.
     this.ports.storage.sync()
-    this.ports.log(
-      `snapshot taken at ${index} (term ${term}, ${(job.snapshot.data as KvSnapshot).data.length} keys, ` +
-        `${(encoded.bytes / 1e6).toFixed(1)} MB${job.steps > 1 ? `, encoded in ${job.steps} steps` : ''})`,
-    )
+    this.ports.log({type: 'snapshot-taken', index, term, keys: (job.snapshot.data as KvSnapshot).data.length, bytes: encoded.bytes, steps: job.steps})
   }
 
   /** Stops background work (a snapshot being encoded); the process is about to close storage. */

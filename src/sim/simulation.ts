@@ -24,11 +24,12 @@
 // applied index, linearizability, and liveness after the heal: one leader, and every client
 // completes writes (no client stuck).
 import {formatMessage} from '../core/format.js'
+import {formatNodeEvent} from '../protocol/events.js'
 import type {Message, NodeId} from '../core/types.js'
 import {InvariantError} from '../lib/assert.js'
 import {Prng} from '../lib/prng.js'
 import {LeaderTracker} from '../client/leader-tracker.js'
-import type {ClientReply, ClientRequest, WriteRequest} from '../server/protocol.js'
+import type {ClientReply, ClientRequest, WriteRequest} from '../protocol/protocol.js'
 import {REPLICA_MUTANTS, Replica, type ReplicaMutant} from '../server/replica.js'
 import {StorageCorruptionError, StorageIdentityError} from '../storage/errors.js'
 import {writeIdentity} from '../storage/identity.js'
@@ -494,7 +495,7 @@ export class Simulation {
         {
           storage,
           send: (m) => this.send(m),
-          log: (line) => this.trace(`n${node.id} ${line}`),
+          log: (e) => this.trace(`n${node.id} ${formatNodeEvent(e)}`),
           defer: (fn) => this.schedule(1, () => this.input(node, epoch, fn)),
         },
       )

@@ -55,8 +55,12 @@ export interface SegmentLogOptions {
   mutant?: StorageMutant
   /** When given, load() refuses a directory that is not this node's (see identity.ts). */
   identity?: DataDirIdentity
-  /** Recovery notes (torn tail repaired, leftovers removed). Default: console.warn. */
-  log?: (line: string) => void
+  /**
+   * Notes of what load() found and did; `recovery` marks a repair or a fallback (a torn tail cut,
+   * an unreadable snapshot set aside, an interrupted discard finished), as opposed to removing
+   * leftovers. Default: console.warn.
+   */
+  log?: (line: string, recovery?: boolean) => void
 }
 
 export const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024
@@ -94,7 +98,7 @@ const DEFAULT_HARD_STATE: HardState = {currentTerm: 0, votedFor: 0, commitIndex:
 
 export class SegmentLogStorage implements LogStorage {
   private readonly segmentBytesMax: number
-  private readonly log: (line: string) => void
+  private readonly log: (line: string, recovery?: boolean) => void
   private readonly mutant?: StorageMutant
   private readonly identity?: DataDirIdentity
 
@@ -178,6 +182,7 @@ export class SegmentLogStorage implements LogStorage {
       this.log(
         `unreadable snapshot ${this.path(name)} at offset ${result.offset} (${result.reason}); ` +
           `moved to ${name}${CORRUPT_SUFFIX}, falling back to an older snapshot`,
+        true,
       )
       this.fs.rename(this.path(name), this.path(name + CORRUPT_SUFFIX))
       dirChanged = true
@@ -242,7 +247,7 @@ export class SegmentLogStorage implements LogStorage {
           if (after >= 0) {
             throw new StorageCorruptionError(file, off, `${frame.reason}, followed by a valid record at offset ${after}`)
           }
-          this.log(`torn tail repaired: ${file} at offset ${off} (${buf.length - off} bytes dropped)`)
+          this.log(`torn tail repaired: ${file} at offset ${off} (${buf.length - off} bytes dropped)`, true)
           const fd = this.fs.openAppend(file)
           this.fs.truncate(fd, off)
           this.fs.fsync(fd)
@@ -274,6 +279,7 @@ export class SegmentLogStorage implements LogStorage {
       this.log(
         `stored entry ${L} has term ${termAtSnapshot} but the snapshot has term ${snapshot.lastIncludedTerm}: ` +
           `finishing an interrupted log discard (${this.segments.length} segments, ${entries.length} entries dropped)`,
+        true,
       )
       this.unlinkFromTheEnd(this.segments)
       this.segments = []

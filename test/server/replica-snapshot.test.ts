@@ -5,6 +5,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import type {AppendEntries, Entry, InstallSnapshot, Message} from '../../src/core/types.js'
 import {Prng} from '../../src/lib/prng.js'
+import {formatNodeEvent} from '../../src/protocol/events.js'
 import {Replica} from '../../src/server/replica.js'
 import {MemoryFs} from '../../src/storage/memory-fs.js'
 import {SegmentLogStorage} from '../../src/storage/segment-log.js'
@@ -22,7 +23,7 @@ function follower(fs: MemoryFs, deferred: (() => void)[]) {
     {
       storage: new SegmentLogStorage(fs, '/n2', {log: (l) => lines.push(l)}),
       send: (m) => sent.push(m),
-      log: (l) => lines.push(l),
+      log: (e) => lines.push(formatNodeEvent(e)),
       defer: (fn) => deferred.push(fn),
     },
   )

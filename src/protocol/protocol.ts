@@ -38,12 +38,6 @@ export type AdminRequest =
   | {type: 'transfer'; to: NodeId}
   | {type: 'campaign'}
 
-export interface NodeEvent {
-  /** Milliseconds since the epoch. */
-  time: number
-  node: NodeId
-  text: string
-}
 
 export interface NodeStatus {
   id: NodeId
