@@ -1,6 +1,7 @@
 // The one canonical text form of messages, entries and node state, shared by the node log, the
 // simulator trace, tests and `status`.
 import type {RaftEvent} from './events.js'
+import {describeMembership} from './membership.js'
 import type {Entry, Message} from './types.js'
 
 export function formatEntries(entries: Entry[]): string {
@@ -59,5 +60,11 @@ export function formatEvent(e: RaftEvent): string {
       return `installing snapshot at ${e.index} (term ${e.term}) from ${e.from}`
     case 'sending-snapshot':
       return `sending snapshot at ${e.index} to ${e.to}`
+    case 'membership-changed':
+      return `configuration at ${e.index}: ${describeMembership(e.membership)}`
+    case 'removed':
+      return `removed from the configuration: stepped down in term ${e.term}`
+    case 'conf-change-proposed':
+      return `proposed configuration change at ${e.index}: ${e.change}`
   }
 }

@@ -7,6 +7,7 @@
 // lags snapshotIndex, and nothing after the snapshot is handed out until it is); a committed
 // entry is never truncated; nothing past committed is ever handed out for applying.
 import {assert} from '../lib/assert.js'
+import type {Membership} from './membership.js'
 import type {Entry, Snapshot} from './types.js'
 
 /** What the outside may read of a log (checkers, status displays). */
@@ -171,7 +172,7 @@ export class RaftLog implements LogView {
    * Takes a snapshot at `index` (<= applied) whose state the caller serialised into `data`, and
    * drops the entries it covers.
    */
-  compact(index: number, data: unknown): Snapshot {
+  compact(index: number, data: unknown, config?: Membership): Snapshot {
     assert(index <= this.applied, `compact(${index}) past appliedIndex ${this.applied}`)
     assert(index > this.snapIndex, `compact(${index}) not past the snapshot at ${this.snapIndex}`)
     const term = this.termAt(index)
@@ -179,7 +180,7 @@ export class RaftLog implements LogView {
     this.ents = this.ents.slice(index - this.snapIndex)
     this.snapIndex = index
     this.snapTerm = term
-    this.snapshot = {lastIncludedIndex: index, lastIncludedTerm: term, data}
+    this.snapshot = config ? {lastIncludedIndex: index, lastIncludedTerm: term, data, config} : {lastIncludedIndex: index, lastIncludedTerm: term, data}
     return this.snapshot
   }
 

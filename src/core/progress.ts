@@ -57,6 +57,8 @@ export class Progress {
   stallTicks = 0
   /** Heard from since the last CheckQuorum round. */
   recentActive = false
+  /** Leader ticks since it was last heard from (the strict reconfiguration check). */
+  heardElapsed = Infinity
   /** Highest ReadIndex round this follower has acknowledged. */
   ackedReadSeq = 0
 

@@ -17,7 +17,21 @@ import type {Prng} from '../lib/prng.js'
 import type {RaftEvent} from './events.js'
 import {RaftLog, type LogView} from './log.js'
 import {Progress, type ProgressState} from './progress.js'
-import {MajorityConfig} from './quorum.js'
+import {
+  allVoters,
+  applyConfChange,
+  confChangeProblem,
+  describeConfChange,
+  initialMembership,
+  isJoint,
+  isVoter,
+  JointQuorum,
+  members,
+  sameMembership,
+  type ConfChange,
+  type Membership,
+  type MembershipMutant,
+} from './membership.js'
 import {ReadOnly} from './read-only.js'
 import type {
   AppendEntries,
@@ -50,10 +64,18 @@ export type CoreMutant =
   | 'apply-past-commit'
   /** A new leader serves ReadIndex before an entry of its own term commits (its commitIndex may lag). */
   | 'read-before-own-term-commit'
+  /** A new leader proposes a configuration change before an entry of its own term committed (the 2015 bug). */
+  | 'conf-change-before-own-term-commit'
+  /** A node campaigns although its log holds a committed configuration change it has not applied. */
+  | 'campaign-with-unapplied-config'
+  | MembershipMutant
 
 export interface RaftConfig {
   id: NodeId
-  /** Every voter, this node included. */
+  /**
+   * The cluster's initial voters: the configuration until the log or a snapshot says otherwise
+   * (a node added later is not among them, and waits to learn the configuration from the leader).
+   */
   peers: NodeId[]
   /** Base election timeout in ticks; each node waits a random [e, 2e) ticks. */
   electionTicks: number
@@ -91,17 +113,29 @@ export interface RaftStatus {
   appliedIndex: number
   snapshotIndex: number
   snapshotTerm: number
+  /** The configuration in force (the latest applied). */
+  membership: Membership
 }
 
 export interface FollowerProgress {
   matchIndex: number
   nextIndex: number
   state: ProgressState
+  /** Heard from within the last election timeout. */
+  active: boolean
 }
+
+export type ConfChangeResult = {ok: true; index: number} | {ok: false; reason: string; leaderHint: NodeId | 0}
 
 export class RaftNode {
   readonly id: NodeId
-  private readonly config: MajorityConfig
+  /** The configuration in force (switched when a 'config' entry is applied), and its quorums. */
+  private membership: Membership
+  private quorum: JointQuorum
+  /** The configurations applied since the snapshot, by the index of their entry (the first: the snapshot's). */
+  private configHistory: {index: number; membership: Membership}[]
+  /** Leader: no configuration change may be proposed until this index is applied. */
+  private pendingConfIndex = 0
   private readonly cfg: Required<Omit<RaftConfig, 'mutant' | 'onEvent'>> & Pick<RaftConfig, 'mutant' | 'onEvent'>
 
   // Persistent state (Figure 2), the log included.
@@ -134,10 +168,8 @@ export class RaftNode {
   private prevSoftState: SoftState
 
   constructor(config: RaftConfig, initial: RaftInitialState) {
-    assert(config.peers.includes(config.id), `node ${config.id} is not among the peers ${config.peers}`)
     assert(config.electionTicks > config.heartbeatTicks, 'electionTicks must exceed heartbeatTicks')
     this.id = config.id
-    this.config = new MajorityConfig(config.peers)
     this.cfg = {
       ...config,
       preVote: config.preVote ?? true,
@@ -151,6 +183,9 @@ export class RaftNode {
     this.currentTerm = hardState.currentTerm
     this.votedFor = hardState.votedFor
     this.raftLog = new RaftLog(snapshot, entries, hardState.commitIndex)
+    this.membership = snapshot?.config ?? initialMembership(config.peers)
+    this.quorum = new JointQuorum(this.membership, this.membershipMutant())
+    this.configHistory = [{index: this.raftLog.snapshotIndex, membership: this.membership}]
     this.prevHardState = this.hardState()
     this.prevSoftState = this.softState()
     this.resetRandomizedElectionTicks()
@@ -172,6 +207,7 @@ export class RaftNode {
       appliedIndex: log.applied,
       snapshotIndex: log.snapshotIndex,
       snapshotTerm: log.snapshotTerm,
+      membership: this.membership,
     }
   }
 
@@ -183,7 +219,7 @@ export class RaftNode {
   /** The leader's view of a follower's replication, for status displays. */
   followerProgress(id: NodeId): FollowerProgress | undefined {
     const pr = this.progress.get(id)
-    return pr && {matchIndex: pr.matchIndex, nextIndex: pr.nextIndex, state: pr.state}
+    return pr && {matchIndex: pr.matchIndex, nextIndex: pr.nextIndex, state: pr.state, active: pr.heardElapsed < this.cfg.electionTicks}
   }
 
   private hardState(): HardState {
@@ -232,9 +268,10 @@ export class RaftNode {
    * on a freshly started cluster. Refused by a leader, or while a leader is known.
    */
   campaignNow(): {ok: true} | {ok: false; reason: string} {
-    if (!this.config.has(this.id)) return {ok: false, reason: 'not a voter'}
+    if (!isVoter(this.membership, this.id)) return {ok: false, reason: 'not a voter'}
     if (this.role === 'leader') return {ok: false, reason: 'already leader'}
     if (this.leaderId !== 0) return {ok: false, reason: `leader ${this.leaderId} is known`}
+    if (this.hasUnappliedConfChange()) return {ok: false, reason: 'a committed configuration change is not applied yet'}
     this.electionElapsed = 0
     this.campaign(false)
     return {ok: true}
@@ -255,15 +292,56 @@ export class RaftNode {
   }
 
   /**
+   * Proposes a configuration change (leader only), once the previous one is applied and, for a
+   * new leader, once everything its log held at its election is (so an entry of its own term has
+   * committed). Unless `force`, refused when the configuration it leads to would have no quorum
+   * among the nodes heard from within an election timeout (etcd's strict reconfig check).
+   */
+  proposeConfChange(cc: ConfChange, opts: {force?: boolean} = {}): ConfChangeResult {
+    if (this.role !== 'leader') return {ok: false, reason: 'not the leader', leaderHint: this.leaderId}
+    if (this.transferTarget !== 0) return {ok: false, reason: 'a leadership transfer is in progress', leaderHint: this.transferTarget}
+    const problem = confChangeProblem(cc)
+    if (problem) return {ok: false, reason: problem, leaderHint: this.id}
+    if (this.pendingConfIndex > this.raftLog.applied) {
+      return {ok: false, reason: 'a configuration change is in progress (or this new leader has not committed an entry of its term yet)', leaderHint: this.id}
+    }
+    const next = applyConfChange(this.membership, cc)
+    if ('error' in next) return {ok: false, reason: next.error, leaderHint: this.id}
+    if (!opts.force) {
+      const up = (id: NodeId) => id === this.id || (this.progress.get(id)?.heardElapsed ?? Infinity) < this.cfg.electionTicks
+      if (!new JointQuorum(next).hasQuorum(up)) {
+        return {ok: false, reason: 'the nodes heard from lately would not be a quorum of the new configuration', leaderHint: this.id}
+      }
+    }
+    const entry = this.appendEntry('config', cc)
+    this.pendingConfIndex = entry.index
+    this.event({type: 'conf-change-proposed', index: entry.index, change: describeConfChange(cc)})
+    return {ok: true, index: entry.index}
+  }
+
+  /**
    * Takes a snapshot at `index` (<= appliedIndex) whose state the caller serialised into `data`,
    * and drops the log entries it covers. The caller persists it (LogStorage.saveSnapshot).
    */
   compact(index: number, data: unknown): Snapshot {
-    return this.raftLog.compact(index, data)
+    const snap = this.raftLog.compact(index, data, this.membershipAt(index))
+    // Only the configuration in force at the snapshot is needed from before it.
+    const keep = this.configHistory.findLastIndex((c) => c.index <= index)
+    this.configHistory = this.configHistory.slice(Math.max(0, keep))
+    return snap
+  }
+
+  /** The configuration in force once `index` was applied. */
+  private membershipAt(index: number): Membership {
+    let m = this.configHistory[0]!.membership
+    for (const c of this.configHistory) if (c.index <= index) m = c.membership
+    return m
   }
 
   step(m: Message): void {
     if (m.to !== this.id) return
+    // A removed node (or one not yet added) cannot disrupt the cluster with its campaigns.
+    if (m.type === 'RequestVote' && !isVoter(this.membership, m.from) && this.knowsConfiguration()) return
     if (m.term > this.currentTerm) {
       if (m.type === 'RequestVote') {
         const inLease = this.cfg.checkQuorum && this.leaderId !== 0 && this.electionElapsed < this.cfg.electionTicks
@@ -343,9 +421,11 @@ export class RaftNode {
     const prev = this.prevHardState
     const hsChanged = hs.currentTerm !== prev.currentTerm || hs.votedFor !== prev.votedFor || hs.commitIndex !== prev.commitIndex
     const max = this.cfg.maxApplyBatch
+    const newlyCommitted = hs.commitIndex > prev.commitIndex ? this.raftLog.entries(prev.commitIndex + 1, hs.commitIndex) : []
     return {
       softState: this.softState(),
       hardState: hsChanged ? hs : null,
+      mustPersistCommit: newlyCommitted.some((e) => e.type === 'config'),
       entries: this.raftLog.unstableEntries(),
       snapshot: this.pendingSnapshot,
       messages,
@@ -368,7 +448,76 @@ export class RaftNode {
       // Only if the log still holds that entry (a step between ready and advance may truncate).
       log.stableTo(last.index, last.term)
     }
-    if (rd.committedEntries.length > 0) log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index)
+    if (rd.snapshot) {
+      const m = rd.snapshot.config ?? this.membership
+      this.configHistory = [{index: rd.snapshot.lastIncludedIndex, membership: m}]
+      if (!sameMembership(m, this.membership)) this.event({type: 'membership-changed', index: rd.snapshot.lastIncludedIndex, membership: m})
+      this.switchMembership(m)
+    }
+    for (const e of rd.committedEntries) {
+      log.appliedTo(e.index)
+      if (e.type === 'config') this.applyConfEntry(e)
+    }
+  }
+
+  /** A committed configuration change is applied: it is in force from now on. */
+  private applyConfEntry(e: Entry): void {
+    const cc = e.data as ConfChange
+    const next = confChangeProblem(cc) === null ? applyConfChange(this.membership, cc) : {error: 'malformed'}
+    // Every replica skips the same invalid change (it was validated when proposed).
+    if ('error' in next) return
+    this.configHistory.push({index: e.index, membership: next})
+    this.switchMembership(next)
+    this.event({type: 'membership-changed', index: e.index, membership: next})
+    if (this.role !== 'leader') return
+    if (!isVoter(this.membership, this.id)) {
+      // Removed: hand over to a caught-up voter if there is one, and stop leading.
+      const heir = allVoters(this.membership).find((id) => this.progress.get(id)?.matchIndex === this.raftLog.lastIndex())
+      if (heir !== undefined) this.send<TimeoutNow>({type: 'TimeoutNow', to: heir, term: this.currentTerm})
+      this.becomeFollower(this.currentTerm, 0)
+      this.event({type: 'removed', term: this.currentTerm})
+      return
+    }
+    if (isJoint(this.membership)) {
+      // Leave the joint configuration at once (etcd's auto-leave).
+      const leave = this.appendEntry('config', {ops: [], leaveJoint: true} satisfies ConfChange)
+      this.pendingConfIndex = leave.index
+    }
+  }
+
+  private switchMembership(next: Membership): void {
+    this.membership = next
+    this.quorum = new JointQuorum(next, this.membershipMutant())
+    if (this.role !== 'leader') return
+    const want = members(next).filter((id) => id !== this.id)
+    for (const id of [...this.progress.keys()]) if (!want.includes(id)) this.progress.delete(id)
+    for (const id of want) {
+      if (this.progress.has(id)) continue
+      // A new member is probed at once (etcd: bcastAppend after a switch).
+      this.progress.set(id, new Progress(id, this.raftLog.lastIndex() + 1, this.cfg.maxInflight))
+      this.sendAppend(id, true)
+    }
+    if (this.transferTarget !== 0 && !want.includes(this.transferTarget)) this.transferTarget = 0
+    // Fewer voters may make a quorum of what is already stored.
+    if (this.maybeCommit()) this.needCommitBroadcast = true
+  }
+
+  /** A committed configuration change not yet applied: campaigning now could use a stale configuration. */
+  private hasUnappliedConfChange(): boolean {
+    if (this.cfg.mutant === 'campaign-with-unapplied-config') return false
+    const log = this.raftLog
+    for (const e of log.entries(log.applied + 1, log.committed)) if (e.type === 'config') return true
+    return false
+  }
+
+  /** False for a node that has never learnt the configuration (added later, no log yet). */
+  private knowsConfiguration(): boolean {
+    return isVoter(this.membership, this.id) || this.raftLog.lastIndex() > 0
+  }
+
+  private membershipMutant(): MembershipMutant | undefined {
+    const m = this.cfg.mutant
+    return m === 'joint-new-majority-only' || m === 'learner-counts' ? m : undefined
   }
 
   // ---------------------------------------------------------------- roles
@@ -413,9 +562,12 @@ export class RaftNode {
     this.leaderId = this.id
     this.resetTimers()
     this.progress.clear()
-    for (const id of this.config.voters) {
+    for (const id of members(this.membership)) {
       if (id !== this.id) this.progress.set(id, new Progress(id, this.raftLog.lastIndex() + 1, this.cfg.maxInflight))
     }
+    // No configuration change until what the log holds now is applied: then an entry of this
+    // term has committed (the 2015 single-server bug, etcd's pendingConfIndex).
+    this.pendingConfIndex = this.cfg.mutant === 'conf-change-before-own-term-commit' ? 0 : this.raftLog.lastIndex()
     this.event({type: 'became-leader', term: this.currentTerm})
     // A no-op of the new term lets earlier-term entries commit (Raft §5.4.2, §8).
     this.appendEntry('noop', undefined)
@@ -448,7 +600,7 @@ export class RaftNode {
     if (this.tallyVotes(preVote)) return
     const lastLogIndex = this.raftLog.lastIndex()
     const lastLogTerm = this.raftLog.lastTerm()
-    for (const to of this.config.voters) {
+    for (const to of allVoters(this.membership)) {
       if (to === this.id) continue
       this.send<RequestVote>({type: 'RequestVote', to, term, lastLogIndex, lastLogTerm, preVote, transfer})
     }
@@ -456,7 +608,7 @@ export class RaftNode {
 
   /** Counts votes; moves on (campaign or lead) or gives up. Returns true if the round is decided. */
   private tallyVotes(preVote: boolean): boolean {
-    switch (this.config.voteResult(this.votes)) {
+    switch (this.quorum.voteResult(this.votes)) {
       case 'won':
         if (preVote) {
           this.becomeCandidate()
@@ -479,7 +631,7 @@ export class RaftNode {
     this.electionElapsed++
     if (this.electionElapsed >= this.randomizedElectionTicks) {
       this.electionElapsed = 0
-      if (this.config.has(this.id)) this.campaign(false)
+      if (isVoter(this.membership, this.id) && !this.hasUnappliedConfChange()) this.campaign(false)
     }
   }
 
@@ -499,6 +651,7 @@ export class RaftNode {
       this.transferTarget = 0
     }
     for (const [id, pr] of this.progress) {
+      pr.heardElapsed++
       if (pr.state === 'replicate' && pr.inflights.count > 0 && ++pr.stallTicks >= 2 * this.cfg.heartbeatTicks) {
         // Nothing acknowledged for two heartbeat intervals although AppendEntries are in flight:
         // some were probably lost (a dropped connection). Probe from the known match point.
@@ -521,7 +674,7 @@ export class RaftNode {
 
   /** CheckQuorum: was a majority heard from since the last round? Starts the next round. */
   private checkQuorumActive(): boolean {
-    const active = this.config.hasQuorum((id) => id === this.id || this.progress.get(id)?.recentActive === true)
+    const active = this.quorum.hasQuorum((id) => id === this.id || this.progress.get(id)?.recentActive === true)
     for (const pr of this.progress.values()) pr.recentActive = false
     return active
   }
@@ -561,7 +714,7 @@ export class RaftNode {
   }
 
   private handleTimeoutNow(m: TimeoutNow): void {
-    if (this.role === 'leader') return
+    if (this.role === 'leader' || !isVoter(this.membership, this.id) || this.hasUnappliedConfChange()) return
     this.event({type: 'asked-to-campaign', from: m.from})
     this.campaign(true)
   }
@@ -634,7 +787,7 @@ export class RaftNode {
     if (data !== undefined) entry.data = data
     this.raftLog.append(entry)
     this.needBroadcast = true
-    if (this.config.voters.length === 1) this.maybeCommit()
+    if (this.quorum.isSingleton(this.id)) this.maybeCommit()
     return entry
   }
 
@@ -711,6 +864,7 @@ export class RaftNode {
     const pr = this.progress.get(m.from)
     if (!pr) return
     pr.recentActive = true
+    pr.heardElapsed = 0
     if (m.readSeq > pr.ackedReadSeq) {
       pr.ackedReadSeq = m.readSeq
       this.confirmReads()
@@ -741,6 +895,7 @@ export class RaftNode {
     const pr = this.progress.get(m.from)
     if (!pr) return
     pr.recentActive = true
+    pr.heardElapsed = 0
     if (pr.state !== 'snapshot') {
       // A duplicate, or an answer overtaken by later AppendEntries: at most news of a match.
       if (pr.maybeUpdate(m.matchIndex) && this.maybeCommit()) this.needCommitBroadcast = true
@@ -761,7 +916,7 @@ export class RaftNode {
   /** Advances commitIndex to the highest index a quorum holds, if it is of the current term. */
   private maybeCommit(): boolean {
     const log = this.raftLog
-    const n = this.config.committedIndex((id) => (id === this.id ? log.lastIndex() : (this.progress.get(id)?.matchIndex ?? 0)))
+    const n = this.quorum.committedIndex((id) => (id === this.id ? log.lastIndex() : (this.progress.get(id)?.matchIndex ?? 0)))
     if (n <= log.committed) return false
     if (log.termAt(n) !== this.currentTerm && this.cfg.mutant !== 'commit-old-term') return false
     log.commitTo(n)
@@ -774,7 +929,7 @@ export class RaftNode {
   // ---------------------------------------------------------------- ReadIndex
 
   private startRead(ctx: unknown): void {
-    if (this.config.voters.length === 1) {
+    if (this.quorum.isSingleton(this.id)) {
       this.readStates.push({ctx, index: this.raftLog.committed})
       return
     }
@@ -783,7 +938,7 @@ export class RaftNode {
 
   private confirmReads(): void {
     const released = this.readOnly.release((seq) =>
-      this.config.hasQuorum((id) => id === this.id || (this.progress.get(id)?.ackedReadSeq ?? 0) >= seq),
+      this.quorum.hasQuorum((id) => id === this.id || (this.progress.get(id)?.ackedReadSeq ?? 0) >= seq),
     )
     this.readStates.push(...released)
   }

@@ -170,6 +170,7 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
       case 'del':
       case 'cas':
       case 'register':
+      case 'member':
         return new Promise<ClientReply>((resolve) => {
           replica.request(req as ClientRequest, resolve)
           scheduleProcess()

@@ -15,7 +15,8 @@ import type {LogStorage} from '../storage/port.js'
 import {SnapshotEncoder} from '../storage/snapshot-encoder.js'
 import {assert} from '../lib/assert.js'
 import type {ReplicaEvent} from '../protocol/events.js'
-import type {ClientReply, ClientRequest, ReadRequest, RegisterRequest, WriteRequest} from '../protocol/protocol.js'
+import type {ClientReply, ClientRequest, MemberRequest, ReadRequest, RegisterRequest, WriteRequest} from '../protocol/protocol.js'
+import type {Membership} from '../core/membership.js'
 
 /**
  * Mutants of the driver and the state machine (see CoreMutant for the core's): for proving the
@@ -101,6 +102,10 @@ export class Replica {
   private bytesSinceSnapshot = 0
   /** Size of the last snapshot this replica wrote (0: none yet since it started). */
   private lastSnapshotBytes = 0
+  /** Configuration entries applied in the current Ready whose proposer waits for an answer. */
+  private readonly configApplied: Entry[] = []
+  /** Called when a new configuration is in force (the process updates its address book). */
+  onMembership?: (membership: Membership) => void
   /** Retried writes that joined their pending proposal instead of adding an entry. */
   retriesJoined = 0
   /** Called for every entry applied, in order (checkers and the node log use it). */
@@ -151,7 +156,19 @@ export class Replica {
 
   request(req: ClientRequest, reply: Reply): void {
     if (req.type === 'get') this.read(req, reply)
+    else if (req.type === 'member') this.changeMembership(req, reply)
     else this.write(req, reply)
+  }
+
+  /** A configuration change: proposed by the leader, answered once applied. */
+  private changeMembership(req: MemberRequest, reply: Reply): void {
+    const result = this.raft.proposeConfChange(req.change, {force: req.force})
+    if (!result.ok) {
+      const leader = this.raft.status().role === 'leader'
+      return reply(leader ? {ok: false, error: 'refused', reason: result.reason, leaderHint: result.leaderHint} : {ok: false, error: 'not-leader', leaderHint: result.leaderHint})
+    }
+    this.settle(result.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
+    this.pendingWrites.set(result.index, {term: this.raft.status().term, replies: [reply], key: null})
   }
 
   private write(req: WriteRequest | RegisterRequest, reply: Reply): void {
@@ -222,7 +239,7 @@ export class Replica {
     const storage = this.ports.storage
     if (rd.snapshot) storage.saveSnapshot(rd.snapshot, true)
     if (rd.entries.length > 0) storage.append(rd.entries)
-    if (rd.hardState) storage.setHardState(rd.hardState)
+    if (rd.hardState) storage.setHardState(rd.hardState, rd.mustPersistCommit)
     const wrote = rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null
     if (wrote) {
       if (this.mutant !== 'ack-before-fsync') storage.sync()
@@ -245,7 +262,15 @@ export class Replica {
       this.pendingReads.delete(rs.ctx as number)
       this.readsAwaitingApply.push({index: rs.index, key: pending.key, reply: pending.reply})
     }
+    const before = this.raft.status().membership
     this.raft.advance(rd)
+    const membership = this.raft.status().membership
+    for (const entry of this.configApplied.splice(0)) {
+      const pending = this.pendingWrites.get(entry.index)
+      if (!pending) continue
+      this.settle(entry.index, pending.term === entry.term ? {ok: true, membership, index: entry.index} : {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
+    }
+    if (membership !== before) this.onMembership?.(membership)
     this.serveReads()
     this.noteSoftState(rd)
     this.maybeSnapshot()
@@ -259,6 +284,11 @@ export class Replica {
 
   private applyCommand(entry: Entry): void {
     const pending = this.pendingWrites.get(entry.index)
+    if (entry.type === 'config') {
+      // Answered once the core has switched to it (after this Ready is advanced).
+      if (pending) this.configApplied.push(entry)
+      return
+    }
     if (entry.type !== 'normal' || !isKvCommand(entry.data)) {
       if (entry.type === 'normal') this.ports.log({type: 'malformed-command', index: entry.index})
       if (pending) this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})

@@ -5,7 +5,7 @@
 //   log-<firstIndex:20>.seg             append-only segments of records (see record.ts) holding
 //                                       MessagePack Entries; a segment's name is its first index
 //   hardstate                           one record: {currentTerm, votedFor, commitIndex}
-//   snapshot-<index:20>-<term:20>.snap  one record: {lastIncludedIndex, lastIncludedTerm, data}
+//   snapshot-<index:20>-<term:20>.snap  one record: {lastIncludedIndex, lastIncludedTerm, config?, data}
 //   identity                            one record: {clusterId, nodeId} (identity.ts)
 //   *.tmp                               write-then-rename temporaries; removed on load
 //
@@ -40,6 +40,7 @@ import {dataViewOf} from './crc32.js'
 import {checkFrame, encodeRecord, RECORD_HEADER_BYTES, writeRecord} from './record.js'
 import {SnapshotEncoder, type EncodedSnapshot} from './snapshot-encoder.js'
 import {checkIdentity, type DataDirIdentity} from './identity.js'
+import {membershipProblem} from '../core/membership.js'
 
 /**
  * Deliberately broken storage, only to prove the simulator catches what these bugs would do:
@@ -121,6 +122,8 @@ export class SegmentLogStorage implements LogStorage {
   private persistedHardState: HardState = {...DEFAULT_HARD_STATE}
   /** Term or vote changed since the hard-state file was last written. */
   private hardStateDirty = false
+  /** The next sync must persist commitIndex too (it passed a configuration change). */
+  private commitUrgent = false
 
   constructor(
     private readonly fs: FileSystem,
@@ -360,8 +363,9 @@ export class SegmentLogStorage implements LogStorage {
   // ---------------------------------------------------------------------------------------------
   // hard state, snapshot, sync
 
-  setHardState(hardState: HardState): void {
+  setHardState(hardState: HardState, durableCommit = false): void {
     this.assertOpen('setHardState')
+    if (durableCommit) this.commitUrgent = true
     const {currentTerm, votedFor, commitIndex} = hardState
     assert(
       isNonNegInt(currentTerm) && isNonNegInt(votedFor) && isNonNegInt(commitIndex),
@@ -467,6 +471,13 @@ export class SegmentLogStorage implements LogStorage {
     // with a commitIndex that holds for the durable log as it was before this batch.
     if (this.hardStateDirty) this.writeHardState()
     this.syncLog()
+    // A commitIndex that must be durable, and was held back for the log to become durable first.
+    if (this.commitUrgent && this.persistedHardState.commitIndex < this.hardState.commitIndex) {
+      this.writeHardState()
+      this.fs.fsyncDir(this.dir)
+      this.dirDirty = false
+    }
+    this.commitUrgent = false
   }
 
   /** fsyncs the active segment and the directory; afterwards the durable log is the live one. */
@@ -620,10 +631,12 @@ export class SegmentLogStorage implements LogStorage {
     ) {
       return {ok: false, offset: RECORD_HEADER_BYTES, reason: 'payload is not the snapshot the file name announces'}
     }
-    return {
-      ok: true,
-      snapshot: {lastIncludedIndex: value.lastIncludedIndex, lastIncludedTerm: value.lastIncludedTerm, data: value.data},
+    if (value.config !== undefined && membershipProblem(value.config) !== null) {
+      return {ok: false, offset: RECORD_HEADER_BYTES, reason: `the snapshot's configuration is malformed: ${membershipProblem(value.config)}`}
     }
+    const snapshot: Snapshot = {lastIncludedIndex: value.lastIncludedIndex, lastIncludedTerm: value.lastIncludedTerm, data: value.data}
+    if (value.config !== undefined) snapshot.config = value.config
+    return {ok: true, snapshot}
   }
 
   private path(name: string): string {

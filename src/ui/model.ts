@@ -17,7 +17,7 @@ export const RATE_WINDOW_MS = 5000
 /** The same line from other nodes (or repeated) within this window joins one feed item. */
 const MERGE_WINDOW_MS = 3000
 
-export type FeedKind = 'election' | 'leader' | 'down' | 'up' | 'partition' | 'snapshot' | 'action' | 'error' | 'info'
+export type FeedKind = 'election' | 'leader' | 'down' | 'up' | 'partition' | 'snapshot' | 'config' | 'action' | 'error' | 'info'
 
 /** Who a feed item is about: nodes (their own event lines), the cluster (derived), or the user. */
 export type FeedSource = {type: 'nodes'; nodes: NodeId[]} | {type: 'cluster'} | {type: 'action'}
@@ -270,6 +270,7 @@ export function classifyEvent(e: NodeEventBody): {kind: FeedKind; text: string} 
       return {kind: 'election', text: formatNodeEvent(e)}
     case 'became-leader':
     case 'stepped-down':
+    case 'removed':
     case 'lost-quorum':
     case 'transfer-started':
     case 'transfer-timed-out':
@@ -280,6 +281,9 @@ export function classifyEvent(e: NodeEventBody): {kind: FeedKind; text: string} 
       return {kind: 'partition', text: `partition applied: ${e.rules}`}
     case 'partition-healed':
       return {kind: 'partition', text: formatNodeEvent(e)}
+    case 'membership-changed':
+    case 'conf-change-proposed':
+      return {kind: 'config', text: formatNodeEvent(e)}
     case 'snapshot-taken':
     case 'installing-snapshot':
     case 'sending-snapshot':

@@ -191,6 +191,7 @@ export class Cluster {
 
   constructor(ids: NodeId[], options: ClusterOptions = {}) {
     this.ids = [...ids]
+    this.initialVoters = [...ids]
     this.options = options
     const seed = options.seed ?? 1
     for (const id of ids) {
@@ -205,10 +206,29 @@ export class Cluster {
     }
   }
 
+  /** The cluster's initial voters (nodes added later with addNode are not among them). */
+  private initialVoters: NodeId[] = []
+
+  /** A new, empty node joining later (it learns the configuration from the leader). */
+  addNode(id: NodeId): RaftNode {
+    assert.ok(!this.ids.includes(id), `node ${id} exists`)
+    this.ids.push(id)
+    this.prngs.set(id, new Prng((this.options.seed ?? 1) * 1000 + id))
+    const init = initialState({})
+    this.storage.set(id, new MemStorage(init))
+    const n = this.build(id, init)
+    this.nodes.set(id, n)
+    this.applied.set(id, [])
+    this.restoredSnapshots.set(id, [])
+    this.readStates.set(id, [])
+    this.readies.set(id, [])
+    return n
+  }
+
   configOf(id: NodeId): RaftConfig {
     return {
       id,
-      peers: this.ids,
+      peers: this.initialVoters,
       electionTicks: ELECTION_TICKS,
       heartbeatTicks: HEARTBEAT_TICKS,
       prng: this.prngs.get(id)!,

@@ -20,7 +20,12 @@ describe('snapshots', () => {
     const term = leader.status().term
 
     const snap = c.compact(1, 4, {kv: 'state after 4'})
-    assert.deepEqual(snap, {lastIncludedIndex: 4, lastIncludedTerm: term, data: {kv: 'state after 4'}})
+    assert.deepEqual(snap, {
+      lastIncludedIndex: 4,
+      lastIncludedTerm: term,
+      data: {kv: 'state after 4'},
+      config: {voters: [1, 2, 3], outgoing: [], learners: []},
+    }, 'the snapshot carries the configuration in force at its index')
     assert.equal(leader.log().firstIndex(), 5)
     assert.equal(leader.log().lastIndex(), 6)
     assert.deepEqual(leader.log().entries().map((e) => e.data), ['d', 'e'])
