@@ -331,8 +331,8 @@ export class RaftNode {
     return snap
   }
 
-  /** The configuration in force once `index` was applied. */
-  private membershipAt(index: number): Membership {
+  /** The configuration in force once `index` was applied (for indexes since the snapshot). */
+  membershipAt(index: number): Membership {
     let m = this.configHistory[0]!.membership
     for (const c of this.configHistory) if (c.index <= index) m = c.membership
     return m
@@ -632,6 +632,10 @@ export class RaftNode {
     if (this.electionElapsed >= this.randomizedElectionTicks) {
       this.electionElapsed = 0
       if (isVoter(this.membership, this.id) && !this.hasUnappliedConfChange()) this.campaign(false)
+      // A node that may not campaign (a learner, a removed node, one with a change to apply) and
+      // has not heard from its leader for an election timeout no longer names it: a removed node
+      // nobody talks to would otherwise send clients to a long-gone leader for ever.
+      else this.leaderId = 0
     }
   }
 

@@ -22,7 +22,13 @@ import type {Membership} from '../core/membership.js'
  * Mutants of the driver and the state machine (see CoreMutant for the core's): for proving the
  * checkers can fail. `implicit-sessions` is issue #12's bug 4 (sessions started by a first write).
  */
-export type ReplicaMutant = CoreMutant | 'read-without-readindex' | 'ack-before-fsync' | 'implicit-sessions'
+export type ReplicaMutant =
+  | CoreMutant
+  | 'read-without-readindex'
+  | 'ack-before-fsync'
+  | 'implicit-sessions'
+  | 'snapshot-without-config'
+  | 'lazy-config-commit'
 
 export const REPLICA_MUTANTS: readonly ReplicaMutant[] = [
   'double-vote',
@@ -34,9 +40,27 @@ export const REPLICA_MUTANTS: readonly ReplicaMutant[] = [
   'read-without-readindex',
   'ack-before-fsync',
   'implicit-sessions',
+  'conf-change-before-own-term-commit',
+  'campaign-with-unapplied-config',
+  'joint-new-majority-only',
+  'learner-counts',
+  'snapshot-without-config',
+  'lazy-config-commit',
 ]
 
-const DRIVER_MUTANTS: readonly ReplicaMutant[] = ['read-without-readindex', 'ack-before-fsync', 'implicit-sessions']
+/**
+ * Mutants of the driver rather than the core, two of them found by the simulator while membership
+ * was built: `snapshot-without-config`, a local snapshot written without the configuration in
+ * force; `lazy-config-commit`, a commitIndex that passes a configuration change persisted lazily
+ * (a restart then campaigns under the configuration before it: two changes behind).
+ */
+const DRIVER_MUTANTS: readonly ReplicaMutant[] = [
+  'read-without-readindex',
+  'ack-before-fsync',
+  'implicit-sessions',
+  'snapshot-without-config',
+  'lazy-config-commit',
+]
 
 export interface ReplicaConfig {
   id: NodeId
@@ -110,8 +134,14 @@ export class Replica {
   retriesJoined = 0
   /** Called for every entry applied, in order (checkers and the node log use it). */
   onApply?: (entry: Entry) => void
-  /** Called once the state machine holds the state at `index` (after an entry, or a snapshot). */
-  onStateAt?: (index: number) => void
+  /**
+   * The replicated state at each applied index (after an entry, or a snapshot): the key-value
+   * data and sessions, and the configuration in force, as one canonical text. For checkers that
+   * compare replicas; computed only when set.
+   */
+  onStateAt?: (index: number, state: string) => void
+  /** Key-value fingerprints of this Ready's applied indexes, completed with the configuration after advance. */
+  private readonly statesToReport: {index: number; kv: string}[] = []
 
   constructor(
     cfg: ReplicaConfig,
@@ -239,7 +269,7 @@ export class Replica {
     const storage = this.ports.storage
     if (rd.snapshot) storage.saveSnapshot(rd.snapshot, true)
     if (rd.entries.length > 0) storage.append(rd.entries)
-    if (rd.hardState) storage.setHardState(rd.hardState, rd.mustPersistCommit)
+    if (rd.hardState) storage.setHardState(rd.hardState, rd.mustPersistCommit && this.mutant !== 'lazy-config-commit')
     const wrote = rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null
     if (wrote) {
       if (this.mutant !== 'ack-before-fsync') storage.sync()
@@ -253,7 +283,7 @@ export class Replica {
     if (rd.snapshot) {
       this.kv.restore(rd.snapshot.data as KvSnapshot)
       this.bytesSinceSnapshot = 0
-      this.onStateAt?.(rd.snapshot.lastIncludedIndex)
+      if (this.onStateAt) this.statesToReport.push({index: rd.snapshot.lastIncludedIndex, kv: this.kv.fingerprint()})
     }
     for (const entry of rd.committedEntries) this.applyEntry(entry)
     for (const rs of rd.readStates) {
@@ -271,6 +301,7 @@ export class Replica {
       this.settle(entry.index, pending.term === entry.term ? {ok: true, membership, index: entry.index} : {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
     }
     if (membership !== before) this.onMembership?.(membership)
+    for (const {index, kv} of this.statesToReport.splice(0)) this.onStateAt?.(index, `${kv} ${JSON.stringify(this.raft.membershipAt(index))}`)
     this.serveReads()
     this.noteSoftState(rd)
     this.maybeSnapshot()
@@ -279,7 +310,7 @@ export class Replica {
   private applyEntry(entry: Entry): void {
     this.onApply?.(entry)
     this.applyCommand(entry)
-    this.onStateAt?.(entry.index)
+    if (this.onStateAt) this.statesToReport.push({index: entry.index, kv: this.kv.fingerprint()})
   }
 
   private applyCommand(entry: Entry): void {
@@ -349,7 +380,9 @@ export class Replica {
     if (this.bytesSinceSnapshot < this.lastSnapshotBytes / 2) return
     const term = this.raft.log().termAt(applied)
     if (term === undefined) return
-    const snapshot: Snapshot = {lastIncludedIndex: applied, lastIncludedTerm: term, data: this.kv.snapshot()}
+    // The configuration in force at `applied` travels with the state (it is the node's now).
+    const snapshot: Snapshot = {lastIncludedIndex: applied, lastIncludedTerm: term, data: this.kv.snapshot(), config: this.raft.status().membership}
+    if (this.mutant === 'snapshot-without-config') delete snapshot.config
     this.bytesSinceSnapshot = 0
     const encoder = new SnapshotEncoder(snapshot, {itemsPerStep: this.snapshotItemsPerStep})
     this.snapshotJob = {snapshot, encoder, steps: 0}

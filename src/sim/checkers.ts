@@ -1,9 +1,12 @@
 // Safety checkers over a simulated cluster, each a rule of the Raft paper (Figure 3) or of the
 // product: election safety, log matching, leader completeness, state machine safety, exactly-once,
-// applied <= committed, and equal replica states (data and sessions) at every common applied index.
+// applied <= committed, and equal replica states (data and sessions) at every common applied index;
+// and, against the configuration in force, that every leader won a quorum of votes and every
+// commit had a quorum of acknowledgements, and that no leader is elected two changes behind.
 // They observe the replicas from outside (roles, logs, applied entries) and record the first
 // violation; linearizability of the client history is checked at the end (linearizability.ts).
 import type {LogView} from '../core/log.js'
+import type {Membership} from '../core/membership.js'
 import type {Entry, NodeId} from '../core/types.js'
 import type {AnyWriteCommand} from '../kv/state-machine.js'
 
@@ -17,6 +20,29 @@ export interface ObservedNode {
   id: NodeId
   term: number
   log: LogView
+}
+
+/** A leader as the quorum checks see it: its configuration and how far it has applied. */
+export interface ObservedLeader {
+  id: NodeId
+  term: number
+  membership: Membership
+  appliedIndex: number
+}
+
+/**
+ * Whether `has` holds a majority of each half of `m` (both while joint). Written here again,
+ * from the definition, rather than taken from the core: the core's version is what the
+ * membership mutants break.
+ */
+export function quorumOf(m: Membership, has: (id: NodeId) => boolean): boolean {
+  const majority = (ids: readonly NodeId[]) => ids.length === 0 || ids.filter(has).length * 2 > ids.length
+  return majority(m.voters) && majority(m.outgoing)
+}
+
+function describeMembership(m: Membership): string {
+  const v = m.outgoing.length > 0 ? `voters ${m.voters.join(',')} and ${m.outgoing.join(',')}` : `voters ${m.voters.join(',')}`
+  return m.learners.length > 0 ? `${v}, learners ${m.learners.join(',')}` : v
 }
 
 export class SafetyChecker {
@@ -38,6 +64,70 @@ export class SafetyChecker {
 
   private fail(rule: string, detail: string): void {
     if (!this.violation) this.violation = {rule, detail}
+  }
+
+  /** term -> voter -> the candidate it voted for (a candidate votes for itself). */
+  private votes = new Map<number, Map<NodeId, NodeId>>()
+  /** `${term}:${node}` -> the highest index it acknowledged to the leader of that term. */
+  private acks = new Map<string, number>()
+  /** Indexes of configuration changes that took effect somewhere (in order of first sight). */
+  private configIndexes = new Set<number>()
+  private configEntries = new Set<number>()
+
+  /** A vote left `voter` (a RequestVote from a candidate is its vote for itself). */
+  voteCast(term: number, voter: NodeId, candidate: NodeId): void {
+    let byVoter = this.votes.get(term)
+    if (!byVoter) this.votes.set(term, (byVoter = new Map()))
+    const before = byVoter.get(voter)
+    if (before !== undefined && before !== candidate) {
+      this.fail('one vote per term', `node ${voter} voted for ${before} and for ${candidate} in term ${term}`)
+    }
+    byVoter.set(voter, candidate)
+  }
+
+  /** `node` acknowledged its log up to `index` to the leader of `term` (it is durable there). */
+  ackSent(term: number, node: NodeId, index: number): void {
+    const key = `${term}:${node}`
+    if (index > (this.acks.get(key) ?? 0)) this.acks.set(key, index)
+  }
+
+  /** A node switched to the configuration of the change at `index` by applying it. */
+  configApplied(index: number): void {
+    if (this.configEntries.has(index)) this.configIndexes.add(index)
+  }
+
+  /**
+   * A new leader's quorum and configuration: a quorum of its configuration (by the definition,
+   * not by the core's code) voted for it, and it is at most one configuration change behind
+   * what is in force anywhere. Two behind, its majorities need not meet those of the
+   * configuration that is committing (etcd #7625: the invariants that make apply-time
+   * configuration changes safe).
+   */
+  electedWithQuorum(l: ObservedLeader): void {
+    const byVoter = this.votes.get(l.term)
+    if (!quorumOf(l.membership, (id) => byVoter?.get(id) === l.id)) {
+      const got = [...(byVoter ?? new Map<NodeId, NodeId>())].filter(([, c]) => c === l.id).map(([v]) => v)
+      return this.fail('election quorum', `node ${l.id} leads term ${l.term} with votes from ${got.join(',') || 'nobody'}, no quorum of ${describeMembership(l.membership)}`)
+    }
+    const ahead = [...this.configIndexes].filter((i) => i > l.appliedIndex)
+    if (ahead.length >= 2) {
+      this.fail(
+        'configuration in force',
+        `node ${l.id} leads term ${l.term} having applied up to ${l.appliedIndex}, but the configuration changes at ${ahead.sort((a, b) => a - b).join(', ')} are already in force elsewhere`,
+      )
+    }
+  }
+
+  /**
+   * The leader of `term` advanced its commitIndex to `to`: a quorum of the configuration in
+   * force (before or after this step: applying a change moves it) acknowledged `to` in this term.
+   */
+  committedWithQuorum(l: {id: NodeId; term: number}, memberships: readonly Membership[], to: number): void {
+    const holds = (id: NodeId) => id === l.id || (this.acks.get(`${l.term}:${id}`) ?? 0) >= to
+    if (memberships.some((m) => quorumOf(m, holds))) return
+    const m = memberships[memberships.length - 1]!
+    const got = [l.id, ...[...new Set([...m.voters, ...m.outgoing, ...m.learners])].filter((id) => id !== l.id && holds(id))]
+    this.fail('commit quorum', `node ${l.id}, leader of term ${l.term}, committed index ${to} acknowledged only by ${got.join(',')}, no quorum of ${describeMembership(m)}`)
   }
 
   /** Election safety: at most one leader per term. And leader completeness for the new leader. */
@@ -92,6 +182,7 @@ export class SafetyChecker {
    */
   entryApplied(nodeId: NodeId, entry: Entry, currentTerm: number): void {
     const key = entryKey(entry)
+    if (entry.type === 'config') this.configEntries.add(entry.index)
     const seen = this.applied.get(entry.index)
     if (!seen) {
       const byLeader = this.pendingCommits.get(entry.index)
@@ -117,7 +208,8 @@ export class SafetyChecker {
     const seen = this.states.get(index)
     if (seen === undefined) this.states.set(index, {fingerprint, node: nodeId})
     else if (seen.fingerprint !== fingerprint) {
-      this.fail('replica states', `nodes ${seen.node} and ${nodeId} differ at applied index ${index}: ${clip(seen.fingerprint)} vs ${clip(fingerprint)}`)
+      const at = firstDifference(seen.fingerprint, fingerprint)
+      this.fail('replica states', `nodes ${seen.node} and ${nodeId} differ at applied index ${index}: ...${clip(seen.fingerprint.slice(Math.max(0, at - 40)))} vs ...${clip(fingerprint.slice(Math.max(0, at - 40)))}`)
     }
   }
 
@@ -163,6 +255,12 @@ export class SafetyChecker {
 
 export function entryKey(e: Entry): string {
   return e.type === 'noop' ? 'noop' : JSON.stringify(e.data)
+}
+
+function firstDifference(a: string, b: string): number {
+  let i = 0
+  while (i < a.length && i < b.length && a[i] === b[i]) i++
+  return i
 }
 
 function clip(s: string): string {

@@ -24,6 +24,7 @@
 // applied index, linearizability, and liveness after the heal: one leader, and every client
 // completes writes (no client stuck).
 import {formatMessage} from '../core/format.js'
+import {describeConfChange, type ConfChange, type Membership} from '../core/membership.js'
 import {formatNodeEvent} from '../protocol/events.js'
 import type {Message, NodeId} from '../core/types.js'
 import {InvariantError} from '../lib/assert.js'
@@ -97,10 +98,18 @@ export interface SimStats {
   crashStatesExplored: number
   /** Starts refused because the data directory was lost, foreign or another node's. */
   refusedStarts: number
+  membersAdded: number
+  membersRemoved: number
+  /** Configuration changes applied (on the leader that proposed them). */
+  configChanges: number
 }
 
 /** The cluster id the simulated nodes' data directories are born with. */
 const SIM_CLUSTER_ID = 'simulated'
+
+/** The most nodes a simulated cluster grows to (removed ones not counted), and the most ids used. */
+const MAX_NODES = 7
+const MAX_IDS = 16
 
 const TICK_MS = 10
 const ELECTION_TICKS = 10
@@ -118,11 +127,12 @@ const ATTEMPT_MS = 200
  *   storage    crashes at storage calls, kills followed by power losses, small segments;
  *   elections  leader churn, partitions, transfers, long batch windows (votes, term changes and
  *              truncations in one Ready);
- *   sessions   as many sessions as clients plus one, clients that restart often.
+ *   sessions   as many sessions as clients plus one, clients that restart often;
+ *   membership nodes added (as learners, then promoted), removed (the leader too), replaced.
  */
-export type Profile = 'mixed' | 'snapshots' | 'storage' | 'elections' | 'sessions'
+export type Profile = 'mixed' | 'snapshots' | 'storage' | 'elections' | 'sessions' | 'membership'
 
-const PROFILES: readonly Profile[] = ['mixed', 'mixed', 'snapshots', 'storage', 'elections', 'elections', 'sessions']
+const PROFILES: readonly Profile[] = ['mixed', 'mixed', 'snapshots', 'storage', 'elections', 'elections', 'sessions', 'membership', 'membership']
 
 type NemesisAction =
   | 'partition'
@@ -132,6 +142,7 @@ type NemesisAction =
   | 'power-loss-all'
   | 'kill-then-power'
   | 'lose-disk'
+  | 'member'
   | 'restart'
   | 'loss'
   | 'pause'
@@ -145,6 +156,7 @@ const NEMESIS: Record<Profile, readonly NemesisAction[]> = {
   storage: ['crash', 'crash', 'crash-leader', 'power-loss-all', 'kill-then-power', 'kill-then-power', 'heal', 'partition', 'restart', 'lose-disk'],
   elections: ['partition', 'partition', 'partition', 'heal', 'crash-leader', 'pause-leader', 'pause', 'transfer', 'campaign', 'kill-then-power'],
   sessions: ['partition', 'heal', 'crash', 'crash-leader', 'loss', 'pause', 'restart'],
+  membership: ['member', 'partition', 'partition', 'heal', 'crash', 'crash-leader', 'pause', 'restart', 'kill-then-power', 'transfer'],
 }
 
 /** What the seed decided, printed as the first trace line. */
@@ -194,6 +206,13 @@ export interface DrawnOptions {
    * AppendEntries on its link (delayed copies: snapshots racing the appends they replace).
    */
   replayAfterSnapshot: number
+  /**
+   * Membership churn (the membership profile only; else 0): the chance that a new leader is
+   * asked for a configuration change within a few ms (before an entry of its term commits), that
+   * a leader is crashed or cut off right after a change is proposed (leaving it on a minority),
+   * and that an applied change is followed at once by another change or a leadership transfer.
+   */
+  memberChurn: number
 }
 
 /** Draws a seed's options: the same draws in the same order for every profile, then its leanings. */
@@ -228,6 +247,7 @@ function drawOptions(p: Prng): DrawnOptions {
     replayAfterSnapshot: p.pick([0, 0.05]),
     preVote: true,
     checkQuorum: true,
+    memberChurn: 0,
   }
   switch (profile) {
     case 'mixed':
@@ -258,6 +278,13 @@ function drawOptions(p: Prng): DrawnOptions {
       o.checkQuorum = p.chance(0.3)
       o.focusCrash = p.pick([0.1, 0.3])
       o.killShare = p.pick([0.2, 0.5])
+      break
+    case 'membership':
+      o.snapshotEvery = p.pick([8, 25, 100])
+      o.memberChurn = p.pick([0.2, 0.5, 0.8])
+      o.churn = p.pick([0, 0.2, 0.5])
+      o.batchMs = p.pick([0, 5, 20])
+      o.maxApplyBatch = p.pick([1, 3, 16])
       break
     case 'sessions':
       o.maxSessions = clients + 1
@@ -292,6 +319,10 @@ interface SimNode {
   /** Its data directory was wiped or swapped: it refuses to start (and stays down). */
   refuses: string | null
   lostDisk: boolean
+  /** Removed from the configuration, and stopped for good. */
+  removed: boolean
+  /** Its configuration after the last input it processed (null before its first). */
+  membership: Membership | null
   /** Per-sender stream readers (FIFO links): the real frame decoder and validator. */
   readers: Map<NodeId, PeerStreamReader>
 }
@@ -329,7 +360,10 @@ export class Simulation {
   now = 0
   events = 0
   private readonly nodes: SimNode[] = []
+  /** Every node that ever existed (removed ones included), by id (nodes[id - 1]). */
   private readonly ids: NodeId[]
+  /** The cluster's initial voters (the bootstrap configuration). */
+  private readonly initialIds: NodeId[]
   private readonly o: DrawnOptions
   private readonly filter = new LinkFilter()
   private lossRate: number
@@ -350,6 +384,7 @@ export class Simulation {
   readonly stats: SimStats = {
     kills: 0, powerLosses: 0, crashesInsideStorage: 0, pauses: 0, transfers: 0, snapshotsInstalled: 0, sessionsExpired: 0,
     batchedInputs: 0, staleTermLeaders: 0, retriesJoined: 0, focusCrashes: 0, replayedAppends: 0, crashStatesExplored: 0, refusedStarts: 0,
+    membersAdded: 0, membersRemoved: 0, configChanges: 0,
   }
 
   constructor(opts: SimOptions) {
@@ -361,13 +396,17 @@ export class Simulation {
     this.o = drawOptions(p)
     this.lossRate = this.o.lossRate
     this.ids = Array.from({length: this.o.nodes}, (_, i) => i + 1)
-    for (const id of this.ids) {
-      const disk = new MemoryFs()
-      writeIdentity(disk, `/node-${id}`, {clusterId: SIM_CLUSTER_ID, nodeId: id})
-      this.nodes.push({
-        id, disk, replica: null, epoch: 0, prng: p.fork(), wasLeader: false, commitIndex: 0,
-        processScheduled: false, paused: false, inbox: [], armed: null, readers: new Map(), seen: null, promises: new Promises(), explored: 0, refuses: null, lostDisk: false,
-      })
+    this.initialIds = [...this.ids]
+    for (const id of this.ids) this.nodes.push(this.newNode(id, p.fork()))
+  }
+
+  private newNode(id: NodeId, prng: Prng): SimNode {
+    const disk = new MemoryFs()
+    writeIdentity(disk, `/node-${id}`, {clusterId: SIM_CLUSTER_ID, nodeId: id})
+    return {
+      id, disk, replica: null, epoch: 0, prng, wasLeader: false, commitIndex: 0,
+      processScheduled: false, paused: false, inbox: [], armed: null, readers: new Map(), seen: null, promises: new Promises(), explored: 0,
+      refuses: null, lostDisk: false, removed: false, membership: null,
     }
   }
 
@@ -435,6 +474,11 @@ export class Simulation {
     if (this.traceTail.length > 40) this.traceTail.shift()
   }
 
+  /** Ids of the nodes not removed from the cluster. */
+  private liveIds(): NodeId[] {
+    return this.nodes.filter((n) => !n.removed).map((n) => n.id)
+  }
+
   private liveReplicas(): Replica[] {
     return this.nodes.filter((n) => n.replica).map((n) => n.replica!)
   }
@@ -466,17 +510,19 @@ export class Simulation {
     // The storage as the driver sees it; what its load() returns is judged against the promises.
     const storage: LogStorage = {
       load: () => (loaded = segments.load()),
-      append: (e) => segments.append(e),
-      setHardState: (h) => segments.setHardState(h),
-      saveSnapshot: (s, d, e) => segments.saveSnapshot(s, d, e),
-      sync: () => segments.sync(),
-      close: () => segments.close(),
+      // Passed through as they are, every argument with them (a wrapper that dropped one once
+      // made every commit of a configuration change lazy).
+      append: segments.append.bind(segments),
+      setHardState: segments.setHardState.bind(segments),
+      saveSnapshot: segments.saveSnapshot.bind(segments),
+      sync: segments.sync.bind(segments),
+      close: segments.close.bind(segments),
     }
     try {
       replica = new Replica(
         {
           id: node.id,
-          peers: this.ids,
+          peers: this.initialIds,
           electionTicks: ELECTION_TICKS,
           heartbeatTicks: HEARTBEAT_TICKS,
           prng: node.prng.fork(),
@@ -495,7 +541,10 @@ export class Simulation {
         {
           storage,
           send: (m) => this.send(m),
-          log: (e) => this.trace(`n${node.id} ${formatNodeEvent(e)}`),
+          log: (e) => {
+            if (e.type === 'membership-changed') this.checker.configApplied(e.index)
+            this.trace(`n${node.id} ${formatNodeEvent(e)}`)
+          },
           defer: (fn) => this.schedule(1, () => this.input(node, epoch, fn)),
         },
       )
@@ -524,7 +573,8 @@ export class Simulation {
       this.checker.entryApplied(node.id, entry, replica.status().term)
       if (entry.index > this.committed) this.committed = entry.index
     }
-    replica.onStateAt = (index) => this.checker.stateAt(node.id, index, replica.kv.fingerprint())
+    // The replicated state at an index: the key-value data and sessions, and the configuration.
+    replica.onStateAt = (index, state) => this.checker.stateAt(node.id, index, state)
     replica.kv.onEffect = (cmd, index) => this.checker.effect(node.id, cmd, index)
     node.replica = replica
     node.wasLeader = false
@@ -699,13 +749,22 @@ export class Simulation {
     node.seen = this.shape(node)
     const isLeader = r.role === 'leader'
     const committed = r.commitIndex > node.commitIndex
-    if (isLeader && committed) this.checker.committed(r.term, node.commitIndex, r.commitIndex)
+    if (isLeader && committed) {
+      this.checker.committed(r.term, node.commitIndex, r.commitIndex)
+      this.checker.committedWithQuorum({id: node.id, term: r.term}, [node.membership ?? r.membership, r.membership], r.commitIndex)
+    }
     node.commitIndex = r.commitIndex
+    node.membership = r.membership
     const faulting = this.now < this.opts.faultMs
     if (isLeader && !node.wasLeader) {
       this.checker.becameLeader(observe(node.replica!))
+      this.checker.electedWithQuorum({id: node.id, term: r.term, membership: r.membership, appliedIndex: r.appliedIndex})
       if (faulting && this.prng.chance(this.o.churn)) this.churnLeader(node, 30)
       if (faulting && this.prng.chance(this.o.transferChurn)) this.transferSoon(node)
+      if (faulting && this.o.memberChurn > 0 && this.prng.chance(this.o.memberChurn)) {
+        // A change asked of a new leader before an entry of its term has committed.
+        this.schedule(this.prng.int(0, 5), () => this.memberAction())
+      }
       if (faulting && this.prng.chance(this.o.pauseChurn)) {
         const follower = this.prng.pick(this.nodes.filter((n) => n !== node))
         this.schedule(this.prng.int(0, 20), () => this.pause(follower, this.prng.int(50, 600)))
@@ -800,7 +859,7 @@ export class Simulation {
   }
 
   private restart(node: SimNode): void {
-    if (node.replica || node.refuses !== null || this.now >= this.opts.faultMs + this.opts.livenessMs) return
+    if (node.replica || node.refuses !== null || node.removed || this.now >= this.opts.faultMs + this.opts.livenessMs) return
     this.trace(`n${node.id} RESTART`)
     // Sometimes the restart itself dies in the middle of recovery.
     if (this.now < this.opts.faultMs && this.prng.chance(0.1)) {
@@ -860,10 +919,18 @@ export class Simulation {
 
   // ---------------------------------------------------------------- network
 
+  /** Votes and acknowledgements, as they leave a node, for the quorum checks. */
+  private recordPromise(m: Message): void {
+    if (m.type === 'RequestVote' && !m.preVote) this.checker.voteCast(m.term, m.from, m.from)
+    else if (m.type === 'RequestVoteResponse' && !m.preVote && m.voteGranted) this.checker.voteCast(m.term, m.from, m.to)
+    else if ((m.type === 'AppendEntriesResponse' && m.success) || m.type === 'InstallSnapshotResponse') this.checker.ackSent(m.term, m.from, m.matchIndex)
+  }
+
   private send(m: Message): void {
     const sender = this.nodes[m.from - 1]!
     const log = sender.replica?.log()
     if (log) sender.promises.sent(m, (i) => log.termAt(i))
+    this.recordPromise(m)
     // The sending transport drops what the partition cuts; the receiving one checks again.
     if (!this.filter.allows(m.from, m.to)) return
     const epoch = sender.epoch
@@ -958,6 +1025,15 @@ export class Simulation {
       this.schedule(this.prng.int(100, 700), step)
     }
     this.schedule(this.prng.int(200, 600), step)
+    if (this.o.memberChurn > 0) {
+      // Configuration changes, on top of the faults: many, so that they overlap with them.
+      const change = () => {
+        if (this.now >= this.opts.faultMs) return
+        this.memberAction()
+        this.schedule(this.prng.int(50, 300), change)
+      }
+      this.schedule(this.prng.int(100, 300), change)
+    }
   }
 
   private nemesisAction(): void {
@@ -966,7 +1042,7 @@ export class Simulation {
     switch (action) {
       case 'partition': {
         const l = this.leader()
-        const plan = planPartition(p, this.ids, l ? l.id : null, PARTITION_KINDS)
+        const plan = planPartition(p, this.liveIds(), l ? l.id : null, PARTITION_KINDS)
         return this.setRules(plan.rules, plan.text)
       }
       case 'heal':
@@ -1037,6 +1113,8 @@ export class Simulation {
         })
         return
       }
+      case 'member':
+        return this.memberAction()
       case 'restart': {
         const down = this.nodes.filter((n) => !n.replica)
         if (down.length > 0) this.restart(p.pick(down))
@@ -1055,7 +1133,7 @@ export class Simulation {
       case 'transfer': {
         const l = this.leader()
         if (!l || l.paused) return
-        const to = p.pick(this.ids.filter((id) => id !== l.id))
+        const to = p.pick(this.liveIds().filter((id) => id !== l.id))
         this.trace(`NEMESIS transfer leadership ${l.id} -> ${to}`)
         this.stats.transfers++
         this.input(l, l.epoch, () => void l.replica!.transferLeadership(to))
@@ -1071,10 +1149,119 @@ export class Simulation {
     }
   }
 
+  // ---------------------------------------------------------------- membership
+
+  /**
+   * A configuration change, as `raftctl member` makes them: add a node (as a learner, promoted
+   * once it has had time to catch up), remove a voter (the leader too) and stop it, promote a
+   * learner, replace a voter by a new node (a joint change). At most seven nodes, at least three
+   * voters; a change the leader refuses (one in flight, no quorum up) is simply dropped.
+   */
+  private memberAction(): void {
+    const l = this.leader()
+    if (!l || l.paused) return
+    const m = l.replica!.status().membership
+    const p = this.prng
+    const kinds: ('add' | 'remove' | 'promote' | 'replace')[] = []
+    const room = this.liveIds().length < MAX_NODES && this.nodes.length < MAX_IDS
+    if (room) kinds.push('add', 'add')
+    if (m.voters.length > 3) kinds.push('remove', 'remove')
+    if (m.learners.length > 0) kinds.push('promote')
+    if (m.voters.length >= 3 && room) kinds.push('replace')
+    if (kinds.length === 0) return
+    switch (p.pick(kinds)) {
+      case 'add': {
+        const n = this.addNode()
+        return this.proposeMember({ops: [{type: 'add-learner', node: n.id}]}, () =>
+          this.schedule(p.int(50, 400), () => this.proposeMember({ops: [{type: 'add-voter', node: n.id}]})),
+        )
+      }
+      case 'remove': {
+        const victim = p.chance(0.4) ? l.id : p.pick(m.voters)
+        return this.proposeMember({ops: [{type: 'remove', node: victim}]}, () => this.removeNode(victim))
+      }
+      case 'promote':
+        return this.proposeMember({ops: [{type: 'add-voter', node: p.pick(m.learners)}]})
+      case 'replace': {
+        const old = p.chance(0.3) ? l.id : p.pick(m.voters)
+        const n = this.addNode()
+        return this.proposeMember({ops: [{type: 'add-learner', node: n.id}]}, () =>
+          this.schedule(p.int(50, 400), () =>
+            this.proposeMember({ops: [{type: 'add-voter', node: n.id}, {type: 'remove', node: old}]}, () => this.removeNode(old)),
+          ),
+        )
+      }
+    }
+  }
+
+  /** A new, empty node (its data directory born with its identity), started. */
+  private addNode(): SimNode {
+    const id = this.nodes.length + 1
+    const node = this.newNode(id, this.prng.fork())
+    this.ids.push(id)
+    this.nodes.push(node)
+    this.stats.membersAdded++
+    this.trace(`NEMESIS n${id} added (an empty node)`)
+    this.boot(node)
+    return node
+  }
+
+  /** Removed from the configuration: stopped for good, as `raftctl member remove` does. */
+  private removeNode(id: NodeId): void {
+    const node = this.nodes[id - 1]!
+    if (node.removed) return
+    node.removed = true
+    this.stats.membersRemoved++
+    this.trace(`NEMESIS n${id} removed and stopped`)
+    if (node.replica) {
+      node.armed = {kind: 'kill', machine: false}
+      this.finishCrash(node, 'removed from the cluster')
+    }
+  }
+
+  /**
+   * Sends a configuration change to the leader; `then` once it is applied (not on refusal). With
+   * membership churn, the leader may die or be cut off right after, and an applied change may be
+   * followed at once by another one or by a leadership transfer.
+   */
+  private proposeMember(change: ConfChange, then?: () => void): void {
+    if (this.now >= this.opts.faultMs) return
+    const l = this.leader()
+    if (!l || l.paused || !l.replica) return
+    const epoch = l.epoch
+    const p = this.prng
+    this.trace(`NEMESIS member ${describeConfChange(change)} (to n${l.id})`)
+    this.input(l, epoch, () =>
+      l.replica!.request({type: 'member', change}, (reply) => {
+        if (!reply.ok || !('membership' in reply)) {
+          return this.trace(`NEMESIS member ${describeConfChange(change)} not made: ${reply.ok ? 'no configuration in the reply' : 'reason' in reply ? reply.reason : reply.error}`)
+        }
+        this.stats.configChanges++
+        if (then) this.schedule(1, then)
+        if (this.o.memberChurn > 0 && p.chance(this.o.memberChurn / 2)) {
+          if (p.chance(0.5)) this.schedule(p.int(0, 20), () => this.memberAction())
+          else this.schedule(p.int(0, 5), () => this.transferFrom(l, epoch, 'right after a configuration change'))
+        }
+      }),
+    )
+    if (this.o.memberChurn > 0 && p.chance(this.o.memberChurn / 4)) this.churnLeader(l, 10)
+  }
+
+  /** The leader `node` (if it still is) hands leadership to a random voter. */
+  private transferFrom(node: SimNode, epoch: number, why: string): void {
+    if (node.epoch !== epoch || !node.replica || node.replica.status().role !== 'leader' || this.now >= this.opts.faultMs) return
+    const voters = node.replica.status().membership.voters.filter((id) => id !== node.id)
+    if (voters.length === 0) return
+    const to = this.prng.pick(voters)
+    this.trace(`NEMESIS transfer leadership ${node.id} -> ${to} (${why})`)
+    this.stats.transfers++
+    this.input(node, epoch, () => void node.replica!.transferLeadership(to))
+  }
+
   /** A new leader hands leadership to a random other node within a few ms. */
   private transferSoon(node: SimNode): void {
     const epoch = node.epoch
-    const to = this.prng.pick(this.ids.filter((id) => id !== node.id))
+    const to = this.prng.pick(this.liveIds().filter((id) => id !== node.id))
     this.schedule(this.prng.int(0, 20), () => {
       if (node.epoch !== epoch || !node.replica || node.replica.status().role !== 'leader') return
       this.trace(`NEMESIS churn: new leader ${node.id} transfers to ${to}`)
@@ -1146,7 +1333,8 @@ export class Simulation {
     const c: SimClient = {id, session: null, seq: 0, lastValue: null, writesAfterHeal: 0}
     this.clients.push(c)
     const p = this.prng.fork()
-    const tracker = new LeaderTracker(this.ids, p.int(0, this.ids.length - 1))
+    // Clients know every id a node may have (members come and go); an absent one is skipped.
+    const tracker = new LeaderTracker(Array.from({length: MAX_IDS}, (_, i) => i + 1), p.int(0, this.ids.length - 1))
     if (this.mutant === 'implicit-sessions') c.session = 1_000_000 + id // as before: chosen, never registered
     const nextOp = () => {
       if (this.now > this.opts.faultMs + this.opts.livenessMs - OP_DEADLINE_MS) return
@@ -1244,7 +1432,11 @@ export class Simulation {
         finished = true
         return done(null, sends)
       }
-      const target = this.nodes[tracker.current() - 1]!
+      const target = this.nodes[tracker.current() - 1]
+      if (!target) {
+        tracker.next()
+        return this.schedule(1, attempt)
+      }
       let answered = false
       this.schedule(ATTEMPT_MS, () => {
         if (answered || finished) return

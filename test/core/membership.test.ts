@@ -207,4 +207,20 @@ describe('membership', () => {
     assert.ok(c.restoredSnapshots.get(3)!.length > 0)
     assert.deepEqual(c.node(3).status().membership, {voters: [1, 2, 3], outgoing: [], learners: [4]})
   })
+
+  test('a node that may not campaign forgets its leader after an election timeout without it (no stale hints)', () => {
+    const c = new Cluster([1, 2, 3])
+    c.elect(1)
+    c.addNode(4)
+    change(c, 1, addLearner(4))
+    assert.equal(c.node(4).status().leaderId, 1, 'a learner hearing the leader names it')
+    // Node 4 is removed while cut off, so it never applies its removal: nobody talks to it again.
+    c.isolate(4)
+    change(c, 1, remove(4))
+    assert.equal(c.node(4).status().leaderId, 1)
+    c.tick(4, 2 * E + 1)
+    c.stabilize()
+    assert.equal(c.node(4).status().leaderId, 0, 'it no longer sends clients to node 1')
+    assert.equal(c.node(4).status().role, 'follower', 'and it did not campaign')
+  })
 })

@@ -338,6 +338,8 @@ describe('start, init and the CLI without a running cluster', () => {
     const d = fresh()
     d.basePort = await findBasePort(3)
     ok(await d.run(['init', '--nodes', '3', '--base-port', String(d.basePort)]), 'init')
+    // init made node-2/data (with its identity); put a file where the directory should be.
+    fs.rmSync(path.join(d.dir, 'node-2', 'data'), {recursive: true, force: true})
     fs.mkdirSync(path.join(d.dir, 'node-2'), {recursive: true})
     fs.writeFileSync(path.join(d.dir, 'node-2', 'data'), 'not a directory')
     const r = await d.run(['start', '--timeout', '10s'])
