@@ -80,7 +80,7 @@ export interface TargetOptions {
 export async function withClient<T>(dirFlag: string | undefined, target: TargetOptions, fn: (client: ClusterClient) => Promise<T>): Promise<T> {
   const dir = resolveDir(dirFlag)
   const config = loadCluster(dir)
-  const only = target.node !== undefined ? parseNodeId(target.node, config.nodes.length) : undefined
+  const only = target.node !== undefined ? parseNodeId(target.node, config) : undefined
   if (only !== undefined && runningPid(dir, only) === null) {
     throw operationalError(`node ${only} is not running`, `start it: ${raftctl(dir, `start ${only}`)}`, 'not-running')
   }

@@ -1,6 +1,7 @@
 // Plain-text rendering shared by commands (and the dashboard's non-TTY fallback).
 import {describePartition} from '../cluster/partition.js'
 import type {ClusterStatus} from '../cluster/status.js'
+import {describeMembership, isJoint} from '../core/membership.js'
 
 export function statusTable(status: ClusterStatus): string {
   const header = ['ID', 'ADDRESS', 'PID', 'ROLE', 'TERM', 'LEADER', 'LAST', 'COMMIT', 'APPLIED', 'LAG', 'GROUP']
@@ -25,7 +26,15 @@ export function statusTable(status: ClusterStatus): string {
       ? `leader: node ${status.leader}, term ${status.term}`
       : `leader: none${status.term !== null ? ` (highest term ${status.term})` : ''}`
   const partition = status.partition ? `\npartition: ${describePartition(status.partition, status.nodes.map((n) => n.id))}` : ''
-  return [line(header), ...rows.map(line)].join('\n') + `\n${summary}${partition}\n`
+  return [line(header), ...rows.map(line)].join('\n') + `\n${summary}${configurationLine(status)}${partition}\n`
+}
+
+/** `configuration: voters 1,2,3; learners 4`, shown when it is not simply every node as a voter. */
+function configurationLine(status: ClusterStatus): string {
+  const c = status.configuration
+  if (!c) return ''
+  const plain = !isJoint(c) && c.learners.length === 0 && c.voters.length === status.nodes.length && status.nodes.every((n) => c.voters.includes(n.id))
+  return plain ? '' : `\nconfiguration: ${describeMembership(c)}`
 }
 
 export function statusJson(status: ClusterStatus): object {
@@ -46,7 +55,9 @@ export function statusJson(status: ClusterStatus): object {
       lag: n.lag,
       group: n.group,
       rssBytes: n.rssBytes,
+      member: n.member,
     })),
     partition: status.partition,
+    configuration: status.configuration && {...status.configuration, joint: isJoint(status.configuration)},
   }
 }

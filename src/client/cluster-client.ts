@@ -13,6 +13,7 @@
 // earlier copy may have taken effect before the eviction and the outcome is unknown
 // (SessionExpiredError). Writes of one client are sequential: one at a time.
 import {randomBytes} from 'node:crypto'
+import type {ConfChange, Membership} from '../core/membership.js'
 import type {NodeId} from '../core/types.js'
 import {formatDuration} from '../lib/duration.js'
 import type {KvWriteResult} from '../kv/state-machine.js'
@@ -68,7 +69,18 @@ export class NotLeaderError extends Error {
   }
 }
 
+/** The leader refused a configuration change (one is in progress, it would lose quorum, ...). */
+export class ChangeRefusedError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly node: NodeId,
+  ) {
+    super(`node ${node} (the leader) refused the change: ${reason}`)
+  }
+}
+
 export type WriteOutcome = {result: KvWriteResult; index: number; node: NodeId}
+export type ChangeOutcome = {membership: Membership; index: number; node: NodeId}
 export type ReadOutcome = {value: string | null; index: number; node: NodeId}
 
 /**
@@ -118,6 +130,16 @@ export class ClusterClient {
   async get(key: string, opts: {stale?: boolean; timeoutMs: number}): Promise<ReadOutcome> {
     const {reply, node} = await this.send({type: 'get', key, stale: opts.stale ?? false}, opts.timeoutMs, false)
     return {value: (reply as {value: string | null}).value, index: reply.index, node}
+  }
+
+  /**
+   * Proposes a configuration change to the leader and waits until it is applied there. A retry
+   * after a lost answer may find the change made (it is then refused as redundant, or another
+   * change is in progress): callers judge the outcome from the configuration, not from this.
+   */
+  async changeMembership(change: ConfChange, opts: {force?: boolean; timeoutMs: number}): Promise<ChangeOutcome> {
+    const {reply, node} = await this.send({type: 'member', change, ...(opts.force ? {force: true} : {})}, opts.timeoutMs, true)
+    return {membership: (reply as {membership: Membership}).membership, index: reply.index, node}
   }
 
   private async write(make: (session: number, seq: number) => WriteRequest, timeoutMs: number): Promise<WriteOutcome> {
@@ -203,13 +225,14 @@ export class ClusterClient {
           this.lastLeader = id
           return {reply, node: id}
         }
+        if (reply.error === 'refused') throw new ChangeRefusedError(reply.reason, id)
         if (this.opts.only !== undefined && reply.leaderHint !== 0 && reply.leaderHint !== id) throw new NotLeaderError(id, reply.leaderHint)
         lastProblem = reply.error === 'unknown-outcome' ? `node ${id} lost leadership during the write` : `node ${id} is not the leader`
         this.tracker.redirected(reply.leaderHint)
         // Everyone may be between leaders: back off a little before the next round.
         if (reply.leaderHint === 0) await pause(Math.min(50, deadline - Date.now()))
       } catch (err) {
-        if (err instanceof NotLeaderError) throw err
+        if (err instanceof NotLeaderError || err instanceof ChangeRefusedError) throw err
         const e = err as Error & {code?: string; remoteCode?: string}
         if (e.code === 'remote' && e.remoteCode === 'bad-request') throw err
         lastProblem = `node ${id}: ${e.message}`

@@ -10,6 +10,7 @@ import {
   DEFAULTS,
   loadCluster,
   nodeDir,
+  parseNodeId,
   paths,
   raftctl,
   readPartition,
@@ -88,7 +89,7 @@ export async function startNodes(dir: string, opts: StartOptions): Promise<Start
           `to recreate it: ${raftctl(dir, 'stop')} && ${raftctl(dir, `init --force --nodes ${opts.init.nodes}`)}`,
         )
       }
-      const basePort = config.nodes[0]!.port - 1
+      const basePort = config.nodes[0]!.port - config.nodes[0]!.id
       if (opts.basePortGiven && opts.init.basePort !== basePort) {
         throw usageError(
           `the cluster in ${dir} has base port ${basePort}, not ${opts.init.basePort}`,
@@ -97,9 +98,7 @@ export async function startNodes(dir: string, opts: StartOptions): Promise<Start
       }
     }
     const ids = opts.ids ?? config.nodes.map((n) => n.id)
-    for (const id of ids) {
-      if (id < 1 || id > config.nodes.length) throw usageError(`unknown node id ${id}: this cluster has nodes 1..${config.nodes.length}`)
-    }
+    for (const id of ids) parseNodeId(String(id), config)
     const started: NodeId[] = []
     const alreadyRunning: NodeId[] = []
     const spawned = new Map<NodeId, Spawned>()
@@ -268,7 +267,8 @@ export interface StopResult {
  * cluster whose cluster.json is damaged or gone (their ids are then the node folders on disk).
  */
 export async function stopNodes(dir: string, ids: NodeId[] | undefined, kill: boolean): Promise<StopResult> {
-  const targets = ids ?? knownNodes(dir).ids
+  // All: the members, and a removed node if it still runs.
+  const targets = ids ?? knownNodes(dir, true).ids.filter((id) => knownNodes(dir).ids.includes(id) || runningPid(dir, id) !== null)
   const pids: number[] = []
   const stopped: NodeId[] = []
   const notRunning: NodeId[] = []
@@ -291,9 +291,11 @@ export async function stopNodes(dir: string, ids: NodeId[] | undefined, kill: bo
  * The nodes of the cluster: per cluster.json, else (damaged or missing) the node folders on disk,
  * with what is wrong with cluster.json.
  */
-export function knownNodes(dir: string): {ids: NodeId[]; problem?: string} {
+export function knownNodes(dir: string, withRemoved = false): {ids: NodeId[]; problem?: string} {
   try {
-    return {ids: loadCluster(dir).nodes.map((n) => n.id)}
+    const config = loadCluster(dir)
+    const removed = withRemoved ? (config.removed ?? []).map((n) => n.id) : []
+    return {ids: [...config.nodes.map((n) => n.id), ...removed].sort((a, b) => a - b)}
   } catch (err) {
     const onDisk = nodeIdsOnDisk(dir)
     if (onDisk.length === 0) throw err
@@ -362,9 +364,7 @@ export async function resumeNodes(dir: string, ids?: NodeId[]): Promise<ResumeRe
 /** The pids of the given nodes; an error naming the nodes that are not running. */
 function runningPids(dir: string, ids: NodeId[]): Map<NodeId, number> {
   const config = loadCluster(dir)
-  for (const id of ids) {
-    if (id < 1 || id > config.nodes.length) throw usageError(`unknown node id ${id}: this cluster has nodes 1..${config.nodes.length}`)
-  }
+  for (const id of ids) parseNodeId(String(id), config)
   const pids = new Map<NodeId, number>()
   const down: NodeId[] = []
   for (const id of ids) {
@@ -441,8 +441,7 @@ export function parseGroups(args: string[], config: ClusterConfig): NodeId[][] {
   const groups = args.map((arg, gi) => {
     if (!/^\d+(,\d+)*$/.test(arg)) throw usageError(`malformed group ${JSON.stringify(arg)}: use comma-separated node ids, e.g. 1,2`)
     return arg.split(',').map((t) => {
-      const id = Number(t)
-      if (id < 1 || id > config.nodes.length) throw usageError(`unknown node id ${id}: this cluster has nodes 1..${config.nodes.length}`)
+      const id = parseNodeId(t, config)
       const other = seen.get(id)
       if (other !== undefined) throw usageError(`node ${id} is named in two groups (${args[other]} and ${arg})`)
       seen.set(id, gi)

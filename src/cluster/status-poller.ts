@@ -4,7 +4,7 @@
 // A node that does not answer within the timeout (down, paused) is null in that round.
 import type {NodeStatus} from '../protocol/protocol.js'
 import {ClientConnection} from '../transport/client.js'
-import type {ClusterConfig} from '../clusterdir/config.js'
+import {nodeById, type ClusterConfig} from '../clusterdir/config.js'
 
 export interface StatusPollOptions {
   intervalMs?: number
@@ -22,7 +22,7 @@ export async function pollStatuses(config: ClusterConfig, secret: string, o: Sta
   const status = async (id: number): Promise<NodeStatus | null> => {
     let conn = conns.get(id)
     if (!conn) {
-      const n = config.nodes[id - 1]!
+      const n = nodeById(config, id)
       conn = ClientConnection.connect({host: n.host, port: n.port, clusterId: config.clusterId, secret, timeoutMs, expectNodeId: id})
       conns.set(id, conn)
     }

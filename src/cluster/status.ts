@@ -1,11 +1,12 @@
 // Cluster status: asks every configured node for its admin status in parallel (short timeouts),
 // and combines the answers with pid files into one row per node, down nodes included. The
 // cluster's leader is the node that the up nodes agree leads the highest term.
+import {isVoter, members, type Membership} from '../core/membership.js'
 import type {NodeId} from '../core/types.js'
 import type {AdminRequest, NodeStatus} from '../protocol/protocol.js'
 import type {PartitionRules} from '../transport/link-filter.js'
 import {ClientConnection} from '../transport/client.js'
-import {readPartition, type ClusterConfig} from '../clusterdir/config.js'
+import {nodeById, readPartition, type ClusterConfig} from '../clusterdir/config.js'
 import {completePartition} from './partition.js'
 import {isPaused, runningPid} from '../clusterdir/pids.js'
 
@@ -26,6 +27,8 @@ export interface NodeRow {
   group: number | null
   /** The replica process's resident memory (bytes), as it reports it. */
   rssBytes: number | null
+  /** Its place in the cluster's configuration (`configuration` below); null when there is none known. */
+  member: 'voter' | 'learner' | 'none' | null
 }
 
 export interface ClusterStatus {
@@ -34,6 +37,8 @@ export interface ClusterStatus {
   nodes: NodeRow[]
   /** Every side named (the nodes a partition leaves unnamed as one more group); null when healed. */
   partition: PartitionRules | null
+  /** The configuration in force: the leader's, else that of the up node in the highest term; null if none is up. */
+  configuration: Membership | null
 }
 
 export interface Secrets {
@@ -49,7 +54,7 @@ export async function adminRequest(
   req: AdminRequest,
   timeoutMs = 1000,
 ): Promise<unknown> {
-  const node = config.nodes[id - 1]!
+  const node = nodeById(config, id)
   const conn = await ClientConnection.connect({
     host: node.host,
     port: node.port,
@@ -80,14 +85,17 @@ export async function clusterStatus(dir: string, config: ClusterConfig, secret: 
 
 export function combineStatus(dir: string, config: ClusterConfig, statuses: (NodeStatus | null)[]): ClusterStatus {
   const leader = agreedLeader(statuses)
-  const leaderStatus = leader !== null ? statuses[leader - 1] : null
+  const leaderStatus = leader !== null ? statuses.find((s) => s?.id === leader) : null
+  const configuration = configurationOf(statuses, leaderStatus ?? null)
+  const member = (id: NodeId): NodeRow['member'] =>
+    !configuration ? null : isVoter(configuration, id) ? 'voter' : members(configuration).includes(id) ? 'learner' : 'none'
   const nodes = config.nodes.map((n, i): NodeRow => {
     const s = statuses[i]
     if (!s) {
       const pid = runningPid(dir, n.id)
       return {
         id: n.id, address: `${n.host}:${n.port}`, pid, up: false, role: pid !== null && isPaused(pid) === true ? 'paused' : 'down', term: null, leader: null,
-        lastIndex: null, commitIndex: null, appliedIndex: null, lag: null, group: null, rssBytes: null,
+        lastIndex: null, commitIndex: null, appliedIndex: null, lag: null, group: null, rssBytes: null, member: member(n.id),
       }
     }
     return {
@@ -104,6 +112,7 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
       lag: leaderStatus ? Math.max(0, leaderStatus.commitIndex - s.appliedIndex) : null,
       group: s.group,
       rssBytes: s.rssBytes ?? null,
+      member: member(n.id),
     }
   })
   return {
@@ -111,7 +120,16 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
     term: leaderStatus?.term ?? maxTerm(statuses),
     nodes,
     partition: completePartition(readPartition(dir), config.nodes.map((n) => n.id)),
+    configuration,
   }
+}
+
+/** The leader's configuration, else the one of the up node in the highest term (it has seen the most). */
+function configurationOf(statuses: (NodeStatus | null)[], leader: NodeStatus | null): Membership | null {
+  if (leader?.membership) return leader.membership
+  let best: NodeStatus | null = null
+  for (const s of statuses) if (s?.membership && (best === null || s.term > best.term || (s.term === best.term && s.appliedIndex > best.appliedIndex))) best = s
+  return best?.membership ?? null
 }
 
 /** The node that claims leadership of the highest term, if no up node of that term names another. */

@@ -15,6 +15,8 @@ export const CLUSTER_FILE = 'cluster.json'
 export const SECRET_FILE = 'secret'
 export const PARTITION_FILE = 'partition.json'
 export const MAX_NODES = 15
+/** Node ids are never reused (a removed node's id stays retired), so they may exceed MAX_NODES. */
+export const MAX_NODE_ID = 9999
 export const DEFAULTS = {
   nodes: 3,
   basePort: 7100,
@@ -34,7 +36,15 @@ export interface ClusterConfig {
   version: 1
   clusterId: string
   createdAt: string
+  /**
+   * The address book of the current members, by ascending id (`raftctl member` adds and removes
+   * entries; the replicated configuration, not this list, is the truth about who votes).
+   */
   nodes: NodeConfig[]
+  /** The voters the cluster was created with: every original node boots with them. Absent: all of `nodes`. */
+  initialVoters?: NodeId[]
+  /** Members removed from the cluster: their ids are retired, never given out again. */
+  removed?: NodeConfig[]
   electionTimeoutMs: number
   heartbeatMs: number
   snapshotEvery: number
@@ -113,17 +123,28 @@ function clusterProblem(x: unknown): string | null {
   const c = x as Record<string, unknown>
   if (c.version !== 1) return `unsupported version ${JSON.stringify(c.version)}`
   if (typeof c.clusterId !== 'string' || c.clusterId === '') return 'missing clusterId'
-  if (!Array.isArray(c.nodes) || c.nodes.length < 1 || c.nodes.length > MAX_NODES) return 'nodes must list 1..15 nodes'
-  for (const [i, n] of (c.nodes as unknown[]).entries()) {
+  if (!Array.isArray(c.nodes) || c.nodes.length < 1 || c.nodes.length > MAX_NODES) return `nodes must list 1..${MAX_NODES} nodes`
+  if (c.removed !== undefined && !Array.isArray(c.removed)) return 'removed must be a list of nodes'
+  let prev = 0
+  for (const n of c.nodes as unknown[]) {
     const node = n as Record<string, unknown>
-    if (node?.id !== i + 1) return `node ${i + 1} has id ${JSON.stringify(node?.id)}`
-    if (typeof node.host !== 'string' || !Number.isInteger(node.port) || (node.port as number) < 1 || (node.port as number) > 65535) {
-      return `node ${i + 1} has a bad address`
-    }
-    const hostProblem = checkHost(node.host)
-    if (hostProblem) return `node ${i + 1}: ${hostProblem}`
+    const problem = nodeEntryProblem(node, prev)
+    if (problem) return problem
+    prev = node.id as number
+  }
+  for (const n of (c.removed ?? []) as unknown[]) {
+    const problem = nodeEntryProblem(n as Record<string, unknown>, 0)
+    if (problem) return `removed ${problem}`
   }
   const nodes = c.nodes as NodeConfig[]
+  const removedIds = new Set(((c.removed ?? []) as NodeConfig[]).map((n) => n.id))
+  const both = nodes.find((n) => removedIds.has(n.id))
+  if (both) return `node ${both.id} is listed as a member and as removed`
+  if (c.initialVoters !== undefined) {
+    if (!Array.isArray(c.initialVoters) || c.initialVoters.length < 1 || !c.initialVoters.every((id) => Number.isInteger(id) && id >= 1 && id <= MAX_NODE_ID)) {
+      return 'initialVoters must list node ids'
+    }
+  }
   for (const a of nodes) {
     const b = nodes.find((o) => o.id > a.id && o.port === a.port && (o.host === a.host || isWildcard(o.host) || isWildcard(a.host)))
     if (b) return `nodes ${a.id} and ${b.id} both listen on port ${a.port}`
@@ -142,6 +163,18 @@ export interface InitOptions {
   electionTimeoutMs: number
   heartbeatMs: number
   snapshotEvery?: number
+}
+
+/** One address-book entry; ids ascend (after `prev`). */
+function nodeEntryProblem(node: Record<string, unknown>, prev: number): string | null {
+  if (!Number.isInteger(node?.id) || (node.id as number) <= prev || (node.id as number) > MAX_NODE_ID) {
+    return `node ids must ascend from 1 (at most ${MAX_NODE_ID}): found ${JSON.stringify(node?.id)} after ${prev || 'the start'}`
+  }
+  if (typeof node.host !== 'string' || !Number.isInteger(node.port) || (node.port as number) < 1 || (node.port as number) > 65535) {
+    return `node ${node.id} has a bad address`
+  }
+  const hostProblem = checkHost(node.host)
+  return hostProblem ? `node ${node.id}: ${hostProblem}` : null
 }
 
 const isWildcard = (host: string) => host === '0.0.0.0' || host === '::'
@@ -175,6 +208,7 @@ export function writeNewCluster(dir: string, o: InitOptions): ClusterConfig {
     clusterId: randomBytes(8).toString('hex'),
     createdAt: new Date().toISOString(),
     nodes: Array.from({length: o.nodes}, (_, i) => ({id: i + 1, host: o.host, port: o.basePort + i + 1})),
+    initialVoters: Array.from({length: o.nodes}, (_, i) => i + 1),
     electionTimeoutMs: o.electionTimeoutMs,
     heartbeatMs: o.heartbeatMs,
     snapshotEvery: o.snapshotEvery ?? DEFAULTS.snapshotEvery,
@@ -216,17 +250,48 @@ export function writeFileAtomic(path: string, text: string, mode = 0o644): void 
   renameSync(tmp, path)
 }
 
-/** Parses a node id argument against the cluster; unknown ids are usage errors (exit 2). */
-export function parseNodeId(text: string, nodeCount: number): NodeId {
+/**
+ * Parses a node id argument against the cluster's members (a cluster config, or their ids);
+ * unknown ids are usage errors (exit 2), and so are removed ones, saying so.
+ */
+export function parseNodeId(text: string, members: ClusterConfig | readonly NodeId[]): NodeId {
+  const ids = Array.isArray(members) ? (members as readonly NodeId[]) : (members as ClusterConfig).nodes.map((n) => n.id)
   const id = /^\d+$/.test(text) ? Number(text) : NaN
-  if (!Number.isInteger(id) || id < 1 || id > nodeCount) {
-    throw usageError(`unknown node id ${JSON.stringify(text)}: this cluster has nodes 1..${nodeCount}`)
+  if (!ids.includes(id)) {
+    const removed = !Array.isArray(members) && (members as ClusterConfig).removed?.some((n) => n.id === id)
+    throw usageError(`${removed ? 'node' : 'unknown node id'} ${JSON.stringify(text)}${removed ? ' was removed from the cluster' : ''}: this cluster has nodes ${describeIds(ids)}`)
   }
   return id
 }
 
+/** `1..3`, or `1,2,4..6` when there are gaps. */
+export function describeIds(ids: readonly NodeId[]): string {
+  const sorted = [...ids].sort((a, b) => a - b)
+  const runs: string[] = []
+  for (let i = 0; i < sorted.length; ) {
+    let j = i
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++
+    runs.push(j - i >= 2 ? `${sorted[i]}..${sorted[j]}` : sorted.slice(i, j + 1).join(','))
+    i = j + 1
+  }
+  return runs.join(',')
+}
+
+/** The member `id` (throws if it is not one: callers check ids first). */
 export function nodeById(config: ClusterConfig, id: NodeId): NodeConfig {
-  return config.nodes[id - 1]!
+  const node = config.nodes.find((n) => n.id === id)
+  if (!node) throw new Error(`node ${id} is not a member of the cluster`)
+  return node
+}
+
+/** The voters every original node boots with (new members learn the configuration from the log). */
+export function initialVoters(config: ClusterConfig): NodeId[] {
+  return config.initialVoters ?? config.nodes.map((n) => n.id)
+}
+
+/** The next id to give a new member: ids are never reused. */
+export function nextNodeId(config: ClusterConfig): NodeId {
+  return Math.max(0, ...config.nodes.map((n) => n.id), ...(config.removed ?? []).map((n) => n.id), ...(config.initialVoters ?? [])) + 1
 }
 
 /** Ticks: the replica ticks every heartbeat/5 ms; election and heartbeat are whole tick counts. */

@@ -19,7 +19,7 @@ export default class Logs extends BaseCommand {
     const {args, flags} = await this.parse(Logs)
     const dir = resolveDir(flags.dir)
     // From the node folders when cluster.json is damaged: the logs say what went wrong.
-    const id = parseNodeId(args.id, Math.max(...knownNodes(dir).ids))
+    const id = parseNodeId(args.id, knownNodes(dir, true).ids)
     const file = paths.log(dir, id)
     if (!existsSync(file)) {
       if (this.jsonEnabled()) return {id, lines: []}

@@ -40,7 +40,7 @@ export default class Partition extends BaseCommand {
         if (leader === null) throw new CliError('no leader to isolate right now', ExitCode.unavailable, 'unavailable', `check ${raftctl(dir, 'status')}`)
         id = leader
       } else {
-        id = parseNodeId(flags.isolate, config.nodes.length)
+        id = parseNodeId(flags.isolate, config)
       }
       result = await applyPartition(dir, config, {groups: [[id]]})
     } else if (groupsArgs.length > 0) {

@@ -17,7 +17,7 @@ export default class Pause extends BaseCommand {
     const config = loadCluster(dir)
     const args = argv as string[]
     if (args.length === 0) throw usageError('give the node id(s) to pause, e.g. raftctl pause 2')
-    const ids = [...new Set(args.map((a) => parseNodeId(a, config.nodes.length)))]
+    const ids = [...new Set(args.map((a) => parseNodeId(a, config)))]
     const result = await pauseNodes(dir, ids)
     if (!this.jsonEnabled()) {
       if (result.paused.length > 0) this.log(`Paused node(s) ${result.paused.join(', ')}`)

@@ -14,7 +14,7 @@ export default class Resume extends BaseCommand {
     const dir = resolveDir(flags.dir)
     const config = loadCluster(dir)
     const args = argv as string[]
-    const ids = args.length > 0 ? [...new Set(args.map((a) => parseNodeId(a, config.nodes.length)))] : undefined
+    const ids = args.length > 0 ? [...new Set(args.map((a) => parseNodeId(a, config)))] : undefined
     const result = await resumeNodes(dir, ids)
     if (!this.jsonEnabled()) {
       if (result.resumed.length > 0) this.log(`Resumed node(s) ${result.resumed.join(', ')}`)

@@ -23,8 +23,8 @@ export default class Start extends BaseCommand {
     const {flags, argv} = await this.parse(Start)
     const dir = resolveDir(flags.dir)
     // Ids name nodes of the existing cluster, or of the one about to be created.
-    const nodeCount = clusterExists(dir) ? loadCluster(dir).nodes.length : (flags.nodes ?? DEFAULTS.nodes)
-    const ids = (argv as string[]).length > 0 ? (argv as string[]).map((a) => parseNodeId(a, nodeCount)) : undefined
+    const members = clusterExists(dir) ? loadCluster(dir) : Array.from({length: flags.nodes ?? DEFAULTS.nodes}, (_, i) => i + 1)
+    const ids = (argv as string[]).length > 0 ? (argv as string[]).map((a) => parseNodeId(a, members)) : undefined
     const result = await startNodes(dir, {
       ids,
       init: {

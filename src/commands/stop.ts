@@ -16,9 +16,9 @@ export default class Stop extends BaseCommand {
     const {flags, argv} = await this.parse(Stop)
     const dir = resolveDir(flags.dir)
     // From the pid files: this works also when cluster.json is damaged (its nodes may still run).
-    const all = knownNodes(dir)
+    const all = knownNodes(dir, true)
     if (all.problem && !this.jsonEnabled()) process.stderr.write(`Warning: ${all.problem}; stopping the nodes found in ${dir} by their pid files\n`)
-    const ids = (argv as string[]).length > 0 ? (argv as string[]).map((a) => parseNodeId(a, Math.max(...all.ids))) : undefined
+    const ids = (argv as string[]).length > 0 ? (argv as string[]).map((a) => parseNodeId(a, all.ids)) : undefined
     const result = await stopNodes(dir, ids, flags.kill)
     if (!this.jsonEnabled()) {
       if (result.stopped.length > 0) this.log(`${flags.kill ? 'Killed' : 'Stopped'} node(s) ${result.stopped.join(', ')}`)

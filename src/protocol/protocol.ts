@@ -46,6 +46,7 @@ export type AdminRequest =
   | {type: 'partition'; rules: {groups: number[][]; cuts?: {from: number; to: number}[]} | null}
   | {type: 'events'; limit?: number}
   | {type: 'subscribe'}
+  /** Hand leadership to `to` (leader only; answered at once, the transfer completes later). */
   | {type: 'transfer'; to: NodeId}
   | {type: 'campaign'}
 
@@ -70,7 +71,9 @@ export interface NodeStatus {
   uptimeMs: number
   /** The replica's resident memory, in bytes. */
   rssBytes: number
-  /** The leader's view of each follower's match index (leader only). */
+  /** The configuration in force at this node (voters, learners, the outgoing voters while joint). */
+  membership: Membership
+  /** The leader's view of each member's match index (leader only). */
   matchIndex?: Record<string, number>
 }
 

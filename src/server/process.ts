@@ -3,10 +3,11 @@
 // the partition LinkFilter), files (segment storage in node-N/data) and signals (SIGTERM: stop
 // accepting, finish the batch, fsync, close, exit 0). It writes a human-readable node log.
 import {appendFileSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
-import {loadCluster, paths, readPartition, readSecret, timing, type ClusterConfig} from '../clusterdir/config.js'
+import {initialVoters, loadCluster, paths, readPartition, readSecret, timing, type ClusterConfig, type NodeConfig} from '../clusterdir/config.js'
 import {lockDataDir} from '../clusterdir/data-lock.js'
 import {writePidFile} from '../clusterdir/pids.js'
 import {formatMessage} from '../core/format.js'
+import {members} from '../core/membership.js'
 import type {Message, NodeId} from '../core/types.js'
 import {Prng} from '../lib/prng.js'
 import {StorageCorruptionError, StorageIdentityError} from '../storage/errors.js'
@@ -109,7 +110,7 @@ function oneLine(err: unknown): string {
 async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): Promise<void> {
   const {dir, id} = opts
   const config = loadCluster(dir)
-  const self = config.nodes[id - 1]
+  const self = config.nodes.find((n) => n.id === id)
   if (!self) throw new Error(`node ${id} is not in ${paths.cluster(dir)}`)
   const secret = readSecret(dir)
   mkdirSync(paths.data(dir, id), {recursive: true})
@@ -149,16 +150,19 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
         scheduleProcess()
       }),
   })
+  const book = new AddressBook(dir, config)
   const peers = new PeerTransport({
     nodeId: id,
     clusterId: config.clusterId,
     secret,
     peers: Object.fromEntries(config.nodes.filter((n) => n.id !== id).map((n) => [n.id, {host: n.host, port: n.port}])),
+    // A member added since this node started: its address is in cluster.json by now.
+    resolvePeer: (peer) => book.lookup(peer),
     filter,
   })
 
   const startedAt = Date.now()
-  const status = (): NodeStatus => nodeStatus(id, replica, filter, server.stats(), startedAt, config.nodes.map((n) => n.id))
+  const status = (): NodeStatus => nodeStatus(id, replica, filter, server.stats(), startedAt)
   const admin: AdminDeps = {id, replica, filter, log, status, scheduleProcess}
   const handle = (body: unknown, ctx: RequestContext): Promise<unknown> | unknown => {
     const parsed = parseRequest(body)
@@ -186,7 +190,7 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
     secret,
     host: self.host,
     port: self.port,
-    peerIds: config.nodes.map((n) => n.id),
+    isPeer: (peer) => book.lookup(peer) !== undefined,
     filter,
     onPeerMessage: (_from, msg) => {
       if (traceMessages) log.note(`recv ${formatMessage(msg)}`)
@@ -250,7 +254,9 @@ function openReplica(
     return new Replica(
       {
         id,
-        peers: config.nodes.map((n) => n.id),
+        // The configuration an empty log starts from; a node added later learns the real one
+        // from the leader (it is no voter of this one, so it never campaigns with it).
+        peers: initialVoters(config),
         electionTicks,
         heartbeatTicks,
         prng: new Prng((process.pid * 2654435761 + Date.now()) >>> 0),
@@ -269,11 +275,11 @@ function openReplica(
 }
 
 /** What `status` answers: the replica's Raft state, and what the process knows around it. */
-function nodeStatus(id: NodeId, replica: Replica, filter: LinkFilter, stats: NodeServerStats, startedAt: number, ids: NodeId[]): NodeStatus {
+function nodeStatus(id: NodeId, replica: Replica, filter: LinkFilter, stats: NodeServerStats, startedAt: number): NodeStatus {
   const s = replica.status()
   const matchIndex: Record<string, number> = {}
   if (s.role === 'leader') {
-    for (const n of ids) matchIndex[n] = n === id ? s.lastIndex : (replica.followerProgress(n)?.matchIndex ?? 0)
+    for (const n of members(s.membership)) matchIndex[n] = n === id ? s.lastIndex : (replica.followerProgress(n)?.matchIndex ?? 0)
   }
   return {
     id,
@@ -292,7 +298,37 @@ function nodeStatus(id: NodeId, replica: Replica, filter: LinkFilter, stats: Nod
     keys: replica.kv.size(),
     uptimeMs: Date.now() - startedAt,
     rssBytes: process.memoryUsage.rss(),
+    membership: s.membership,
     ...(s.role === 'leader' ? {matchIndex} : {}),
+  }
+}
+
+/**
+ * The members' addresses, from cluster.json: re-read (at most every 250 ms) when asked for a node
+ * it does not know, so a member added since this node started is found. Removed nodes are not
+ * members: they may not connect.
+ */
+class AddressBook {
+  private nodes: Map<NodeId, NodeConfig>
+  private readAt = Date.now()
+
+  constructor(
+    private readonly dir: string,
+    config: ClusterConfig,
+  ) {
+    this.nodes = new Map(config.nodes.map((n) => [n.id, n]))
+  }
+
+  lookup(id: NodeId): NodeConfig | undefined {
+    const known = this.nodes.get(id)
+    if (known || Date.now() - this.readAt < 250) return known
+    this.readAt = Date.now()
+    try {
+      this.nodes = new Map(loadCluster(this.dir).nodes.map((n) => [n.id, n]))
+    } catch {
+      // A damaged or half-edited cluster.json: keep what we knew.
+    }
+    return this.nodes.get(id)
   }
 }
 

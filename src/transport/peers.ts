@@ -34,6 +34,11 @@ export interface PeerTransportOptions {
   peers: ReadonlyMap<NodeId, PeerAddress> | Readonly<Record<number, PeerAddress>>
   filter?: LinkFilter
   log?: (line: string) => void
+  /**
+   * Asked for the address of a peer not in `peers` (a member added since this node started); a
+   * found address is kept. Without it, messages to unknown peers are dropped.
+   */
+  resolvePeer?: (id: NodeId) => PeerAddress | undefined
   /** Per-peer queue bound; default 1024 messages. Beyond it the oldest are dropped. */
   maxQueuedMessages?: number
   /** Bytes allowed in a socket's write buffer before we stop writing to it; default 4 MiB. */
@@ -158,7 +163,7 @@ export class PeerTransport {
   send(msg: Message): void {
     try {
       if (this.closedFlag) return this.drop(null)
-      const link = this.links.get(msg.to)
+      const link = this.links.get(msg.to) ?? this.resolve(msg.to)
       if (!link) {
         if (!this.unknownReported.has(msg.to)) {
           this.unknownReported.add(msg.to)
@@ -192,6 +197,15 @@ export class PeerTransport {
     }
     link.address = {...address}
     link.conn?.destroy()
+  }
+
+  private resolve(id: NodeId): PeerLink | undefined {
+    if (id === this.nodeId) return undefined
+    const address = this.opts.resolvePeer?.(id)
+    if (!address) return undefined
+    this.setPeerAddress(id, address)
+    this.unknownReported.delete(id)
+    return this.links.get(id)
   }
 
   isConnected(id: NodeId): boolean {

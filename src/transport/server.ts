@@ -63,6 +63,8 @@ export interface NodeServerOptions {
   log?: (line: string) => void
   /** When given, only these node ids may authenticate as peers. */
   peerIds?: readonly NodeId[]
+  /** Decides which peer ids may connect (the membership may grow); takes precedence over peerIds. */
+  isPeer?: (id: NodeId) => boolean
   /** Default 16 MiB, for authenticated connections. */
   maxFrameBytes?: number
   /** Default 2000 ms. */
@@ -273,7 +275,8 @@ export class NodeServer {
     if (!verdict.ok) return this.authFailure(c, verdict.reason)
     if (verdict.role === 'peer') {
       if (verdict.nodeId === this.nodeId) return this.authFailure(c, `peer claims this node's own id ${this.nodeId}`)
-      if (this.opts.peerIds && !this.opts.peerIds.includes(verdict.nodeId)) {
+      const member = this.opts.isPeer ? this.opts.isPeer(verdict.nodeId) : !this.opts.peerIds || this.opts.peerIds.includes(verdict.nodeId)
+      if (!member) {
         return this.authFailure(c, `node ${verdict.nodeId} is not a member of this cluster`)
       }
     }

@@ -30,6 +30,10 @@ export function DashboardApp({dir, nodeIds, source, actions, intervalMs, color, 
   // Keys can arrive several in one chunk ("↓↓↓i") before React renders: the selection and the
   // actions in flight are tracked here, synchronously, so `i` acts on the node the arrows chose.
   const selectedRef = useRef(state.selected)
+  const nodeIdsRef = useRef(state.nodeIds)
+  nodeIdsRef.current = state.nodeIds
+  // A removed member's row is gone: the reducer moved the selection, follow it.
+  if (!state.nodeIds.includes(selectedRef.current)) selectedRef.current = state.selected
   const pendingRef = useRef(new Set<number>())
 
   const run = useCallback(
@@ -64,7 +68,7 @@ export function DashboardApp({dir, nodeIds, source, actions, intervalMs, color, 
         case 'quit':
           return exit()
         case 'move': {
-          const next = moveSelection(nodeIds, selectedRef.current, cmd.delta)
+          const next = moveSelection(nodeIdsRef.current, selectedRef.current, cmd.delta)
           selectedRef.current = next
           return dispatch({type: 'select', node: next})
         }

@@ -5,7 +5,7 @@
 // the node down without waiting for the next tick; a down node is re-dialled on every poll.
 // Invariant: at most one connection (or dial in progress) per node; close() leaves none open.
 import {combineStatus, type ClusterStatus} from '../cluster/status.js'
-import type {ClusterConfig} from '../clusterdir/config.js'
+import {loadCluster, nodeById, type ClusterConfig} from '../clusterdir/config.js'
 import type {NodeId} from '../core/types.js'
 import type {NodeEvent} from '../protocol/events.js'
 import type {NodeStatus} from '../protocol/protocol.js'
@@ -45,7 +45,7 @@ export class ClusterSource implements StatusSource {
 
   constructor(
     private readonly dir: string,
-    private readonly config: ClusterConfig,
+    private config: ClusterConfig,
     private readonly secret: string,
     private readonly timeoutMs = 500,
   ) {
@@ -66,9 +66,29 @@ export class ClusterSource implements StatusSource {
   }
 
   async poll(): Promise<ClusterStatus> {
+    this.followMembers()
     const statuses = await Promise.all(this.config.nodes.map((n) => this.statusOf(n.id)))
     this.polled = true
     return combineStatus(this.dir, this.config, statuses)
+  }
+
+  /** Re-reads the address book: a member added gets a link, a removed one loses its link. */
+  private followMembers(): void {
+    let config: ClusterConfig
+    try {
+      config = loadCluster(this.dir)
+    } catch {
+      return // Damaged or half-written: keep the last one.
+    }
+    if (config.clusterId !== this.config.clusterId) return
+    this.config = config
+    const ids = new Set(config.nodes.map((n) => n.id))
+    for (const id of ids) if (!this.links.has(id)) this.links.set(id, {conn: null, last: null, misses: 0, dialTimedOut: false, dialing: null, events: 'starting'})
+    for (const [id, link] of this.links) {
+      if (ids.has(id)) continue
+      this.links.delete(id)
+      void link.conn?.close().catch(() => {})
+    }
   }
 
   async close(): Promise<void> {
@@ -130,7 +150,7 @@ export class ClusterSource implements StatusSource {
 
   private dial(id: NodeId, link: Link): Promise<ClientConnection | null> {
     if (link.dialing) return link.dialing
-    const node = this.config.nodes[id - 1]!
+    const node = nodeById(this.config, id)
     link.dialing = (async () => {
       let conn: ClientConnection
       try {

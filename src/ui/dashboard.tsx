@@ -276,7 +276,9 @@ export function rowSegs(row: RowView, layout: TableLayout): Seg[] {
     {text: pad(String(row.id), W.id, 'right'), bold: sel, inverse: sel},
     {text: ' '},
     row.known
-      ? {text: pad(row.role, W.role), color: ROLE_COLOR[row.role], bold: row.role === 'leader' || row.role === 'down'}
+      ? row.member === 'learner' && row.role === 'follower'
+        ? {text: pad('learner', W.role), color: 'cyan'}
+        : {text: pad(row.role, W.role), color: ROLE_COLOR[row.role], bold: row.role === 'leader' || row.role === 'down'}
       : {text: pad('…', W.role), dim: true},
     {text: numbers + '  ', dim: !row.up},
   ]
@@ -330,6 +332,8 @@ export function groupsText(groups: NodeId[][]): string {
 }
 
 export function Summary({view, width, color}: {view: DashboardView; width: number; color: boolean}) {
+  // The configuration, when it is more than every listed node voting.
+  const showConfig = view.configuration !== null && view.configuration !== `voters ${view.rows.map((r) => r.id).join(',')}`
   const segs: Seg[] = [{text: 'down: '}]
   if (view.down.length > 0) {
     const text = view.down.length === 1 ? `node ${view.down[0]}` : `nodes ${idRanges(view.down)}`
@@ -346,7 +350,11 @@ export function Summary({view, width, color}: {view: DashboardView; width: numbe
     segs.push({text: groupsText(view.groups), color: 'magenta', bold: true})
     if (view.cuts > 0) segs.push({text: ` + ${view.cuts} one-way cut${view.cuts === 1 ? '' : 's'}`, color: 'magenta'})
   } else {
-    segs.push({text: view.updatedAt === null ? '–' : 'none (fully connected)', dim: true})
+    segs.push({text: view.updatedAt === null ? '–' : showConfig ? 'none' : 'none (fully connected)', dim: true})
+  }
+  if (showConfig) {
+    segs.push({text: '    config: '})
+    segs.push({text: view.configuration!, color: view.joint ? 'yellow' : 'cyan', bold: view.joint})
   }
   return <Line segs={segs} width={width} color={color} />
 }

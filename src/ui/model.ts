@@ -4,6 +4,7 @@
 // clock: every action carries its own time, so the whole dashboard logic is testable as data.
 // Invariant: the feed is ordered by time and holds at most FEED_MAX items; an event a node sends
 // twice (a backfill overlapping a subscription) appears once.
+import {describeMembership, isJoint} from '../core/membership.js'
 import {partitionSides} from '../cluster/partition.js'
 import type {ClusterStatus, NodeRow} from '../cluster/status.js'
 import type {NodeId} from '../core/types.js'
@@ -141,6 +142,7 @@ function actionVerb(action: NodeAction, node: NodeId | null): string {
 function onStatus(state: DashboardState, status: ClusterStatus, time: number): DashboardState {
   let feed = state.feed
   for (const item of statusChanges(state.status, status, time)) feed = addFeedItem(feed, item)
+  const nodeIds = status.nodes.length > 0 ? status.nodes.map((n) => n.id) : state.nodeIds
   return {
     ...state,
     status,
@@ -148,6 +150,9 @@ function onStatus(state: DashboardState, status: ClusterStatus, time: number): D
     pollError: null,
     feed,
     samples: addSample(state.samples, status, time),
+    // Members come and go (`raftctl member`): the rows follow the address book the poll used.
+    nodeIds,
+    selected: nodeIds.includes(state.selected) ? state.selected : (nodeIds[0] ?? state.selected),
   }
 }
 
@@ -403,6 +408,8 @@ export interface RowView {
   lag: number | null
   group: number | null
   pending: NodeAction | null
+  /** Voter or learner in the configuration in force (null: unknown). */
+  member: NodeRow['member']
 }
 
 export interface DashboardView {
@@ -423,6 +430,10 @@ export interface DashboardView {
   /** The partition as complete groups (the unnamed nodes as one more group); null when healed. */
   groups: NodeId[][] | null
   cuts: number
+  /** The configuration in force, in its one-line form (`voters 1,2,3; learners 4`); null when unknown. */
+  configuration: string | null
+  /** A joint configuration is in force (voters are being swapped). */
+  joint: boolean
   feed: FeedItem[]
   selected: NodeId
   healing: boolean
@@ -449,6 +460,7 @@ export function dashboardView(state: DashboardState, dir: string): DashboardView
       lag: up && reference !== null && n?.appliedIndex != null ? Math.max(0, reference - n.appliedIndex) : null,
       group: n?.group ?? null,
       pending: state.pending[id] ?? null,
+      member: n?.member ?? null,
     }
   })
   return {
@@ -466,6 +478,8 @@ export function dashboardView(state: DashboardState, dir: string): DashboardView
     paused: s ? rows.filter((r) => r.role === 'paused').map((r) => r.id) : [],
     groups: s?.partition ? partitionSides(s.partition.groups, state.nodeIds) : null,
     cuts: (s?.partition as {cuts?: unknown[]} | null | undefined)?.cuts?.length ?? 0,
+    configuration: s?.configuration ? describeMembership(s.configuration) : null,
+    joint: s?.configuration ? isJoint(s.configuration) : false,
     feed: state.feed,
     selected: state.selected,
     healing: state.pending[0] === 'heal',

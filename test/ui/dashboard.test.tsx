@@ -259,3 +259,25 @@ test('the container polls, keys select and act on a node, results land in the fe
     r.unmount()
   }
 })
+
+test('membership: rows follow the members; a learner is shown as one; the configuration is on the summary line, yellow while joint', () => {
+  const grown = snapshot({1: {role: 'leader', term: 3, commit: 40}, 2: {role: 'follower', term: 3, commit: 40}, 3: {role: 'follower', term: 3, commit: 40}, 4: {role: 'follower', term: 3, commit: 12}})
+  grown.nodes[3]!.member = 'learner'
+  for (const n of grown.nodes.slice(0, 3)) n.member = 'voter'
+  grown.configuration = {voters: [1, 2, 3], outgoing: [], learners: [4]}
+  // The dashboard started with three nodes; the fourth appears when the poll reports it.
+  const s = stateOf([{type: 'status', status: grown, time: T0}])
+  assert.deepEqual(s.nodeIds, [1, 2, 3, 4])
+  // A removed member leaves the rows, and the selection moves off it.
+  const removed = reduce(s, {type: "status", status: {...grown, nodes: grown.nodes.slice(1)}, time: T0 + 1000})
+  assert.deepEqual([removed.nodeIds, removed.selected], [[2, 3, 4], 2])
+  const out = frame(s)
+  assert.match(out, /^ {3}4 learner +3 /m)
+  assert.match(out, /config: voters 1,2,3; learners 4/)
+  // Every node a voter: nothing to say.
+  assert.doesNotMatch(frame(stateOf([{type: 'status', status: {...healthy(), configuration: {voters: [1, 2, 3], outgoing: [], learners: []}}, time: T0}])), /config:/)
+  const joint = {...grown, configuration: {voters: [1, 2, 4], outgoing: [1, 2, 3], learners: []}}
+  const colored = frame(stateOf([{type: 'status', status: joint, time: T0}]), {color: true})
+  assert.match(stripAnsi(colored), /config: joint 1,2,4 \/ 1,2,3/)
+  assert.match(colored, /\x1b\[33m[^\x1b]*joint 1,2,4/, 'yellow while joint')
+})
