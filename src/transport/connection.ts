@@ -13,6 +13,7 @@ import {DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, type FrameError} fro
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   errorFrame,
+  errorFrameCode,
   type ErrorFrame,
   type HelloFrame,
   helloProblem,
@@ -232,8 +233,7 @@ export function dial(options: DialOptions): Promise<Dialed> {
 
     const refused = (frame: unknown, fallback: string): TransportError => {
       if (!isErrorFrame(frame)) return new TransportError('protocol', `${address}: ${fallback}`)
-      const code = frame.error === 'auth' ? 'auth' : frame.error === 'timeout' ? 'timeout' : 'protocol'
-      return new TransportError(code, `${address} refused the connection: ${frame.message}`)
+      return new TransportError(errorFrameCode(frame), `${address} refused the connection: ${frame.message}`)
     }
 
     conn.setHandler((frame) => {
