@@ -6,6 +6,7 @@ import {CliError, ExitCode, operationalError, usageError} from '../lib/errors.js
 import type {NodeId} from '../core/types.js'
 import type {PartitionRules} from '../transport/link-filter.js'
 import {
+  checkNodeId,
   clusterExists,
   DEFAULTS,
   loadCluster,
@@ -97,9 +98,7 @@ export async function startNodes(dir: string, opts: StartOptions): Promise<Start
       }
     }
     const ids = opts.ids ?? config.nodes.map((n) => n.id)
-    for (const id of ids) {
-      if (id < 1 || id > config.nodes.length) throw usageError(`unknown node id ${id}: this cluster has nodes 1..${config.nodes.length}`)
-    }
+    for (const id of ids) checkNodeId(id, config.nodes.length)
     const started: NodeId[] = []
     const alreadyRunning: NodeId[] = []
     const spawned = new Map<NodeId, Spawned>()
@@ -362,9 +361,7 @@ export async function resumeNodes(dir: string, ids?: NodeId[]): Promise<ResumeRe
 /** The pids of the given nodes; an error naming the nodes that are not running. */
 function runningPids(dir: string, ids: NodeId[]): Map<NodeId, number> {
   const config = loadCluster(dir)
-  for (const id of ids) {
-    if (id < 1 || id > config.nodes.length) throw usageError(`unknown node id ${id}: this cluster has nodes 1..${config.nodes.length}`)
-  }
+  for (const id of ids) checkNodeId(id, config.nodes.length)
   const pids = new Map<NodeId, number>()
   const down: NodeId[] = []
   for (const id of ids) {
@@ -442,7 +439,7 @@ export function parseGroups(args: string[], config: ClusterConfig): NodeId[][] {
     if (!/^\d+(,\d+)*$/.test(arg)) throw usageError(`malformed group ${JSON.stringify(arg)}: use comma-separated node ids, e.g. 1,2`)
     return arg.split(',').map((t) => {
       const id = Number(t)
-      if (id < 1 || id > config.nodes.length) throw usageError(`unknown node id ${id}: this cluster has nodes 1..${config.nodes.length}`)
+      checkNodeId(id, config.nodes.length)
       const other = seen.get(id)
       if (other !== undefined) throw usageError(`node ${id} is named in two groups (${args[other]} and ${arg})`)
       seen.set(id, gi)

@@ -218,9 +218,16 @@ export function writeFileAtomic(path: string, text: string, mode = 0o644): void 
 
 /** Parses a node id argument against the cluster; unknown ids are usage errors (exit 2). */
 export function parseNodeId(text: string, nodeCount: number): NodeId {
-  const id = /^\d+$/.test(text) ? Number(text) : NaN
+  return checkNodeId(/^\d+$/.test(text) ? Number(text) : NaN, nodeCount, JSON.stringify(text))
+}
+
+/**
+ * The one check that a node id names a node of the cluster (1..nodeCount); anything else is a
+ * usage error (exit 2) that says so, quoting the id as `shown` (default: the number).
+ */
+export function checkNodeId(id: number, nodeCount: number, shown = String(id)): NodeId {
   if (!Number.isInteger(id) || id < 1 || id > nodeCount) {
-    throw usageError(`unknown node id ${JSON.stringify(text)}: this cluster has nodes 1..${nodeCount}`)
+    throw usageError(`unknown node id ${shown}: this cluster has nodes 1..${nodeCount}`)
   }
   return id
 }
