@@ -1,14 +1,14 @@
 // Moves leadership to node ID (the admin `transfer` request), e.g. onto a replica started by hand
 // under `node --cpu-prof` so the profile is the leader's:
-//   node --import tsx bench/transfer-leader.ts DIR ID
-import {loadCluster, readSecret} from '../src/clusterdir/config.js'
-import {adminRequest, agreedLeader, nodeStatuses} from '../src/cluster/status.js'
+//   node --import tsx bench/tools/transfer-leader.ts DIR ID
+import {loadCluster, readSecret} from '../../src/clusterdir/config.js'
+import {adminRequest, agreedLeader, nodeStatuses} from '../../src/cluster/status.js'
 
 async function main(): Promise<number> {
   const [dir, idText] = process.argv.slice(2)
   const to = Number(idText)
   if (!dir || !Number.isInteger(to) || to < 1) {
-    process.stderr.write('usage: node --import tsx bench/transfer-leader.ts DIR ID\n')
+    process.stderr.write('usage: node --import tsx bench/tools/transfer-leader.ts DIR ID\n')
     return 2
   }
   const config = loadCluster(dir)
