@@ -1,4 +1,4 @@
-// The architecture's arrows, enforced: each layer imports only the layers below it (DESIGN.md), and
+// The architecture's arrows, enforced: each layer imports only the layers below it (docs/design.md), and
 // the deterministic layers (core, kv, sim, linearizability, lib) touch no clock, no randomness, no OS.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
