@@ -43,7 +43,7 @@ import {encodePeerMessage, PeerStreamReader} from '../transport/peer-codec.js'
 import {entryKey, SafetyChecker, type ObservedNode, type Violation} from './checkers.js'
 import {judgeRecovered, Promises} from './durability.js'
 import {EventHeap} from './heap.js'
-import {checkLinearizable, formatOp, type HistoryOp, type KvOp, type KvResult} from './linearizability.js'
+import {checkLinearizable, formatOp, type HistoryOp, type KvOp, type KvResult} from '../linearizability/index.js'
 import {planPartition, type PartitionKind} from './partitions.js'
 
 /** Every deliberately broken replica the simulator must catch. */

@@ -124,6 +124,8 @@ export class SegmentLogStorage implements LogStorage {
   private hardStateDirty = false
   /** The next sync must persist commitIndex too (it passed a configuration change). */
   private commitUrgent = false
+  /** load() changed the directory (removed or renamed a file): it fsyncs it before returning. */
+  private loadChangedDir = false
 
   constructor(
     private readonly fs: FileSystem,
@@ -149,29 +151,50 @@ export class SegmentLogStorage implements LogStorage {
     this.fs.mkdirp(this.dir)
     const names = this.fs.readdir(this.dir)
     if (this.identity) checkIdentity(this.fs, this.dir, names, this.identity, this.log)
-    let dirChanged = false
-
-    for (const name of names) {
-      if (name.endsWith(TMP_SUFFIX)) {
-        this.log(`removing leftover temporary file: ${this.path(name)}`)
-        this.fs.unlink(this.path(name))
-        dirChanged = true
-      }
-    }
+    for (const name of names) if (name.endsWith(TMP_SUFFIX)) this.removeStale(name, 'removing leftover temporary file')
 
     if (names.includes(HARD_STATE_FILE)) this.hardState = this.readHardState()
     this.persistedHardState = {...this.hardState}
 
-    // Snapshots, newest first. An unreadable one is moved aside (kept for inspection) only if an
-    // older readable one exists; if it is the only one, that is corruption.
+    const snapshot = this.loadSnapshot(names)
+    const L = snapshot?.lastIncludedIndex ?? 0
+    this.snapIndex = L
+    this.snapTerm = snapshot?.lastIncludedTerm ?? 0
+    const {entries, termAtSnapshot} = this.loadSegments(names, snapshot)
+    this.finishInterruptedDiscard(snapshot, termAtSnapshot, entries)
+
+    // Segments read but holding nothing after the snapshot (the one ending at L; or the last one,
+    // when the snapshot was taken beyond what reached the disk) are stale like the others.
+    while (this.segments.length > 0 && this.segments[0]!.firstIndex + this.segments[0]!.count - 1 <= L) {
+      this.removeStale(this.segments.shift()!.name, `removing segment wholly covered by the snapshot at ${L}`)
+    }
+
+    this.makeLoadedDurable()
+    this.lastIndex = L + entries.length
+    this.durableMatch = this.lastIndex
+    this.checkInvariants()
+    return {hardState: {...this.hardState}, snapshot, entries}
+  }
+
+  /** load(): removes a file it found stale or left over, saying why. */
+  private removeStale(name: string, why: string): void {
+    this.log(`${why}: ${this.path(name)}`)
+    this.fs.unlink(this.path(name))
+    this.loadChangedDir = true
+  }
+
+  /**
+   * load(): the newest readable snapshot, or null; older ones are removed. An unreadable one is
+   * moved aside (kept for inspection) only if an older readable one exists; if it is the only
+   * one, that is corruption.
+   */
+  private loadSnapshot(names: string[]): Snapshot | null {
     const snapNames = names.filter((n) => SNAPSHOT_RE.test(n)).sort().reverse()
     let snapshot: Snapshot | null = null
     for (let i = 0; i < snapNames.length; i++) {
       const name = snapNames[i]!
       if (snapshot !== null) {
-        this.log(`removing snapshot superseded by ${this.snapName}: ${this.path(name)}`)
-        this.fs.unlink(this.path(name))
-        dirChanged = true
+        this.removeStale(name, `removing snapshot superseded by ${this.snapName}`)
         continue
       }
       const result = this.readSnapshot(name)
@@ -188,23 +211,26 @@ export class SegmentLogStorage implements LogStorage {
         true,
       )
       this.fs.rename(this.path(name), this.path(name + CORRUPT_SUFFIX))
-      dirChanged = true
+      this.loadChangedDir = true
     }
-    const L = snapshot?.lastIncludedIndex ?? 0
-    this.snapIndex = L
-    this.snapTerm = snapshot?.lastIncludedTerm ?? 0
+    return snapshot
+  }
 
-    // Segments wholly below the snapshot (the next segment starts at or below L) are stale:
-    // compaction deleted them, or was about to. They are not even read. The one holding L is read,
-    // to check that entry's term against the snapshot's.
+  /**
+   * load(): reads the segments after the snapshot (at snapIndex, L) into this.segments: the entries
+   * after L, and the term of the stored entry at L if there is one. Segments wholly below the
+   * snapshot (the next segment starts at or below L) are stale: compaction deleted them, or was
+   * about to. They are not even read. The one holding L is read, to check that entry's term
+   * against the snapshot's.
+   */
+  private loadSegments(names: string[], snapshot: Snapshot | null): {entries: Entry[]; termAtSnapshot: number | undefined} {
+    const L = this.snapIndex
     const segNames = names.filter((n) => SEGMENT_RE.test(n)).sort()
     const firstIndexes = segNames.map((n) => Number(SEGMENT_RE.exec(n)![1]))
     const kept: number[] = []
     for (let i = 0; i < segNames.length; i++) {
       if (i + 1 < segNames.length && firstIndexes[i + 1]! <= L) {
-        this.log(`removing segment wholly covered by the snapshot at ${L}: ${this.path(segNames[i]!)}`)
-        this.fs.unlink(this.path(segNames[i]!))
-        dirChanged = true
+        this.removeStale(segNames[i]!, `removing segment wholly covered by the snapshot at ${L}`)
       } else {
         kept.push(i)
       }
@@ -216,7 +242,6 @@ export class SegmentLogStorage implements LogStorage {
     for (let j = 0; j < kept.length; j++) {
       const name = segNames[kept[j]!]!
       const firstIndex = firstIndexes[kept[j]!]!
-      const isLast = j === kept.length - 1
       const file = this.path(name)
       if (j === 0 && firstIndex > L + 1) {
         throw new StorageCorruptionError(
@@ -234,87 +259,109 @@ export class SegmentLogStorage implements LogStorage {
             (firstIndex > expectedFirst ? ' (gap)' : ' (overlap)'),
         )
       }
-      const buf = this.fs.readFile(file)
-      const view = dataViewOf(buf)
-      const seg: Segment = {name, firstIndex, count: 0, bytes: 0, offsets: new Uint32Array(64)}
-      let off = 0
-      while (off < buf.length) {
-        const index = firstIndex + seg.count
-        // Records below the snapshot are only walked (their content is covered by it); the one at
-        // L is decoded to check its term, everything after is verified and decoded.
-        const verify = index >= L
-        const frame = checkFrame(buf, off, verify, view)
-        if (!frame.ok) {
-          if (!isLast) throw new StorageCorruptionError(file, off, `${frame.reason} in a segment that is not the last`)
-          const after = findValidRecord(buf, off + 1, index)
-          if (after >= 0) {
-            throw new StorageCorruptionError(file, off, `${frame.reason}, followed by a valid record at offset ${after}`)
-          }
-          this.log(`torn tail repaired: ${file} at offset ${off} (${buf.length - off} bytes dropped)`, true)
-          const fd = this.fs.openAppend(file)
-          this.fs.truncate(fd, off)
-          this.fs.fsync(fd)
-          this.fs.close(fd)
-          break
-        }
-        if (verify) {
-          const entry = decodeEntry(buf, frame.payloadStart, frame.end)
-          if (typeof entry === 'string') throw new StorageCorruptionError(file, off, entry)
-          if (entry.index !== index) {
-            throw new StorageCorruptionError(file, off, `record holds index ${entry.index}, expected ${index}`)
-          }
-          if (index > L) entries.push(entry)
-          else termAtSnapshot = entry.term
-        }
-        pushOffset(seg, off)
-        off = frame.end
+      const read = this.readSegment(name, firstIndex, j === kept.length - 1, entries)
+      termAtSnapshot = read.termAtSnapshot ?? termAtSnapshot
+      expectedFirst = firstIndex + read.seg.count
+      this.segments.push(read.seg)
+    }
+    return {entries, termAtSnapshot}
+  }
+
+  /**
+   * load(): reads one segment, appending its entries after the snapshot to `entries`; returns it
+   * and the term of its entry at the snapshot's index, if it holds that one. A damaged record
+   * ends the last segment (a torn tail, cut off); anywhere else it is corruption.
+   */
+  private readSegment(
+    name: string,
+    firstIndex: number,
+    isLast: boolean,
+    entries: Entry[],
+  ): {seg: Segment; termAtSnapshot: number | undefined} {
+    const L = this.snapIndex
+    const file = this.path(name)
+    const buf = this.fs.readFile(file)
+    const view = dataViewOf(buf)
+    const seg: Segment = {name, firstIndex, count: 0, bytes: 0, offsets: new Uint32Array(64)}
+    let termAtSnapshot: number | undefined
+    let off = 0
+    while (off < buf.length) {
+      const index = firstIndex + seg.count
+      // Records below the snapshot are only walked (their content is covered by it); the one at
+      // L is decoded to check its term, everything after is verified and decoded.
+      const verify = index >= L
+      const frame = checkFrame(buf, off, verify, view)
+      if (!frame.ok) {
+        if (!isLast) throw new StorageCorruptionError(file, off, `${frame.reason} in a segment that is not the last`)
+        this.cutTornTail(file, buf, off, index, frame.reason)
+        break
       }
-      seg.bytes = off
-      expectedFirst = firstIndex + seg.count
-      this.segments.push(seg)
+      if (verify) {
+        const entry = decodeEntry(buf, frame.payloadStart, frame.end)
+        if (typeof entry === 'string') throw new StorageCorruptionError(file, off, entry)
+        if (entry.index !== index) {
+          throw new StorageCorruptionError(file, off, `record holds index ${entry.index}, expected ${index}`)
+        }
+        if (index > L) entries.push(entry)
+        else termAtSnapshot = entry.term
+      }
+      pushOffset(seg, off)
+      off = frame.end
     }
+    seg.bytes = off
+    return {seg, termAtSnapshot}
+  }
 
-    // A stored entry at the snapshot's index with another term means the snapshot replaced the
-    // log (saveSnapshot with discardLog) and the crash came before the old segments were deleted.
-    // Checked before anything else is deleted, and deleted from the end, so that a crash during
-    // this repair leaves the entry at L in place for the next load to check again.
-    if (snapshot !== null && termAtSnapshot !== undefined && termAtSnapshot !== snapshot.lastIncludedTerm) {
-      this.log(
-        `stored entry ${L} has term ${termAtSnapshot} but the snapshot has term ${snapshot.lastIncludedTerm}: ` +
-          `finishing an interrupted log discard (${this.segments.length} segments, ${entries.length} entries dropped)`,
-        true,
-      )
-      this.unlinkFromTheEnd(this.segments)
-      this.segments = []
-      entries.length = 0
-      dirChanged = true
+  /**
+   * load(): the last segment's record at `off` (which should hold `index`) is damaged. Unless a
+   * valid later record follows (then it is corruption), it is a torn tail: cut off and fsynced.
+   */
+  private cutTornTail(file: string, buf: Uint8Array, off: number, index: number, reason: string): void {
+    const after = findValidRecord(buf, off + 1, index)
+    if (after >= 0) {
+      throw new StorageCorruptionError(file, off, `${reason}, followed by a valid record at offset ${after}`)
     }
+    this.log(`torn tail repaired: ${file} at offset ${off} (${buf.length - off} bytes dropped)`, true)
+    const fd = this.fs.openAppend(file)
+    this.fs.truncate(fd, off)
+    this.fs.fsync(fd)
+    this.fs.close(fd)
+  }
 
-    // Segments read but holding nothing after the snapshot (the one ending at L; or the last one,
-    // when the snapshot was taken beyond what reached the disk) are stale like the others.
-    while (this.segments.length > 0 && this.segments[0]!.firstIndex + this.segments[0]!.count - 1 <= L) {
-      const stale = this.segments.shift()!
-      this.log(`removing segment wholly covered by the snapshot at ${L}: ${this.path(stale.name)}`)
-      this.fs.unlink(this.path(stale.name))
-      dirChanged = true
-    }
+  /**
+   * load(): a stored entry at the snapshot's index with another term means the snapshot replaced
+   * the log (saveSnapshot with discardLog) and the crash came before the old segments were
+   * deleted. Checked before anything else is deleted, and deleted from the end, so that a crash
+   * during this repair leaves the entry at L in place for the next load to check again.
+   */
+  private finishInterruptedDiscard(snapshot: Snapshot | null, termAtSnapshot: number | undefined, entries: Entry[]): void {
+    if (snapshot === null || termAtSnapshot === undefined || termAtSnapshot === snapshot.lastIncludedTerm) return
+    this.log(
+      `stored entry ${this.snapIndex} has term ${termAtSnapshot} but the snapshot has term ${snapshot.lastIncludedTerm}: ` +
+        `finishing an interrupted log discard (${this.segments.length} segments, ${entries.length} entries dropped)`,
+      true,
+    )
+    this.unlinkFromTheEnd(this.segments)
+    this.segments = []
+    entries.length = 0
+    this.loadChangedDir = true
+  }
 
-    // What was read may be only in the page cache (the process was killed before it synced):
-    // make it durable before the node acts on it. The snapshot and hard-state files were fsynced
-    // before their rename; their directory entries are made durable by the directory fsync.
+  /**
+   * load(): what was read may be only in the page cache (the process was killed before it
+   * synced): make it durable before the node acts on it. The snapshot and hard-state files were
+   * fsynced before their rename; their directory entries are made durable by the directory fsync.
+   */
+  private makeLoadedDurable(): void {
     if (this.mutant !== 'trust-page-cache') {
       for (const seg of this.segments) {
         const fd = this.fs.openAppend(this.path(seg.name))
         this.fs.fsync(fd)
         this.fs.close(fd)
       }
-      dirChanged = true
+      this.loadChangedDir = true
     }
-    if (dirChanged) this.fs.fsyncDir(this.dir)
-    this.lastIndex = L + entries.length
-    this.durableMatch = this.lastIndex
-    this.checkInvariants()
-    return {hardState: {...this.hardState}, snapshot, entries}
+    if (this.loadChangedDir) this.fs.fsyncDir(this.dir)
   }
 
   // ---------------------------------------------------------------------------------------------

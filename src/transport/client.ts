@@ -8,7 +8,7 @@
 import {dial, type FramedSocket} from './connection.js'
 import {TransportError} from './errors.js'
 import {DEFAULT_MAX_FRAME_BYTES, encodeFrame} from './framing.js'
-import {DEFAULT_HANDSHAKE_TIMEOUT_MS, isErrorFrame, type Secret} from './handshake.js'
+import {DEFAULT_HANDSHAKE_TIMEOUT_MS, errorFrameCode, isErrorFrame, type Secret} from './handshake.js'
 import type {NodeId} from '../core/types.js'
 import {isIndex, show} from './validate.js'
 
@@ -151,8 +151,7 @@ export class ClientConnection {
       }
     }
     if (isErrorFrame(frame)) {
-      const code = frame.error === 'auth' ? 'auth' : frame.error === 'timeout' ? 'timeout' : 'protocol'
-      return this.fatal(new TransportError(code, `${this.address} closed the connection: ${frame.message}`))
+      return this.fatal(new TransportError(errorFrameCode(frame), `${this.address} closed the connection: ${frame.message}`))
     }
     this.fatal(new TransportError('protocol', `${this.address} sent an unexpected frame ${show(frame)}`))
   }

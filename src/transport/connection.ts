@@ -13,6 +13,7 @@ import {DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, type FrameError} fro
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   errorFrame,
+  errorFrameCode,
   type ErrorFrame,
   type HelloFrame,
   helloProblem,
@@ -205,75 +206,99 @@ export function dial(options: DialOptions): Promise<Dialed> {
     let hello: HelloFrame | null = null
     let auth: AuthFrame | null = null
 
-    const fail = (error: TransportError, last: ErrorFrame | null = null): void => {
-      if (settled) return
+    /** Ends the attempt, either way; false if it had ended already. */
+    const settle = (): boolean => {
+      if (settled) return false
       settled = true
       clearTimeout(timer)
       unClose()
-      if (last) conn.closeWithError(last)
+      return true
+    }
+    const fail = ({error, reply}: Refusal): void => {
+      if (!settle()) return
+      if (reply) conn.closeWithError(reply)
       else conn.destroy()
       reject(error)
     }
     const timer = setTimeout(
-      () => fail(new TransportError('timeout', `connecting to ${address} timed out after ${timeoutMs} ms`)),
+      () => fail({error: new TransportError('timeout', `connecting to ${address} timed out after ${timeoutMs} ms`), reply: null}),
       timeoutMs,
     )
     socket.once('connect', () => {
       connected = true
     })
-    const unClose = conn.onClose((error) => {
-      if (connected) fail(new TransportError('closed', `${address} closed the connection during the handshake`))
-      else {
-        const why = (error as NodeJS.ErrnoException | undefined)?.code ?? error?.message ?? 'closed'
-        fail(new TransportError('connect', `cannot connect to ${address} (${why})`, {cause: error}))
-      }
-    })
-    conn.onFrameError = (e) => fail(new TransportError('protocol', `${address} sent a bad frame: ${e.message}`))
-
-    const refused = (frame: unknown, fallback: string): TransportError => {
-      if (!isErrorFrame(frame)) return new TransportError('protocol', `${address}: ${fallback}`)
-      const code = frame.error === 'auth' ? 'auth' : frame.error === 'timeout' ? 'timeout' : 'protocol'
-      return new TransportError(code, `${address} refused the connection: ${frame.message}`)
-    }
+    const unClose = conn.onClose((error) => fail({error: closedError(address, connected, error), reply: null}))
+    conn.onFrameError = (e) => fail({error: new TransportError('protocol', `${address} sent a bad frame: ${e.message}`), reply: null})
 
     conn.setHandler((frame) => {
       if (settled) return
       if (!hello) {
-        const why = helloProblem(frame)
-        if (why) return fail(refused(frame, why), isErrorFrame(frame) ? null : errorFrame('protocol', why))
-        const h = frame as HelloFrame
-        if (h.clusterId !== clusterId) {
-          return fail(
-            new TransportError('auth', `${address} is node ${h.nodeId} of cluster ${h.clusterId}, not of cluster ${clusterId}`),
-            errorFrame('auth', `cluster id mismatch: the client belongs to cluster ${clusterId}`),
-          )
-        }
-        if (options.expectNodeId !== undefined && h.nodeId !== options.expectNodeId) {
-          return fail(
-            new TransportError('auth', `${address} is node ${h.nodeId}, expected node ${options.expectNodeId}`),
-            errorFrame('auth', `node id mismatch: expected node ${options.expectNodeId}`),
-          )
-        }
-        hello = h
-        auth = makeAuth(secret, h, {clusterId, role, nodeId}, newNonce())
+        const refusal = helloRefusal(frame, options, address)
+        if (refusal) return fail(refusal)
+        hello = frame as HelloFrame
+        auth = makeAuth(secret, hello, {clusterId, role, nodeId}, newNonce())
         conn.send(auth, PRE_AUTH_MAX_FRAME_BYTES)
         return
       }
-      const why = welcomeProblem(frame)
-      if (why) return fail(refused(frame, why), isErrorFrame(frame) ? null : errorFrame('protocol', why))
-      if (!verifyWelcome(secret, hello, auth!, frame as WelcomeFrame)) {
-        return fail(
-          new TransportError('auth', `${address} did not prove it holds the cluster secret (wrong secret?)`),
-          errorFrame('auth', 'server proof failed: the server does not hold our cluster secret'),
-        )
-      }
-      settled = true
-      clearTimeout(timer)
-      unClose()
+      const refusal = welcomeRefusal(frame, secret, hello, auth!, address)
+      if (refusal) return fail(refusal)
+      settle()
       conn.onFrameError = () => conn.destroy()
       conn.decoder.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
       conn.setHandler(null)
       resolve({conn, serverNodeId: hello.nodeId})
     })
   })
+}
+
+/** Why a dial fails: the error it rejects with, and the error frame (if any) sent before closing. */
+interface Refusal {
+  error: TransportError
+  reply: ErrorFrame | null
+}
+
+/** The connection closed before the handshake finished: during it, or before TCP connected. */
+function closedError(address: string, connected: boolean, error: Error | undefined): TransportError {
+  if (connected) return new TransportError('closed', `${address} closed the connection during the handshake`)
+  const why = (error as NodeJS.ErrnoException | undefined)?.code ?? error?.message ?? 'closed'
+  return new TransportError('connect', `cannot connect to ${address} (${why})`, {cause: error})
+}
+
+/** A frame that is not the one expected (`why`): an error frame the server sent, or garbage. */
+function unexpected(frame: unknown, why: string, address: string): Refusal {
+  if (!isErrorFrame(frame)) return {error: new TransportError('protocol', `${address}: ${why}`), reply: errorFrame('protocol', why)}
+  return {error: new TransportError(errorFrameCode(frame), `${address} refused the connection: ${frame.message}`), reply: null}
+}
+
+/** The server's hello, checked: well formed, our cluster, and the node we meant to reach. */
+function helloRefusal(frame: unknown, options: DialOptions, address: string): Refusal | null {
+  const why = helloProblem(frame)
+  if (why) return unexpected(frame, why, address)
+  const h = frame as HelloFrame
+  if (h.clusterId !== options.clusterId) {
+    return {
+      error: new TransportError('auth', `${address} is node ${h.nodeId} of cluster ${h.clusterId}, not of cluster ${options.clusterId}`),
+      reply: errorFrame('auth', `cluster id mismatch: the client belongs to cluster ${options.clusterId}`),
+    }
+  }
+  if (options.expectNodeId !== undefined && h.nodeId !== options.expectNodeId) {
+    return {
+      error: new TransportError('auth', `${address} is node ${h.nodeId}, expected node ${options.expectNodeId}`),
+      reply: errorFrame('auth', `node id mismatch: expected node ${options.expectNodeId}`),
+    }
+  }
+  return null
+}
+
+/** The server's welcome, checked: well formed, and proof that it holds the cluster secret. */
+function welcomeRefusal(frame: unknown, secret: Secret, hello: HelloFrame, auth: AuthFrame, address: string): Refusal | null {
+  const why = welcomeProblem(frame)
+  if (why) return unexpected(frame, why, address)
+  if (!verifyWelcome(secret, hello, auth, frame as WelcomeFrame)) {
+    return {
+      error: new TransportError('auth', `${address} did not prove it holds the cluster secret (wrong secret?)`),
+      reply: errorFrame('auth', 'server proof failed: the server does not hold our cluster secret'),
+    }
+  }
+  return null
 }

@@ -141,6 +141,11 @@ export function errorFrame(error: 'auth' | 'protocol' | 'timeout', message: stri
   return {error, message}
 }
 
+/** The TransportError code for an error frame received from the other side. */
+export function errorFrameCode(frame: ErrorFrame): 'auth' | 'timeout' | 'protocol' {
+  return frame.error === 'auth' ? 'auth' : frame.error === 'timeout' ? 'timeout' : 'protocol'
+}
+
 export function makeHello(clusterId: string, nodeId: NodeId, nonce: Uint8Array): HelloFrame {
   return {k: 'hello', v: PROTOCOL_VERSION, clusterId, nodeId, nonce}
 }

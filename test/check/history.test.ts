@@ -8,7 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {countOps, HistoryWriter, parseHistory, toCheckerHistory, type OpRecord} from '../../src/check/history.js'
 import {mergeByTime, nemesisAround} from '../../src/check/run.js'
-import {checkLinearizable} from '../../src/sim/linearizability.js'
+import {checkLinearizable} from '../../src/linearizability/index.js'
 
 let nextId = 0
 function op(client: number, o: Partial<OpRecord> & Pick<OpRecord, 'op' | 'invoke' | 'complete' | 'status'>): OpRecord {

@@ -10,7 +10,7 @@ import {renderBenchHtml, renderCheckHtml, type Assets} from '../../src/report/ht
 import {arrowsIn, defaultWindow, eventScale, lamportSvg, pairMessages, parseCapture, shortLabel} from '../../src/report/lamport.js'
 import {binCounts, faultBands, thinScatter} from '../../src/report/shape.js'
 import {violationSvg} from '../../src/report/violation-svg.js'
-import {checkLinearizable} from '../../src/sim/linearizability.js'
+import {checkLinearizable} from '../../src/linearizability/index.js'
 import {EPOCH_MS, syntheticRun} from './synthetic.js'
 
 const ASSETS: Assets = {uplotJs: '/*uplot*/', uplotCss: '', pageJs: '/*page*/', pageCss: ''}

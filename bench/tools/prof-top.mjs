@@ -1,11 +1,15 @@
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`): the top functions by self time and by
 // inclusive time, with their share of the sampled time (idle and GC shown separately).
-//   node bench/prof-top.mjs FILE.cpuprofile [--top 25] [--filter src/]
+//   node bench/tools/prof-top.mjs FILE.cpuprofile [--top 25] [--filter src/]
 import {readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+
+/** The checkout this script is in (with a trailing slash): its paths are shown relative to it. */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 const file = process.argv[2]
 if (!file) {
-  console.error('usage: node bench/prof-top.mjs FILE.cpuprofile [--top N]')
+  console.error('usage: node bench/tools/prof-top.mjs FILE.cpuprofile [--top N]')
   process.exit(2)
 }
 const topIdx = process.argv.indexOf('--top')
@@ -23,7 +27,10 @@ for (let i = 0; i < prof.samples.length; i++) {
 }
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0)
 
-const short = (url) => url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'nm:').replace(/^.*\/work\/main\//, '').replace(/^node:/, 'node:')
+const short = (url) => {
+  const path = url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'nm:')
+  return path.startsWith(ROOT) ? path.slice(ROOT.length) : path
+}
 const key = (n) => {
   const cf = n.callFrame
   return `${cf.functionName || '(anonymous)'} ${cf.url ? short(cf.url) + ':' + (cf.lineNumber + 1) : ''}`.trim()

@@ -7,12 +7,12 @@
 #   3. the replicas' resident memory (VmRSS from /proc/PID/status): sampled every 0.5 s during
 #      the run (median and largest sample), at its end, and the kernel's peak (VmHWM).
 #
-#   bench/soak.sh [--nodes 5] [--clients 64] [--duration 30s] [--starts 5]
+#   bench/tools/soak.sh [--nodes 5] [--clients 64] [--duration 30s] [--starts 5]
 #
 # 127.0.0.1 only; every replica it started is stopped on exit (trap) and its temp dir removed.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 NODES=5 CLIENTS=64 DURATION=30s STARTS=5
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -4,12 +4,12 @@
 # process, raftctl vs etcd, over one measured run after a warm-up. On a 2-core machine both
 # sides are CPU-bound, so this says how much of the comparison is the client's cost.
 #
-#   bench/cpu-per-op.sh [--nodes 3] [--clients 64] [--duration 20s]
+#   bench/tools/cpu-per-op.sh [--nodes 3] [--clients 64] [--duration 20s]
 #
 # 127.0.0.1 only; every process it started is stopped on exit (trap) and its temp dir removed.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 NODES=3 CLIENTS=64 DURATION=20s
 while [ $# -gt 0 ]; do
   case "$1" in

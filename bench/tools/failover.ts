@@ -4,7 +4,7 @@
 // wait until it follows again, settle, and repeat. Also times `raftctl start --nodes N` (fresh
 // cluster, until it returns with a leader), which is how the cluster is created.
 //
-//   node --import tsx bench/failover.ts [--nodes 3] [--trials 10] [--settle 1s] [--json]
+//   node --import tsx bench/tools/failover.ts [--nodes 3] [--trials 10] [--settle 1s] [--json]
 //
 // Creates its own cluster in a temp dir on free 127.0.0.1 ports with the default timing
 // (election timeout 300 ms randomised in [300, 600), heartbeat 50 ms), stops every replica it
@@ -15,13 +15,13 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {loadCluster, readSecret, type ClusterConfig} from '../src/clusterdir/config.js'
-import {percentile} from '../src/bench/index.js'
-import {parseDuration} from '../src/lib/duration.js'
-import type {NodeStatus} from '../src/protocol/protocol.js'
-import {ClientConnection} from '../src/transport/client.js'
+import {loadCluster, readSecret, type ClusterConfig} from '../../src/clusterdir/config.js'
+import {percentile} from '../../src/bench/index.js'
+import {parseDuration} from '../../src/lib/duration.js'
+import type {NodeStatus} from '../../src/protocol/protocol.js'
+import {ClientConnection} from '../../src/transport/client.js'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const RUN_JS = path.join(ROOT, 'bin/run.js')
 
 function arg(name: string, fallback: string): string {

@@ -1,7 +1,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 
-import {checkLinearizable, formatOp, type HistoryOp, type KvOp, type KvResult} from '../../src/sim/linearizability.js'
+import {checkLinearizable, formatOp, type HistoryOp, type KvOp, type KvResult} from '../../src/linearizability/index.js'
 
 // ---- helpers ---------------------------------------------------------------------------------
 
