@@ -1,5 +1,6 @@
 // Progress of a run on stderr: a bar redrawn in place on a terminal; a plain line every few
 // seconds when stderr is not a terminal or NO_COLOR/CI is set (no animation, no escape codes).
+import {animationEnabled} from '../lib/terminal.js'
 import {formatDuration} from '../lib/duration.js'
 
 const thousands = (x: number) => Math.round(x).toLocaleString('en-US')
@@ -18,8 +19,7 @@ export interface ProgressSnapshot {
 
 /** A bar redrawn in place on a terminal; otherwise (or with NO_COLOR/CI) a plain line every few seconds. */
 export function progressMode(stream: ProgressStream, env: NodeJS.ProcessEnv): 'bar' | 'lines' {
-  const noAnimation = (env.NO_COLOR !== undefined && env.NO_COLOR !== '') || (env.CI !== undefined && env.CI !== '' && env.CI !== 'false')
-  return stream.isTTY === true && !noAnimation ? 'bar' : 'lines'
+  return animationEnabled(stream, env) ? 'bar' : 'lines'
 }
 
 export function progressBar(s: ProgressSnapshot, width = 24): string {

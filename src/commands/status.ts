@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {ciSet} from '../lib/terminal.js'
 import {BaseCommand} from '../cli/base.js'
 import {durationFlag} from '../cli/flags.js'
 import {statusJson, statusTable} from '../cli/render.js'
@@ -46,8 +47,7 @@ Roles: leader, follower, candidate, pre-candidate (a PreVote round), paused (SIG
     if (process.stdout.isTTY && !json) {
       // Ink draws only a final frame when $CI is set, but this is an interactive terminal: keep CI's
       // meaning for us (no colour, via NO_COLOR) and hide it from Ink, which reads it on import.
-      const ci = process.env.CI
-      if (ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false') process.env.NO_COLOR ||= '1'
+      if (ciSet(process.env)) process.env.NO_COLOR ||= '1'
       delete process.env.CI
       delete process.env.CONTINUOUS_INTEGRATION
       // Ink and React are loaded only here: they cost most of a second that other commands must not pay.

@@ -97,14 +97,11 @@ if (args.listMutants) {
   main()
 }
 
-/**
- * Safety bugs that also show as lost liveness, earlier than as the safety violation: their
- * witness must be a catch by a safety rule (test/sim/mutants.test.ts expects one).
- */
-const SAFETY_WITNESS: ReadonlySet<string> = new Set(['commit-old-term'])
-
 /** For each mutant, the first catching seed in 1..budget (null if it survives them all). */
 function findWitnesses(): void {
+  // Safety bugs that also show as lost liveness, earlier than as the safety violation: their
+  // witness must be a catch by a safety rule (test/sim/mutants.test.ts expects one).
+  const SAFETY_WITNESS: ReadonlySet<string> = new Set(['commit-old-term'])
   const witnesses: Record<string, {seed: number; rule: string} | null> = {}
   for (const mutant of SIM_MUTANTS) {
     witnesses[mutant] = null

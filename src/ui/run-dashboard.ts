@@ -2,6 +2,7 @@
 // loads it, with `await import()`, because Ink and React take most of a second to load. It draws
 // on the terminal's alternate screen and always gives the terminal back as it found it: main
 // screen, cursor shown, raw mode off — on `q`, Ctrl-C, SIGTERM/SIGHUP, stdin closing, or an error.
+import {plainOutput} from '../lib/terminal.js'
 import {render} from 'ink'
 import {createElement} from 'react'
 import type {ClusterConfig} from '../clusterdir/config.js'
@@ -23,9 +24,7 @@ const SHOW_CURSOR = '\x1b[?25h'
 
 /** No colour when NO_COLOR (non-empty) or CI is set. */
 export function colourEnabled(env: NodeJS.ProcessEnv): boolean {
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false
-  if (env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false') return false
-  return true
+  return !plainOutput(env)
 }
 
 export async function runDashboard(o: DashboardOptions): Promise<void> {
