@@ -211,7 +211,7 @@ export async function addMember(dir: string, o: ChangeOptions & {learner: boolea
   })
   const address = `${node.host}:${node.port}`
   try {
-    await startNodes(dir, {ids: [node.id], init: {...DEFAULTS, nodes: 1}, nodesGiven: false})
+    await startNodes(dir, {ids: [node.id]})
     const rules = readPartition(dir)
     if (rules) await applyPartition(dir, loadCluster(dir), rules)
   } catch (err) {

@@ -9,6 +9,7 @@ import {
   clusterExists,
   DEFAULTS,
   loadCluster,
+  noCluster,
   nodeDir,
   parseNodeId,
   paths,
@@ -59,10 +60,10 @@ export interface StartResult {
 
 export interface StartOptions {
   ids?: NodeId[]
-  /** Used only when the directory has no cluster yet. */
-  init: InitOptions
+  /** Used only when the directory has no cluster yet; without it, a missing cluster is an error. */
+  init?: InitOptions
   /** --nodes was given explicitly: it must match an existing cluster. */
-  nodesGiven: boolean
+  nodesGiven?: boolean
   /** --base-port was given explicitly: it must match an existing cluster. */
   basePortGiven?: boolean
   unsafeStaleReads?: boolean
@@ -79,18 +80,19 @@ export async function startNodes(dir: string, opts: StartOptions): Promise<Start
     let initialised = false
     let config: ClusterConfig
     if (!clusterExists(dir)) {
+      if (!opts.init) throw noCluster(dir)
       config = writeNewCluster(dir, opts.init)
       initialised = true
     } else {
       config = loadCluster(dir)
-      if (opts.nodesGiven && opts.init.nodes !== config.nodes.length) {
+      if (opts.init && opts.nodesGiven && opts.init.nodes !== config.nodes.length) {
         throw usageError(
           `the cluster in ${dir} has ${config.nodes.length} nodes, not ${opts.init.nodes}`,
           `to recreate it: ${raftctl(dir, 'stop')} && ${raftctl(dir, `init --force --nodes ${opts.init.nodes}`)}`,
         )
       }
       const basePort = config.nodes[0]!.port - config.nodes[0]!.id
-      if (opts.basePortGiven && opts.init.basePort !== basePort) {
+      if (opts.init && opts.basePortGiven && opts.init.basePort !== basePort) {
         throw usageError(
           `the cluster in ${dir} has base port ${basePort}, not ${opts.init.basePort}`,
           `to recreate it: ${raftctl(dir, 'stop')} && ${raftctl(dir, `init --force --nodes ${config.nodes.length} --base-port ${opts.init.basePort}`)}`,

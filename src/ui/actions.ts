@@ -23,18 +23,7 @@ export function clusterActions(dir: string, config: ClusterConfig): ClusterActio
     async restart(id) {
       const wasRunning = runningPid(dir, id) !== null
       if (wasRunning) await stopNodes(dir, [id], false)
-      const first = config.nodes[0]!
-      await startNodes(dir, {
-        ids: [id],
-        init: {
-          nodes: config.nodes.length,
-          basePort: first.port - first.id,
-          host: first.host,
-          electionTimeoutMs: config.electionTimeoutMs,
-          heartbeatMs: config.heartbeatMs,
-        },
-        nodesGiven: false,
-      })
+      await startNodes(dir, {ids: [id]})
       const pid = runningPid(dir, id)
       return `${wasRunning ? 'restarted' : 'started'} node ${id}${pid !== null ? ` (pid ${pid})` : ''}`
     },
