@@ -6,11 +6,16 @@ import {reportError} from '../cli/report.js'
 const hook: Hook<'command_not_found'> = async function (opts) {
   const json = opts.argv?.includes('--json') ?? false
   // With topics separated by spaces oclif hands over the words joined by ':' ("partiton:1,2"): the command is the first.
-  const word = opts.id.split(':')[0]!
+  // Under a topic (`member lst`) the command is the topic and the next word.
+  const words = opts.id.split(':')
+  const topics = new Set(opts.config.topics.map((t) => t.name))
+  const inTopic = topics.has(words[0]!) && words.length > 1
+  const word = inTopic ? `${words[0]}:${words[1]}` : words[0]!
   const known = opts.config.commands.filter((c) => !c.hidden).map((c) => c.id)
   const near = nearest(word, known)
+  const shown = (id: string) => id.replace(/:/g, ' ')
   reportError(
-    {message: `unknown command ${JSON.stringify(word)}`, code: 'usage', exitCode: 2, hint: near ? `did you mean raftctl ${near}?` : 'see raftctl help'},
+    {message: `unknown command ${JSON.stringify(shown(word))}`, code: 'usage', exitCode: 2, hint: near ? `did you mean raftctl ${shown(near)}?` : inTopic ? `see raftctl ${words[0]} --help` : 'see raftctl help'},
     json,
   )
   process.exit(2)

@@ -6,9 +6,10 @@ import {readdirSync, readFileSync} from 'node:fs'
 
 test('the oclif manifest lists exactly the commands in src/commands', () => {
   const manifest = JSON.parse(readFileSync('oclif.manifest.json', 'utf8')) as {commands: Record<string, unknown>}
-  const sources = readdirSync('src/commands')
+  // Topics are folders: src/commands/member/add.ts is `member add` (`member:add` in the manifest).
+  const sources = readdirSync('src/commands', {recursive: true, encoding: 'utf8'})
     .filter((f) => f.endsWith('.ts'))
-    .map((f) => f.replace(/\.ts$/, ''))
+    .map((f) => f.replace(/\.ts$/, '').split(/[\\/]/).join(':'))
     .sort()
   assert.deepEqual(Object.keys(manifest.commands).sort(), sources)
 })

@@ -379,6 +379,10 @@ describe('start, init and the CLI without a running cluster', () => {
     assert.equal(typo.error, 'Error: unknown command "stauts"')
     assert.equal(typo.hint, 'Hint: did you mean raftctl status?')
     assert.equal(failure(await d.run(['partiton', '1,2']), 2, 'partiton 1,2').error, 'Error: unknown command "partiton"')
+    // Under a topic: the topic and the word.
+    const sub = failure(await d.run(['member', 'lst']), 2, 'member lst')
+    assert.deepEqual([sub.error, sub.hint], ['Error: unknown command "member lst"', 'Hint: did you mean raftctl member list?'])
+    assert.match((await d.run(['member'], {noDir: true})).stdout, /^Change who is in the cluster/)
     for (const args of [['-h'], ['put', '-h'], ['help', 'put']]) {
       const r = await d.run(args, {noDir: true})
       ok(r, args.join(' '))
