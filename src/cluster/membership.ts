@@ -264,6 +264,17 @@ export async function promoteMember(dir: string, id: NodeId, o: ChangeOptions): 
   return change(dir, {ops: [{type: 'add-voter', node: id}]}, o, (c) => isVoter(c, id))
 }
 
+/**
+ * Makes voter `id` a learner (one change: it leaves the voters, stays in the log's audience).
+ * `raftctl check --faults member` uses it with promoteMember to change the voters under load
+ * while the set of processes stays the same. Demoting the leader makes it step down.
+ */
+export async function demoteMember(dir: string, id: NodeId, o: ChangeOptions): Promise<Membership> {
+  const m = (await view(dir)).configuration
+  if (m && !isVoter(m, id)) return m
+  return change(dir, {ops: [{type: 'remove', node: id}, {type: 'add-learner', node: id}]}, o, (c) => !isVoter(c, id) && members(c).includes(id))
+}
+
 export interface RemoveResult {
   id: NodeId
   stopped: boolean

@@ -73,7 +73,10 @@ export function judgeRecovered(
       return `it acknowledged entry ${a.index}@${a.term}, but the disk holds ${e ? `${e.index}@${e.term}` : `entries up to ${lastIndex}`}`
     }
   }
-  const c = Math.min(hs.commitIndex, lastIndex)
+  // Nothing durable may claim more than what is durable: a commitIndex past the log on disk
+  // points at entries a power loss took (issue #12, bug 1, without the truncation to see it by).
+  if (hs.commitIndex > lastIndex) return `commitIndex ${hs.commitIndex} on disk, but the log on disk ends at ${lastIndex}`
+  const c = hs.commitIndex
   for (const e of state.entries) {
     if (e.index > c) break
     const want = committed(e.index)
