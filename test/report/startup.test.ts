@@ -38,7 +38,7 @@ function staticClosure(entry: string): Set<string> {
 }
 
 test('no command and not the get/put fast path imports the report code or uPlot statically', () => {
-  const entries = [join(SRC, 'cli/fast-path.ts'), ...readdirSync(join(SRC, 'commands')).map((f) => join(SRC, 'commands', f))]
+  const entries = [join(SRC, 'cli/fast-path.ts'), ...readdirSync(join(SRC, 'commands'), {recursive: true, encoding: 'utf8'}).filter((f) => /\.tsx?$/.test(f)).map((f) => join(SRC, 'commands', f))]
   const offenders: string[] = []
   for (const entry of entries) {
     for (const f of staticClosure(entry)) {
