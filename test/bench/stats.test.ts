@@ -1,5 +1,5 @@
-// The measuring half of `raftctl bench` (and of bench/etcd-client.ts): percentiles, the summary
-// document, leader-change counting, the progress reporter and the closed loop itself.
+// The measuring half of `raftctl bench`: percentiles, the summary document, the leader's
+// mechanics, leader-change counting, the progress reporter and the closed loop itself.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {
@@ -17,7 +17,6 @@ import {
   ProgressReporter,
   summarize,
 } from '../../src/bench/index.js'
-import {decodeFields, encodePutRequest, encodeRangeRequest, grpcFrame} from '../../bench/etcd-client.js'
 
 const recorder = (xs: number[]) => {
   const r = new LatencyRecorder()
@@ -164,24 +163,6 @@ test('values have exactly the requested size; mixed is half gets', () => {
   assert.equal(pickOp('get'), 'get')
   assert.equal(pickOp('mixed', () => 0.2), 'get')
   assert.equal(pickOp('mixed', () => 0.7), 'put')
-})
-
-test('etcd client: PutRequest/RangeRequest protobuf and gRPC framing by hand', () => {
-  const put = encodePutRequest(Buffer.from('k1'), Buffer.from('v'.repeat(200)))
-  // field 1 (key), wire type 2: 0x0a, len 2; field 2 (value): 0x12, len 200 as varint c8 01.
-  assert.deepEqual([...put.subarray(0, 4)], [0x0a, 2, 0x6b, 0x31])
-  assert.deepEqual([...put.subarray(4, 7)], [0x12, 0xc8, 0x01])
-  assert.equal(put.length, 7 + 200)
-  const fields = decodeFields(put)
-  assert.deepEqual(fields.map((f) => f.field), [1, 2])
-  assert.equal((fields[1]!.value as Buffer).toString(), 'v'.repeat(200))
-  assert.deepEqual([...encodeRangeRequest(Buffer.from('a'))], [0x0a, 1, 0x61])
-  const frame = grpcFrame(Buffer.from([1, 2, 3]))
-  assert.deepEqual([...frame], [0, 0, 0, 0, 3, 1, 2, 3])
-  // A varint field (wire type 0) decodes as a bigint, also past 2^53.
-  assert.deepEqual(decodeFields(Buffer.from([0x20, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])), [
-    {field: 4, wire: 0, value: 2n ** 64n - 1n},
-  ])
 })
 
 test('mechanics: the change of the leader\'s counters over the run, per fsync, per AppendEntries, per second', () => {
