@@ -21,11 +21,11 @@
 #
 # Each run prints the 1-minute load before and after it, the CPU the hypervisor stole during it
 # (steal%, from /proc/stat), puts/s, p50/p99, errors, the CPU (user + system, from /proc/PID/stat)
-# of all server processes per successful put, and for raftctl the leader's entries per fsync and
-# per AppendEntries. Then means, medians and the ratios raftctl/etcd. Waits (bounded) for a quiet
-# machine before each run: LOAD_MAX (default 1.5), STEAL_MAX (percent, default 10), LOAD_WAIT
-# (default 180 s). Every process it starts is stopped on exit (trap), and its temp dir removed
-# (KEEP_WORK=1 keeps it).
+# of all server processes per successful put, and for raftctl what its leader did (entries per
+# fsync and per AppendEntries, fsyncs/s, the share of its time in fsync, its CPU). Then means,
+# medians and the ratios raftctl/etcd. Waits (bounded) for a quiet machine before each run:
+# LOAD_MAX (default 1.5), STEAL_MAX (percent, default 10), LOAD_WAIT (default 180 s). Every
+# process it starts is stopped on exit (trap), and its temp dir removed (KEEP_WORK=1 keeps it).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
     --keys) KEYS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "Error: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -73,12 +73,12 @@ log "$("$ETCD_BIN" --version | head -1) ($ETCD_BIN); load generator $ETCD_BENCHM
 RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
 # Per run: system round load-before load-after steal% puts/s p50ms p99ms errors cpu-us/put
-# entries/fsync entries/AppendEntries leader-cpu% seconds.
+# entries/fsync entries/AppendEntries leader-fsyncs/s leader-fsync-busy% leader-cpu% seconds.
 row() { local IFS=$'\t'; echo "$*" >>"$RESULTS"; }
 us_per_put() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" 'BEGIN {printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0)}'; }
 
 run_raftctl() {
-  local round=$1 load steal cpu0 ticks0 pids out="$WORK/raftctl-$1.json" ops tput p50 p99 errors epf epa lcpu secs
+  local round=$1 load steal cpu0 ticks0 pids out="$WORK/raftctl-$1.json" ops tput p50 p99 errors epf epa fps fbusy lcpu secs
   load=$(wait_for_quiet)
   start_raft "$NODES"
   mapfile -t pids < <(raft_pids "$RAFT_DIR")
@@ -94,9 +94,10 @@ run_raftctl() {
   stop_raft "$RAFT_DIR"
   local f
   f=$(node -e 'const d = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")), m = d.mechanics ?? {};
-    console.log([d.ops, d.opsPerSec, d.latencyMs.p50, d.latencyMs.p99, d.errors, m.entriesPerFsync ?? "-", m.entriesPerAppend ?? "-", m.cpuPercent ?? "-", d.elapsedMs / 1000].join(" "))' "$out")
-  read -r ops tput p50 p99 errors epf epa lcpu secs <<<"$f"
-  row raftctl "$round" "$load" "$(load1)" "$steal" "$tput" "$p50" "$p99" "$errors" "$(us_per_put "$ticks" "$ops")" "$epf" "$epa" "$lcpu" "$secs"
+    console.log([d.ops, d.opsPerSec, d.latencyMs.p50, d.latencyMs.p99, d.errors, m.entriesPerFsync ?? "-", m.entriesPerAppend ?? "-",
+      m.fsyncsPerSec ?? "-", m.fsyncBusyPercent ?? "-", m.cpuPercent ?? "-", d.elapsedMs / 1000].join(" "))' "$out")
+  read -r ops tput p50 p99 errors epf epa fps fbusy lcpu secs <<<"$f"
+  row raftctl "$round" "$load" "$(load1)" "$steal" "$tput" "$p50" "$p99" "$errors" "$(us_per_put "$ticks" "$ops")" "$epf" "$epa" "$fps" "$fbusy" "$lcpu" "$secs"
 }
 
 # etcd's tool prints a summary: "Total: S secs.", "Requests/sec: R", "50% in S secs." ... and
@@ -132,7 +133,7 @@ run_etcd() {
   steal=$(steal_pct "$cpu0")
   stop_etcd
   read -r secs tput p50 p99 errors <<<"$(parse_etcd "$out")"
-  row etcd "$round" "$load" "$(load1)" "$steal" "$tput" "$p50" "$p99" "$errors" "$(us_per_put "$ticks" $((total - errors)))" - - - "$secs"
+  row etcd "$round" "$load" "$(load1)" "$steal" "$tput" "$p50" "$p99" "$errors" "$(us_per_put "$ticks" $((total - errors)))" - - - - - "$secs"
 }
 
 cd "$ROOT"
@@ -142,7 +143,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo "# ${NODES} nodes, ${CLIENTS} clients (etcd: over ${CONNS} connections), ${VALUE_SIZE}-byte values, ${KEYS} keys, ~${DURATION} per run after ${WARMUP} warm-up, put; $(nproc) cores"
-printf 'system\tround\tload1\tload1-after\tsteal%%\tputs/s\tp50ms\tp99ms\terrors\tcpu-us/put\tentries/fsync\tentries/AE\tleader-cpu%%\tseconds\n'
+printf 'system\tround\tload1\tload1-after\tsteal%%\tputs/s\tp50ms\tp99ms\terrors\tcpu-us/put\tentries/fsync\tentries/AE\tfsyncs/s\tfsync-busy%%\tleader-cpu%%\tseconds\n'
 cat "$RESULTS"
 node -e '
   const rows = require("node:fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"))
