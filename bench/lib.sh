@@ -79,6 +79,14 @@ stop_raft() {
   "${RAFTCTL[@]}" stop --dir "$1" >/dev/null 2>&1 || true
 }
 
+# cpu_ticks PID...: their CPU time so far (utime + stime, in clock ticks of getconf CLK_TCK).
+cpu_ticks() {
+  local pid t=0
+  # Fields 14 and 15 of /proc/PID/stat, counted after the command name (which may hold spaces).
+  for pid in "$@"; do t=$((t + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$pid/stat"))); done
+  echo "$t"
+}
+
 # Replica pids of a raftctl cluster directory.
 raft_pids() {
   cat "$1"/node-*/replica.pid 2>/dev/null || true
@@ -86,16 +94,36 @@ raft_pids() {
 
 # ---------------------------------------------------------------------------------- etcd
 
+# ensure_etcd -> sets ETCD_BIN, an etcd 3.4 server binary: $ETCD_BIN if set, else `etcd` on the
+# PATH, else the binary of Debian's etcd-server package unpacked (dpkg -x, never installed, so no
+# service starts) into ETCD_CACHE (default /tmp/raftctl-etcd-server). Fails if none can be had.
 ensure_etcd() {
-  if ! command -v etcd >/dev/null 2>&1; then
-    log "etcd not found; installing Debian's etcd-server (3.4)"
-    if [ "$(id -u)" = 0 ]; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
-    else
-      sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
+  local cache=${ETCD_CACHE:-/tmp/raftctl-etcd-server} deb
+  if [ -n "${ETCD_BIN:-}" ]; then [ -x "$ETCD_BIN" ]; return; fi
+  if ETCD_BIN=$(command -v etcd); then return 0; fi
+  ETCD_BIN=$cache/usr/bin/etcd
+  [ -x "$ETCD_BIN" ] && return 0
+  log "etcd not found; unpacking Debian's etcd-server package into $cache"
+  mkdir -p "$cache/deb"
+  (cd "$cache/deb" && { apt-get download etcd-server >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get download etcd-server >/dev/null 2>&1; }; }) || return 1
+  deb=$(ls "$cache"/deb/etcd-server_*.deb 2>/dev/null | head -1)
+  [ -n "$deb" ] && dpkg -x "$deb" "$cache" && [ -x "$ETCD_BIN" ]
+}
+
+# ensure_etcd_benchmark -> sets ETCD_BENCHMARK, etcd's own load generator (its tools/benchmark):
+# $ETCD_BENCHMARK if set, else what shared/etcd-benchmark/build.sh (next to the repository, or
+# one level up from a worktree) builds and prints. Fails if neither is there.
+ensure_etcd_benchmark() {
+  local d
+  if [ -n "${ETCD_BENCHMARK:-}" ]; then [ -x "$ETCD_BENCHMARK" ]; return; fi
+  for d in "$ROOT/../shared" "$ROOT/../../shared"; do
+    if [ -x "$d/etcd-benchmark/build.sh" ]; then
+      ETCD_BENCHMARK=$("$d/etcd-benchmark/build.sh" 2>"$WORK/etcd-benchmark-build.log" | tail -1) && [ -x "$ETCD_BENCHMARK" ] && return 0
+      cat "$WORK/etcd-benchmark-build.log" >&2
+      return 1
     fi
-  fi
-  command -v etcd >/dev/null 2>&1
+  done
+  return 1
 }
 
 # start_etcd N -> sets ETCD_ENDPOINTS (comma-separated client URLs) and ETCD_DIR; appends the
@@ -111,7 +139,7 @@ start_etcd() {
   for i in $(seq 1 "$n"); do
     local client=$((base + i)) peer=$((base + n + i))
     ETCD_ENDPOINTS+="${ETCD_ENDPOINTS:+,}http://127.0.0.1:$client"
-    env -u ETCD_NAME -u ETCD_DATA_DIR etcd --name "e$i" --data-dir "$ETCD_DIR/e$i" \
+    env -u ETCD_NAME -u ETCD_DATA_DIR "$ETCD_BIN" --name "e$i" --data-dir "$ETCD_DIR/e$i" \
       --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
       --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
       --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token "bench-$base" \
@@ -119,6 +147,17 @@ start_etcd() {
     ETCD_PIDS+=($!)
     ETCD_MEMBER_PIDS+=($!)
   done
+}
+
+# etcd_healthy TIMEOUT_S: waits until every member's /health says true (a leader, and a quorum
+# read works); fails after TIMEOUT_S seconds.
+etcd_healthy() {
+  node -e '
+    const urls = process.argv[1].split(","), deadline = Date.now() + Number(process.argv[2]) * 1000;
+    const ok = (u) => fetch(u + "/health").then((r) => r.json()).then((j) => j.health === "true", () => false);
+    (async () => { for (;;) { if ((await Promise.all(urls.map(ok))).every(Boolean)) return;
+      if (Date.now() > deadline) { console.error("etcd: no healthy cluster within " + process.argv[2] + " s"); process.exit(1) }
+      await new Promise((r) => setTimeout(r, 100)) } })();' "$ETCD_ENDPOINTS" "$1"
 }
 
 stop_etcd() {

@@ -1,5 +1,5 @@
-// The benchmark toolkit, for `raftctl bench` and bench/etcd-client.ts (which measures etcd with the
-// very same loop, recorder, percentiles and progress code).
+// The benchmark toolkit of `raftctl bench` (the closed loop, recorder, percentiles, progress), for
+// the scripts under bench/ and the tests.
 export * from './loop.js'
 export * from './progress.js'
 export * from './stats.js'

@@ -1,6 +1,6 @@
-// The closed loop shared by `raftctl bench` and bench/etcd-client.ts: C clients, each with one
-// operation in flight at a time, back to back until the duration is over; successful operations'
-// latencies go to a LatencyRecorder, failures are counted (with the first few messages kept).
+// The closed loop of `raftctl bench`: C clients, each with one operation in flight at a time,
+// back to back until the duration is over; successful operations' latencies go to a
+// LatencyRecorder, failures are counted (with the first few messages kept).
 // Also the workload's pieces: values of an exact size, uniformly chosen keys, the op mix.
 import {randomBytes} from 'node:crypto'
 import {LatencyRecorder} from './stats.js'

@@ -6,12 +6,13 @@
 import {ClusterClient} from '../client/cluster-client.js'
 import {loadCluster, raftctl, readSecret, type ClusterConfig} from '../clusterdir/config.js'
 import {waitForLeader} from '../cluster/service.js'
-import {agreedLeader, nodeStatuses} from '../cluster/status.js'
+import {adminRequest, agreedLeader, nodeStatuses} from '../cluster/status.js'
 import {pollStatuses} from '../cluster/status-poller.js'
 import {operationalError} from '../lib/errors.js'
 import {benchKey, benchValue, closedLoop, pickOp, type BenchOp} from './loop.js'
 import {ProgressReporter, type ProgressStream} from './progress.js'
-import {LeaderChangeCounter, percentile, summarize, type BenchResult} from './stats.js'
+import {LeaderChangeCounter, mechanicsBetween, percentile, summarize, type BenchMechanics, type BenchResult} from './stats.js'
+import type {NodeStatus} from '../protocol/protocol.js'
 import {binWidthFor, OpTimeline, type TimelineData} from './timeline.js'
 
 export interface BenchOptions {
@@ -48,6 +49,8 @@ export interface BenchRun {
   exact: {min: number; mean: number; p999: number}
   /** The initial leader, then each change (at most MAX_LEADER_OBSERVATIONS). */
   leaders: LeaderObservation[]
+  /** The leader's group commit and load over the run; null if the leader changed (or is too old to say). */
+  mechanics: BenchMechanics | null
 }
 
 const MAX_LEADER_OBSERVATIONS = 1000
@@ -84,6 +87,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
   if (initial.leader !== null) leaders.push({time: 0, leader: initial.leader, term: initial.term})
   try {
     await Promise.all(pool.map((_, c) => one(c).catch(() => {})))
+    const ioBefore = await leaderStatusBefore(config, secret)
     const progress = o.progress ? new ProgressReporter(o.progress.stream, o.progress.env) : null
     const timeline = new OpTimeline(binWidthFor(o.durationMs))
     const started = new Date().toISOString()
@@ -112,6 +116,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
       },
     })
     const r = await loop.result
+    const mechanics = await leaderMechanics(config, secret, ioBefore)
     polling = false
     await poller
     progress?.done()
@@ -125,10 +130,26 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
       timeline: timeline.data(),
       exact: {min: round3(sorted[0] ?? 0), mean: round3(mean), p999: round3(percentile(sorted, 99.9))},
       leaders,
+      mechanics,
     }
   } finally {
     await Promise.all(pool.map((c) => c.close()))
   }
+}
+
+/** The agreed leader's status, read just before the measured loop (its counters are the baseline). */
+async function leaderStatusBefore(config: ClusterConfig, secret: string): Promise<NodeStatus | null> {
+  const statuses = await nodeStatuses(config, secret, 1000)
+  const leader = agreedLeader(statuses)
+  return leader === null ? null : (statuses.find((s) => s?.id === leader) ?? null)
+}
+
+/** The same leader's counters after the loop, as mechanics; null unless it led throughout. */
+async function leaderMechanics(config: ClusterConfig, secret: string, before: NodeStatus | null): Promise<BenchMechanics | null> {
+  if (!before?.io) return null
+  const after = (await adminRequest(config, secret, before.id, {type: 'status'}, 1000).catch(() => null)) as NodeStatus | null
+  if (!after?.io || after.role !== 'leader' || after.pid !== before.pid || after.term !== before.term) return null
+  return mechanicsBetween(before.id, before.io, after.io)
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000

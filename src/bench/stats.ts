@@ -2,6 +2,7 @@
 // buckets), nearest-rank percentiles, the summary document of `raftctl bench --json`, its human
 // form, and leader-change counting from status observations. Pure: no I/O, no clock.
 import {formatDuration} from '../lib/duration.js'
+import type {NodeIoCounters} from '../protocol/protocol.js'
 
 /** Every latency sample of a run, in milliseconds (a growable Float64Array; ~8 bytes per op). */
 export class LatencyRecorder {
@@ -100,6 +101,52 @@ export function formatSummary(r: BenchResult, d: RunDescription): string {
     `latency         p50 ${ms(r.latencyMs.p50)}  p90 ${ms(r.latencyMs.p90)}  p99 ${ms(r.latencyMs.p99)}  max ${ms(r.latencyMs.max)}`,
     `errors          ${r.errors}`,
     `leader changes  ${r.leaderChanges}`,
+  ].join('\n') + '\n'
+}
+
+/**
+ * What the leader did over a run, from its counters before and after (NodeIoCounters): how well
+ * group commit batched (entries per fsync, per AppendEntries), how often it synced, and how busy
+ * it was. Rates are over the leader's own clock between the two readings.
+ */
+export interface BenchMechanics {
+  /** The leader the counters were read from. */
+  node: number
+  /** Entries written per fdatasync (group commit): >= 1 under write load. */
+  entriesPerFsync: number
+  /** Entries per AppendEntries that carried any (heartbeats not counted). */
+  entriesPerAppend: number
+  /** fdatasync calls on files per second (log batches, and the rare hard-state or snapshot file). */
+  fsyncsPerSec: number
+  /** Share of the leader's wall-clock time spent blocked in fsync (files and directories), percent. */
+  fsyncBusyPercent: number
+  /** The leader's CPU time (user + system) as a share of one core, percent. */
+  cpuPercent: number
+}
+
+/** The mechanics between two readings of one leader's counters; null if they do not span a run. */
+export function mechanicsBetween(node: number, before: NodeIoCounters, after: NodeIoCounters): BenchMechanics | null {
+  const ms = after.atMs - before.atMs
+  const d = (k: keyof NodeIoCounters) => after[k] - before[k]
+  if (!(ms > 0) || (Object.keys(after) as (keyof NodeIoCounters)[]).some((k) => !(d(k) >= 0))) return null
+  const per = (a: number, b: number) => (b > 0 ? round(a / b, 2) : 0)
+  return {
+    node,
+    entriesPerFsync: per(d('entriesWritten'), d('fsyncs')),
+    entriesPerAppend: per(d('entriesSent'), d('appendsSent')),
+    fsyncsPerSec: round((d('fsyncs') * 1000) / ms, 1),
+    fsyncBusyPercent: round((d('fsyncMs') * 100) / ms, 1),
+    cpuPercent: round(d('cpuMicros') / (ms * 10), 1),
+  }
+}
+
+/** The human lines of a run's mechanics (part of the summary). */
+export function formatMechanics(m: BenchMechanics | null): string {
+  if (m === null) return 'leader I/O      not measured (the leader changed during the run, or did not report)\n'
+  const n = (x: number) => (x >= 100 ? thousands(x) : String(x))
+  return [
+    `leader I/O      node ${m.node}: ${n(m.fsyncsPerSec)} fsyncs/s, ${m.entriesPerFsync} entries per fsync, ${m.entriesPerAppend} entries per AppendEntries`,
+    `leader busy     CPU ${m.cpuPercent}% of one core; ${m.fsyncBusyPercent}% of the time blocked in fsync`,
   ].join('\n') + '\n'
 }
 

@@ -1,5 +1,6 @@
 // `raftctl bench`: closed-loop load against the cluster in the directory (src/bench/run.ts);
-// prints throughput, latency percentiles, errors and leader changes.
+// prints throughput, latency percentiles, errors and leader changes, and what the leader did
+// (fsyncs, entries per fsync and per AppendEntries, its CPU).
 import {Flags} from '@oclif/core'
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
@@ -7,14 +8,14 @@ import {BaseCommand} from '../cli/base.js'
 import {durationFlag, intFlag} from '../cli/flags.js'
 import type {BenchOp} from '../bench/loop.js'
 import {runBench} from '../bench/run.js'
-import {formatSummary} from '../bench/stats.js'
+import {formatMechanics, formatSummary} from '../bench/stats.js'
 import {resolveDir} from '../clusterdir/config.js'
 import {usageError} from '../lib/errors.js'
 import {MAX_VALUE_BYTES} from '../protocol/protocol.js'
 
 export default class Bench extends BaseCommand {
   static override description =
-    'Load the cluster with closed-loop clients for a while; prints throughput, latency percentiles, errors and leader changes'
+    "Load the cluster with closed-loop clients for a while; prints throughput, latency percentiles, errors, leader changes and the leader's fsyncs, batching and CPU"
   static override examples = [
     '<%= config.bin %> bench',
     '<%= config.bin %> bench --clients 64 --duration 30s --op put --json',
@@ -81,6 +82,7 @@ export default class Bench extends BaseCommand {
               timeline: run.timeline,
               leaders: run.leaders,
               errorSamples: run.errorSamples,
+              mechanics: run.mechanics,
             },
             runDir,
           ).path
@@ -90,12 +92,13 @@ export default class Bench extends BaseCommand {
       }
       if (!this.jsonEnabled()) {
         process.stdout.write(formatSummary(run.result, {...opts, target: `${run.config.nodes.length}-node cluster in ${dir}`, interrupted}))
+        process.stdout.write(formatMechanics(run.mechanics))
         if (run.errorSamples.length > 0) process.stderr.write(`First errors:\n${run.errorSamples.map((e) => `  ${e}\n`).join('')}`)
         if (problem) process.stderr.write(`Warning: could not write the report: ${problem}\n`)
         if (report) process.stderr.write(`report: ${report}\n`)
       }
       // The settings, as `check --json` carries them: the document says what was measured.
-      return {...run.result, ...opts, nodes: run.config.nodes.length, interrupted, report}
+      return {...run.result, ...opts, nodes: run.config.nodes.length, interrupted, report, mechanics: run.mechanics}
     } finally {
       process.removeListener('SIGINT', onSigint)
     }

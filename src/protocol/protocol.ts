@@ -75,6 +75,30 @@ export interface NodeStatus {
   membership: Membership
   /** The leader's view of each member's match index (leader only). */
   matchIndex?: Record<string, number>
+  /** The replica's I/O and CPU counters since it started (absent from older replicas). */
+  io?: NodeIoCounters
+}
+
+/**
+ * Cumulative counters of a replica since it started; `raftctl bench` reads the leader's before
+ * and after a run and reports their change (entries per fsync, per AppendEntries, ...).
+ */
+export interface NodeIoCounters {
+  /** Log entries this node wrote to its log (proposed as leader, or received as follower). */
+  entriesWritten: number
+  /** AppendEntries sent carrying at least one entry (heartbeats not counted), and their entries. */
+  appendsSent: number
+  entriesSent: number
+  /** fdatasync calls on files: one per batch of log entries (group commit), hard state, snapshots. */
+  fsyncs: number
+  /** fsync calls on directories (a new segment or snapshot, a renamed hard-state file). */
+  dirFsyncs: number
+  /** Time the process spent blocked in both, in milliseconds. */
+  fsyncMs: number
+  /** CPU time of the process (user + system), in microseconds. */
+  cpuMicros: number
+  /** The process's monotonic clock when the counters were read, in milliseconds. */
+  atMs: number
 }
 
 /** Checks a request that arrived over the wire; returns it typed, or a one-line problem. */

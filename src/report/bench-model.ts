@@ -1,7 +1,7 @@
 // The view-model of a `raftctl bench` report, from the run's saved record (bench.json): the
 // latency histogram and percentiles, throughput and latency over time, the leader changes. Pure.
 import type {LeaderObservation} from '../bench/run.js'
-import type {BenchResult} from '../bench/stats.js'
+import type {BenchMechanics, BenchResult} from '../bench/stats.js'
 import type {TimelineData} from '../bench/timeline.js'
 import {round1, type Mark} from './shape.js'
 
@@ -18,6 +18,8 @@ export interface BenchRecord {
     timeline: TimelineData
     leaders: LeaderObservation[]
     errorSamples: string[]
+    /** The leader's group commit and load (absent from older records; null when not measured). */
+    mechanics?: BenchMechanics | null
   }
 }
 
@@ -75,6 +77,7 @@ export function buildBenchView(rec: BenchRecord, source: string): BenchView {
       ['errors', String(r.errors)],
       ['leader changes', String(r.leaderChanges)],
       ...(b.errorSamples.length > 0 ? [['first errors', b.errorSamples.join('; ')] as [string, string]] : []),
+      ...mechanicsRows(b.mechanics),
     ],
     endMs,
     marks,
@@ -89,4 +92,16 @@ export function buildBenchView(rec: BenchRecord, source: string): BenchView {
       max: bins.map((x) => x.max),
     },
   }
+}
+
+/** The leader's mechanics as summary rows (none for a record without them). */
+function mechanicsRows(m: BenchMechanics | null | undefined): [string, string][] {
+  if (m === undefined) return []
+  if (m === null) return [['leader I/O', 'not measured (the leader changed during the run)']]
+  return [
+    ['leader', `node ${m.node}`],
+    ['fsyncs (leader)', `${m.fsyncsPerSec.toLocaleString('en-US')}/s, ${m.entriesPerFsync} entries per fsync`],
+    ['AppendEntries', `${m.entriesPerAppend} entries each`],
+    ['leader CPU', `${m.cpuPercent}% of one core; ${m.fsyncBusyPercent}% of the time in fsync`],
+  ]
 }

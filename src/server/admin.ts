@@ -4,7 +4,8 @@
 // replica process answers them, over the parts it is made of.
 import type {NodeId} from '../core/types.js'
 import type {NodeEventBody} from '../protocol/events.js'
-import type {AdminRequest, NodeStatus} from '../protocol/protocol.js'
+import type {AdminRequest, NodeIoCounters, NodeStatus} from '../protocol/protocol.js'
+import {fsyncStats} from '../storage/real-fs.js'
 import {describeRules, type LinkFilter, type PartitionRules} from '../transport/link-filter.js'
 import type {RequestContext} from '../transport/server.js'
 import type {NodeLog} from './node-log.js'
@@ -24,7 +25,7 @@ export function answerAdmin(req: AdminRequest, ctx: RequestContext, d: AdminDeps
   const emit = (e: NodeEventBody) => d.log.emit(e)
   switch (req.type) {
     case 'status':
-      return d.status()
+      return {...d.status(), io: ioCounters(d.replica)}
     case 'events':
       return {events: d.log.recent(req.limit)}
     case 'subscribe':
@@ -47,5 +48,18 @@ export function answerAdmin(req: AdminRequest, ctx: RequestContext, d: AdminDeps
       d.scheduleProcess()
       return result
     }
+  }
+}
+
+/** The replica's I/O and CPU counters, for `status` (what `raftctl bench` reports on the leader). */
+function ioCounters(replica: Replica): NodeIoCounters {
+  const cpu = process.cpuUsage()
+  return {
+    ...replica.io,
+    fsyncs: fsyncStats.files,
+    dirFsyncs: fsyncStats.dirs,
+    fsyncMs: Math.round(fsyncStats.ms * 1000) / 1000,
+    cpuMicros: cpu.user + cpu.system,
+    atMs: Math.round(performance.now() * 1000) / 1000,
   }
 }

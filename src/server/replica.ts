@@ -118,6 +118,8 @@ export class Replica {
   private leaderId: NodeId | 0 = 0
   /** ack-before-fsync mutant: batches written but not yet synced. */
   private unsyncedBatches = 0
+  /** What the loop did since the start: entries written, AppendEntries sent with entries and the entries they carried. */
+  readonly io = {entriesWritten: 0, appendsSent: 0, entriesSent: 0}
   /** A snapshot being encoded step by step (state captured at `snapshot.lastIncludedIndex`). */
   private snapshotJob: {snapshot: Snapshot; encoder: SnapshotEncoder; steps: number} | null = null
   private readonly snapshotItemsPerStep?: number
@@ -279,7 +281,14 @@ export class Replica {
         this.unsyncedBatches = 0
       }
     }
-    for (const m of rd.messages) this.ports.send(m)
+    this.io.entriesWritten += rd.entries.length
+    for (const m of rd.messages) {
+      if (m.type === 'AppendEntries' && m.entries.length > 0) {
+        this.io.appendsSent++
+        this.io.entriesSent += m.entries.length
+      }
+      this.ports.send(m)
+    }
     if (rd.snapshot) {
       this.kv.restore(rd.snapshot.data as KvSnapshot)
       this.bytesSinceSnapshot = 0

@@ -8,6 +8,17 @@ import type {Fd, FileSystem} from './fs.js'
 
 const {O_WRONLY, O_CREAT, O_TRUNC, O_APPEND} = nodeFs.constants
 
+/**
+ * This process's syncs so far: fdatasync of files (log segments, the hard-state file, snapshots),
+ * fsync of directories, and the milliseconds it spent blocked in both.
+ */
+export const fsyncStats = {files: 0, dirs: 0, ms: 0}
+
+function countSync(kind: 'files' | 'dirs', t0: number): void {
+  fsyncStats[kind]++
+  fsyncStats.ms += performance.now() - t0
+}
+
 export class RealFs implements FileSystem {
   mkdirp(dir: string): void {
     const firstCreated = nodeFs.mkdirSync(dir, {recursive: true})
@@ -45,7 +56,9 @@ export class RealFs implements FileSystem {
   }
 
   fsync(fd: Fd): void {
+    const t0 = performance.now()
     nodeFs.fdatasyncSync(fd)
+    countSync('files', t0)
   }
 
   close(fd: Fd): void {
@@ -62,9 +75,11 @@ export class RealFs implements FileSystem {
 
   fsyncDir(dir: string): void {
     const fd = nodeFs.openSync(dir, 'r')
+    const t0 = performance.now()
     try {
       nodeFs.fsyncSync(fd)
     } finally {
+      countSync('dirs', t0)
       nodeFs.closeSync(fd)
     }
   }

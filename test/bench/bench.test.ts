@@ -72,7 +72,7 @@ test('bench against a 3-node cluster: one JSON document, ops > 0, no errors', {t
   assert.equal(r.exitCode, 0, r.stderr)
   const doc = JSON.parse(r.stdout) as Record<string, unknown> // exactly one document: parses whole
   assert.deepEqual(Object.keys(doc).sort(), [
-    'clients', 'dir', 'durationMs', 'elapsedMs', 'errors', 'interrupted', 'keys', 'latencyMs', 'leaderChanges', 'nodes', 'op', 'ops', 'opsPerSec', 'report', 'timeoutMs', 'valueSize',
+    'clients', 'dir', 'durationMs', 'elapsedMs', 'errors', 'interrupted', 'keys', 'latencyMs', 'leaderChanges', 'mechanics', 'nodes', 'op', 'ops', 'opsPerSec', 'report', 'timeoutMs', 'valueSize',
   ])
   // The run is saved with its report in the cluster directory (test/report/e2e.test.ts opens one).
   assert.ok(typeof doc.report === 'string' && fs.existsSync(doc.report), String(doc.report))
@@ -85,6 +85,27 @@ test('bench against a 3-node cluster: one JSON document, ops > 0, no errors', {t
   assert.ok(lat.p50! > 0 && lat.p50! <= lat.p90! && lat.p90! <= lat.p99! && lat.p99! <= lat.max!, JSON.stringify(lat))
   // Not a terminal: no animation on stderr.
   assert.ok(!r.stderr.includes('\r'))
+
+  // What the leader did, from its own counters (real fsyncs on real files): every write went
+  // through a synced batch and an AppendEntries to each follower.
+  if (doc.leaderChanges === 0) {
+    const m = doc.mechanics as Record<string, number>
+    assert.ok(m, 'mechanics measured when the leader did not change')
+    assert.ok([1, 2, 3].includes(m.node!), JSON.stringify(m))
+    assert.ok(m.entriesPerFsync! >= 1, `entries per fsync ${m.entriesPerFsync}`)
+    assert.ok(m.entriesPerAppend! >= 1, `entries per AppendEntries ${m.entriesPerAppend}`)
+    assert.ok(m.fsyncsPerSec! > 0, JSON.stringify(m))
+    // Four clients, one write in flight each: a batch holds at most four entries.
+    assert.ok(m.entriesPerFsync! <= 4, `entries per fsync ${m.entriesPerFsync}`)
+    // Group commit: at most one fdatasync per write (plus the odd hard-state or segment file).
+    assert.ok(m.fsyncsPerSec! <= (doc.opsPerSec as number) * 1.1 + 20, JSON.stringify(m))
+    assert.ok(m.cpuPercent! > 0 && m.cpuPercent! <= 100, `cpu ${m.cpuPercent}`)
+    assert.ok(m.fsyncBusyPercent! > 0 && m.fsyncBusyPercent! <= 100, `fsync busy ${m.fsyncBusyPercent}`)
+  }
+  // The human summary says the same.
+  const text = await cli(['bench', '--dir', dir, '--duration', '1s', '--clients', '8', '--no-report'])
+  assert.equal(text.exitCode, 0, text.stderr)
+  assert.match(text.stdout, /^leader I\/O +(node \d: [\d,.]+ fsyncs\/s, [\d.]+ entries per fsync, [\d.]+ entries per AppendEntries|not measured .*)$/m)
 })
 
 test('bench flags are validated (usage errors exit 2)', {timeout: 60_000}, async () => {

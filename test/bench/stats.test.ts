@@ -1,13 +1,15 @@
-// The measuring half of `raftctl bench` (and of bench/etcd-client.ts): percentiles, the summary
-// document, leader-change counting, the progress reporter and the closed loop itself.
+// The measuring half of `raftctl bench`: percentiles, the summary document, the leader's
+// mechanics, leader-change counting, the progress reporter and the closed loop itself.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {
   benchValue,
   closedLoop,
+  formatMechanics,
   formatSummary,
   LatencyRecorder,
   LeaderChangeCounter,
+  mechanicsBetween,
   percentile,
   pickOp,
   progressBar,
@@ -15,7 +17,6 @@ import {
   ProgressReporter,
   summarize,
 } from '../../src/bench/index.js'
-import {decodeFields, encodePutRequest, encodeRangeRequest, grpcFrame} from '../../bench/etcd-client.js'
 
 const recorder = (xs: number[]) => {
   const r = new LatencyRecorder()
@@ -164,20 +165,22 @@ test('values have exactly the requested size; mixed is half gets', () => {
   assert.equal(pickOp('mixed', () => 0.7), 'put')
 })
 
-test('etcd client: PutRequest/RangeRequest protobuf and gRPC framing by hand', () => {
-  const put = encodePutRequest(Buffer.from('k1'), Buffer.from('v'.repeat(200)))
-  // field 1 (key), wire type 2: 0x0a, len 2; field 2 (value): 0x12, len 200 as varint c8 01.
-  assert.deepEqual([...put.subarray(0, 4)], [0x0a, 2, 0x6b, 0x31])
-  assert.deepEqual([...put.subarray(4, 7)], [0x12, 0xc8, 0x01])
-  assert.equal(put.length, 7 + 200)
-  const fields = decodeFields(put)
-  assert.deepEqual(fields.map((f) => f.field), [1, 2])
-  assert.equal((fields[1]!.value as Buffer).toString(), 'v'.repeat(200))
-  assert.deepEqual([...encodeRangeRequest(Buffer.from('a'))], [0x0a, 1, 0x61])
-  const frame = grpcFrame(Buffer.from([1, 2, 3]))
-  assert.deepEqual([...frame], [0, 0, 0, 0, 3, 1, 2, 3])
-  // A varint field (wire type 0) decodes as a bigint, also past 2^53.
-  assert.deepEqual(decodeFields(Buffer.from([0x20, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])), [
-    {field: 4, wire: 0, value: 2n ** 64n - 1n},
-  ])
+test('mechanics: the change of the leader\'s counters over the run, per fsync, per AppendEntries, per second', () => {
+  const before = {entriesWritten: 1000, appendsSent: 300, entriesSent: 2000, fsyncs: 100, dirFsyncs: 3, fsyncMs: 50, cpuMicros: 1_000_000, atMs: 10_000}
+  // 2 s later: 1,000 fdatasyncs of 10,000 entries, 2,000 AppendEntries carrying 20,000 (2
+  // followers), 900 ms in fsync, 1.5 s of CPU.
+  const after = {entriesWritten: 11_000, appendsSent: 2300, entriesSent: 22_000, fsyncs: 1100, dirFsyncs: 5, fsyncMs: 950, cpuMicros: 2_500_000, atMs: 12_000}
+  const m = mechanicsBetween(2, before, after)
+  assert.deepEqual(m, {node: 2, entriesPerFsync: 10, entriesPerAppend: 10, fsyncsPerSec: 500, fsyncBusyPercent: 45, cpuPercent: 75})
+  const text = formatMechanics(m)
+  assert.match(text, /^leader I\/O +node 2: 500 fsyncs\/s, 10 entries per fsync, 10 entries per AppendEntries$/m)
+  assert.match(text, /^leader busy +CPU 75% of one core; 45% of the time blocked in fsync$/m)
+  // No time between the readings, or counters that went back (a restart): nothing to say.
+  assert.equal(mechanicsBetween(2, before, before), null)
+  assert.equal(mechanicsBetween(2, after, {...after, atMs: 13_000, fsyncs: 5}), null)
+  // An idle leader: no division by zero.
+  assert.deepEqual(mechanicsBetween(1, before, {...before, atMs: 11_000}), {
+    node: 1, entriesPerFsync: 0, entriesPerAppend: 0, fsyncsPerSec: 0, fsyncBusyPercent: 0, cpuPercent: 0,
+  })
+  assert.match(formatMechanics(null), /^leader I\/O +not measured \(the leader changed during the run, or did not report\)$/m)
 })

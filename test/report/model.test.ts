@@ -196,6 +196,18 @@ test('bench timeline: bounded bins, histogram percentiles within a bucket, the v
   assert.deepEqual(v.percentiles.map(([k]) => k), ['min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max'])
   const html = renderBenchHtml(v, ASSETS)
   assert.match(html, /data-leader-changes="1"/)
+  // The leader's mechanics, when the record has them, are rows of the result (an older record: none).
+  assert.ok(!v.summary.some(([k]) => k === 'leader CPU'))
+  const m = {node: 2, entriesPerFsync: 9.5, entriesPerAppend: 8.25, fsyncsPerSec: 1200, fsyncBusyPercent: 41.5, cpuPercent: 80}
+  const withM = buildBenchView({bench: {...rec.bench, mechanics: m}}, 'x')
+  assert.deepEqual(withM.summary.slice(-4), [
+    ['leader', 'node 2'],
+    ['fsyncs (leader)', '1,200/s, 9.5 entries per fsync'],
+    ['AppendEntries', '8.25 entries each'],
+    ['leader CPU', '80% of one core; 41.5% of the time in fsync'],
+  ])
+  assert.deepEqual(withM.summary.slice(0, 4), v.summary.slice(0, 4), 'the headline is unchanged')
+  assert.deepEqual(buildBenchView({bench: {...rec.bench, mechanics: null}}, 'x').summary.at(-1), ['leader I/O', 'not measured (the leader changed during the run)'])
 })
 
 test('the page is one self-contained file: data inlined safely, nothing fetched', () => {
