@@ -1,4 +1,5 @@
 // Plain-text rendering shared by commands (and the dashboard's non-TTY fallback).
+import {describeDiskFaults} from '../cluster/disk-faults.js'
 import {describePartition} from '../cluster/partition.js'
 import type {ClusterStatus} from '../cluster/status.js'
 
@@ -25,7 +26,8 @@ export function statusTable(status: ClusterStatus): string {
       ? `leader: node ${status.leader}, term ${status.term}`
       : `leader: none${status.term !== null ? ` (highest term ${status.term})` : ''}`
   const partition = status.partition ? `\npartition: ${describePartition(status.partition, status.nodes.map((n) => n.id))}` : ''
-  return [line(header), ...rows.map(line)].join('\n') + `\n${summary}${partition}\n`
+  const disks = status.disks.length > 0 ? `\ndisks: ${status.disks.map((d) => `node ${d.node} ${describeDiskFaults(d)}`).join('; ')}` : ''
+  return [line(header), ...rows.map(line)].join('\n') + `\n${summary}${partition}${disks}\n`
 }
 
 export function statusJson(status: ClusterStatus): object {
@@ -48,5 +50,6 @@ export function statusJson(status: ClusterStatus): object {
       rssBytes: n.rssBytes,
     })),
     partition: status.partition,
+    disks: status.disks,
   }
 }

@@ -409,9 +409,15 @@ export interface PartitionResult {
  * anything is stored; nodes that are down or do not answer apply it when they start.
  */
 export async function applyPartition(dir: string, config: ClusterConfig, rules: PartitionRules | null): Promise<PartitionResult> {
-  const secret = readSecret(dir)
+  readSecret(dir)
   const complete = completePartition(rules, config.nodes.map((n) => n.id))
   await withDirLock(dir, () => writePartition(dir, complete))
+  return pushPartition(dir, config, complete)
+}
+
+/** Pushes stored rules (every side named) to every running node; names those that did not answer. */
+export async function pushPartition(dir: string, config: ClusterConfig, complete: PartitionRules | null): Promise<PartitionResult> {
+  const secret = readSecret(dir)
   const applied: NodeId[] = []
   const unreachable: NodeId[] = []
   await Promise.all(

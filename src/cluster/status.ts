@@ -6,6 +6,7 @@ import type {AdminRequest, NodeStatus} from '../server/protocol.js'
 import type {PartitionRules} from '../transport/link-filter.js'
 import {ClientConnection} from '../transport/client.js'
 import {readPartition, type ClusterConfig} from './config.js'
+import {allDiskFaults, type DiskFaults} from './disk-faults.js'
 import {completePartition} from './partition.js'
 import {isPaused, runningPid} from './pids.js'
 
@@ -34,6 +35,8 @@ export interface ClusterStatus {
   nodes: NodeRow[]
   /** Every side named (the nodes a partition leaves unnamed as one more group); null when healed. */
   partition: PartitionRules | null
+  /** Nodes with disk faults (raftctl net slow-disk, raftctl check), in node order. */
+  disks: ({node: NodeId} & DiskFaults)[]
 }
 
 export interface Secrets {
@@ -111,6 +114,9 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
     term: leaderStatus?.term ?? maxTerm(statuses),
     nodes,
     partition: completePartition(readPartition(dir), config.nodes.map((n) => n.id)),
+    disks: allDiskFaults(dir, config)
+      .map((f, i) => ({node: config.nodes[i]!.id, ...f}))
+      .filter((d) => Object.keys(d).length > 1),
   }
 }
 

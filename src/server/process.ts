@@ -11,6 +11,8 @@ import type {Message, NodeId} from '../core/types.js'
 import {Prng} from '../lib/prng.js'
 import {StorageCorruptionError, StorageIdentityError} from '../storage/errors.js'
 import {RealFs} from '../storage/real-fs.js'
+import {FaultyFs} from '../storage/faulty-fs.js'
+import {diskFaultsReader} from '../cluster/disk-faults.js'
 import {SegmentLogStorage} from '../storage/segment-log.js'
 import {describeRules, LinkFilter, type PartitionRules} from '../transport/link-filter.js'
 import {NodeServer, type RequestContext} from '../transport/server.js'
@@ -129,7 +131,7 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
 
   /** Set once SIGTERM/SIGINT started the shutdown. */
   let stopping = false
-  const storage = new SegmentLogStorage(new RealFs(), paths.data(dir, id), {log, identity: {clusterId: config.clusterId, nodeId: id}})
+  const storage = new SegmentLogStorage(new FaultyFs(new RealFs(), diskFaultsReader(dir, id)), paths.data(dir, id), {log, identity: {clusterId: config.clusterId, nodeId: id}})
   const filter = new LinkFilter(readPartition(dir))
   // RAFTCTL_CAPTURE: every (sampled) Raft message as NDJSON, for the reports' Lamport diagrams.
   const mode = captureMode(process.env)

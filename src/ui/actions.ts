@@ -3,6 +3,7 @@
 // or throws with the reason.
 import type {ClusterConfig} from '../cluster/config.js'
 import {runningPid} from '../cluster/pids.js'
+import {healAll} from '../cluster/network.js'
 import {applyPartition, startNodes, stopNodes} from '../cluster/service.js'
 import type {NodeId} from '../core/types.js'
 
@@ -43,8 +44,8 @@ export function clusterActions(dir: string, config: ClusterConfig): ClusterActio
       return `isolated node ${id}${unreachableNote(r.unreachable)}`
     },
     async heal() {
-      const r = await applyPartition(dir, config, null)
-      return `healed the partition${unreachableNote(r.unreachable)}`
+      const r = await healAll(dir, config)
+      return `healed the partition${r.disks.length > 0 ? ' and the disks' : ''}${unreachableNote(r.unreachable)}`
     },
   }
 }

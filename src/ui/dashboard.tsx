@@ -348,6 +348,8 @@ export function Summary({view, width, color}: {view: DashboardView; width: numbe
   } else {
     segs.push({text: view.updatedAt === null ? '–' : 'none (fully connected)', dim: true})
   }
+  if (view.net) segs.push({text: '    net: '}, {text: view.net, color: 'yellow', bold: true})
+  if (view.disks) segs.push({text: '    disks: '}, {text: view.disks, color: 'yellow', bold: true})
   return <Line segs={segs} width={width} color={color} />
 }
 

@@ -4,7 +4,9 @@
 // clock: every action carries its own time, so the whole dashboard logic is testable as data.
 // Invariant: the feed is ordered by time and holds at most FEED_MAX items; an event a node sends
 // twice (a backfill overlapping a subscription) appears once.
+import {describeDiskFaults} from '../cluster/disk-faults.js'
 import {partitionSides} from '../cluster/partition.js'
+import {describeLinkFault, type LinkFault} from '../transport/link-filter.js'
 import type {ClusterStatus, NodeRow} from '../cluster/status.js'
 import type {NodeId} from '../core/types.js'
 import type {NodeEvent} from '../server/protocol.js'
@@ -391,6 +393,10 @@ export interface DashboardView {
   /** The partition as complete groups (the unnamed nodes as one more group); null when healed. */
   groups: NodeId[][] | null
   cuts: number
+  /** Link faults in force, short (`delay 100ms±20ms on 8 links`), or null. */
+  net: string | null
+  /** Disk faults in force, short (`node 3 fsync +2000ms`), or null. */
+  disks: string | null
   feed: FeedItem[]
   selected: NodeId
   healing: boolean
@@ -432,12 +438,24 @@ export function dashboardView(state: DashboardState, dir: string): DashboardView
     rows,
     down: s ? rows.filter((r) => !r.up && r.role !== 'paused').map((r) => r.id) : [],
     paused: s ? rows.filter((r) => r.role === 'paused').map((r) => r.id) : [],
-    groups: s?.partition ? partitionSides(s.partition.groups, state.nodeIds) : null,
-    cuts: (s?.partition as {cuts?: unknown[]} | null | undefined)?.cuts?.length ?? 0,
+    groups: s?.partition && (partitionSides(s.partition.groups, state.nodeIds).length > 1 || (s.partition.cuts ?? []).length > 0) ? partitionSides(s.partition.groups, state.nodeIds) : null,
+    cuts: s?.partition?.cuts?.length ?? 0,
+    net: s?.partition?.links?.length ? linkSummary(s.partition.links) : null,
+    disks: s?.disks?.length ? s.disks.map((d) => `node ${d.node} ${describeDiskFaults(d)}`).join(', ') : null,
     feed: state.feed,
     selected: state.selected,
     healing: state.pending[0] === 'heal',
   }
+}
+
+/** `delay 100ms±20ms on 8 links, loss 10% on 2`: each kind of link fault, with how many links have it. */
+export function linkSummary(links: readonly LinkFault[]): string {
+  const counts = new Map<string, number>()
+  for (const l of links) {
+    const text = describeLinkFault(l)
+    counts.set(text, (counts.get(text) ?? 0) + 1)
+  }
+  return [...counts].map(([text, n]) => `${text} on ${n} link${n === 1 ? '' : 's'}`).join(', ')
 }
 
 /**
