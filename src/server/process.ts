@@ -24,8 +24,11 @@ import {captureMode, MessageCapture} from './message-capture.js'
 export interface ReplicaProcessOptions {
   dir: string
   id: NodeId
-  /** Test-only: answer reads from local state without ReadIndex (see `raftctl check`). */
-  unsafeStaleReads?: boolean
+  /** Test-only: a deliberately broken replica (see `raftctl check --mutant`). */
+  mutant?: ReplicaMutant
+  /** Test-only: false switches PreVote / CheckQuorum off (both on by default). */
+  preVote?: boolean
+  checkQuorum?: boolean
 }
 
 const EVENT_BUFFER = 200
@@ -147,7 +150,9 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
         heartbeatTicks,
         prng: new Prng((process.pid * 2654435761 + Date.now()) >>> 0),
         snapshotEvery: config.snapshotEvery,
-        mutant: opts.unsafeStaleReads ? ('read-without-readindex' satisfies ReplicaMutant) : undefined,
+        mutant: opts.mutant,
+        preVote: opts.preVote,
+        checkQuorum: opts.checkQuorum,
       },
       {
         storage,

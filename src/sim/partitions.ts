@@ -99,9 +99,12 @@ export function planPartition(
       return {kind, rules: b.rules, nodes: [], text: b.text}
     }
     case 'tethered': {
-      const order = prng.shuffle([...nodeIds])
-      const majority = order.slice(0, Math.floor(nodeIds.length / 2) + 1)
-      const t = tethered(nodeIds, majority)
+      // The leader (if known) stays in the majority, and the others are tethered to the other
+      // members first: every node outside then misses the leader and keeps asking for votes.
+      const order = prng.shuffle(nodeIds.filter((id) => id !== leader))
+      const size = Math.floor(nodeIds.length / 2) + 1
+      const majority = leader !== null ? [leader, ...order.slice(0, size - 1)] : order.slice(0, size)
+      const t = tethered(nodeIds, majority, leader ?? undefined)
       return {kind, rules: t.rules, nodes: t.tethered, text: t.text}
     }
   }
@@ -128,11 +131,13 @@ export function bridge(nodeIds: readonly NodeId[], via: NodeId, others?: readonl
 
 /**
  * The tethered shape: `majority` fully connected; each other node keeps its links (both ways) to
- * one member only — the members in turn, so tethers differ while there are enough — and loses
- * every other link, to the rest of the majority and to the other tethered nodes.
+ * one member only — the members in turn (in id order, `last` at the end), so tethers differ while
+ * there are enough — and loses every other link, to the rest of the majority and to the other
+ * tethered nodes.
  */
-export function tethered(nodeIds: readonly NodeId[], majority: readonly NodeId[]): {rules: PartitionRules; tethered: NodeId[]; tethers: Map<NodeId, NodeId>; text: string} {
-  const members = [...majority].sort((a, b) => a - b)
+export function tethered(nodeIds: readonly NodeId[], majority: readonly NodeId[], last?: NodeId): {rules: PartitionRules; tethered: NodeId[]; tethers: Map<NodeId, NodeId>; text: string} {
+  const sorted = [...majority].sort((a, b) => a - b)
+  const members = [...sorted.filter((id) => id !== last), ...sorted.filter((id) => id === last)]
   const inMajority = new Set(members)
   const others = nodeIds.filter((id) => !inMajority.has(id))
   const tethers = new Map<NodeId, NodeId>()
@@ -151,7 +156,7 @@ export function tethered(nodeIds: readonly NodeId[], majority: readonly NodeId[]
   }
   cuts.sort((p, q) => p.from - q.from || p.to - q.to)
   const links = others.map((x) => `${x}-${tethers.get(x)}`).join(' ')
-  return {rules: {groups: [], cuts}, tethered: others, tethers, text: `tethered: ${members.join(',')} fully connected${links ? `; only ${links}` : ''}`}
+  return {rules: {groups: [], cuts}, tethered: others, tethers, text: `tethered: ${sorted.join(',')} fully connected${links ? `; only ${links}` : ''}`}
 }
 
 /** A majorities ring in the order given: each node hears its ringReach nearest neighbours either way. */
