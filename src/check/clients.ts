@@ -73,8 +73,8 @@ export function startClients(o: ClientsOptions): RunningClients {
   const probesOn = () => phase !== 'durability'
   // Per node: the writer writes while the node is the newest leader; reader lane 0 reads while
   // it claims to lead at all (a deposed leader that does not know it yet included); the other
-  // lanes, one key each, join in while the claim is fresh or contested, so a new leader's first
-  // read round covers every key.
+  // lanes join in while the claim is fresh or contested. Each lane starts a new claim on its own
+  // key (lane k on key k), so a new leader's first read round covers every key.
   const probes = watch
     ? ids.flatMap((id) =>
         Array.from({length: lanes + 1}, (_, lane) => {
@@ -87,9 +87,9 @@ export function startClients(o: ClientsOptions): RunningClients {
               : lane === 0
                 ? () => probesOn() && watch.claimants().has(id)
                 : () => probesOn() && watch.claimants().has(id) && (watch.claimants().size > 1 || watch.claimAge(id) < FRESH_CLAIM_MS)
-          const keys = role === 'writer' || lane === 0 ? o.keys.registers : [o.keys.registers[lane]!]
+          const generator = new ProbeGenerator(index, o.keys.registers, role, role === 'writer' ? 0 : lane, () => watch.claimStart(id))
           const ready = waitUntil(wanted, () => stopping, changed)
-          return {client, loop: runClientLoop({...common, index, client, generator: new ProbeGenerator(index, keys, role), ready})}
+          return {client, loop: runClientLoop({...common, index, client, generator, ready})}
         }),
       )
     : []

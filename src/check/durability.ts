@@ -45,19 +45,29 @@ export function writeOnceOps(ops: readonly OpRecord[], isWriteOnce: (key: string
   return [...byKey.values()]
 }
 
+/** After this many reads in a row got no answer, the rest are not tried (no leader: minutes otherwise). */
+const GIVE_UP_AFTER = 32
+
 /** Reads every key back (linearizable reads, `concurrency` at a time); never throws. */
 export async function readBackKeys(config: ClusterConfig, secret: string, keys: readonly string[], timeoutMs: number, concurrency = 16): Promise<ReadBack[]> {
   const client = new ClusterClient({nodes: config.nodes, clusterId: config.clusterId, secret})
   const out: ReadBack[] = new Array(keys.length)
   let next = 0
+  let failing = 0
   const worker = async () => {
     while (next < keys.length) {
       const i = next++
       const key = keys[i]!
+      if (failing >= GIVE_UP_AFTER) {
+        out[i] = {key, error: 'not tried: no node answered the reads before'}
+        continue
+      }
       try {
         out[i] = {key, value: (await client.get(key, {timeoutMs})).value}
+        failing = 0
       } catch (err) {
         out[i] = {key, error: (err as Error).message}
+        failing++
       }
     }
   }

@@ -36,6 +36,11 @@ export class LeaderWatch {
     return this.claims
   }
 
+  /** When node `id`'s current claim began (performance.now(); -1 when it claims nothing). */
+  claimStart(id: NodeId): number {
+    return this.since.get(id) ?? -1
+  }
+
   /** How long node `id` has claimed to lead (ms; Infinity when it does not). */
   claimAge(id: NodeId): number {
     const t = this.since.get(id)

@@ -35,8 +35,7 @@ export interface FaultWindow {
 
 /** Applies faults to the real cluster and undoes them; every action becomes a NemesisRecord. */
 export class Nemesis {
-  /** The network rules in force: the fault's cuts and link faults, and the background's link faults. */
-  private network: PartitionRules | null = null
+  /** The network rules in force, in parts: the fault's cuts and link faults, the background's link faults. */
   private cuts: PartitionRules | null = null
   private links: LinkFault[] = []
   private backgroundLinks: LinkFault[] = []
@@ -204,7 +203,6 @@ export class Nemesis {
     const links = mergeLinks(this.links, this.backgroundLinks)
     const rules: PartitionRules | null =
       this.cuts === null && links.length === 0 ? null : {groups: this.cuts?.groups ?? [], ...(this.cuts?.cuts ? {cuts: this.cuts.cuts} : {}), ...(links.length > 0 ? {links} : {})}
-    this.network = rules
     const r = await applyPartition(this.o.dir, this.o.config, rules)
     return r.unreachable.length > 0 ? `node(s) ${r.unreachable.join(', ')} did not apply it` : undefined
   }

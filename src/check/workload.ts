@@ -124,18 +124,30 @@ export class OpGenerator {
   }
 }
 
-/** A leader probe's stream: reads of every register in turn, or writes of fresh values to them. */
+/**
+ * A leader probe's stream: reads of every register in turn, or writes of fresh values to them.
+ * Each time `epoch()` changes (the node's claim to lead began anew) the turn starts again at
+ * register `offset`, so the reader lanes of a new leader start on different keys at once.
+ */
 export class ProbeGenerator {
   private turn = 0
   private written = 0
+  private seenEpoch: number | undefined
 
   constructor(
     readonly client: number,
     private readonly registers: readonly string[],
     private readonly role: 'reader' | 'writer',
+    private readonly offset = 0,
+    private readonly epoch: () => number = () => 0,
   ) {}
 
   next(): PlannedOp {
+    const epoch = this.epoch()
+    if (epoch !== this.seenEpoch) {
+      this.seenEpoch = epoch
+      this.turn = this.offset
+    }
     const key = this.registers[this.turn++ % this.registers.length]!
     return this.role === 'reader' ? {op: 'read', key} : {op: 'write', key, value: `c${this.client}-${++this.written}`}
   }
