@@ -15,10 +15,10 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {loadCluster, readSecret, type ClusterConfig} from '../src/cluster/config.js'
+import {loadCluster, readSecret, type ClusterConfig} from '../src/clusterdir/config.js'
 import {percentile} from '../src/bench/index.js'
 import {parseDuration} from '../src/lib/duration.js'
-import type {NodeStatus} from '../src/server/protocol.js'
+import type {NodeStatus} from '../src/protocol/protocol.js'
 import {ClientConnection} from '../src/transport/client.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')

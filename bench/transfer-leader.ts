@@ -1,7 +1,7 @@
 // Moves leadership to node ID (the admin `transfer` request), e.g. onto a replica started by hand
 // under `node --cpu-prof` so the profile is the leader's:
 //   node --import tsx bench/transfer-leader.ts DIR ID
-import {loadCluster, readSecret} from '../src/cluster/config.js'
+import {loadCluster, readSecret} from '../src/clusterdir/config.js'
 import {adminRequest, agreedLeader, nodeStatuses} from '../src/cluster/status.js'
 
 async function main(): Promise<number> {

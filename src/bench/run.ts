@@ -4,7 +4,7 @@
 // (connects, finds the leader), runs the closed loop for the duration, and meanwhile polls every
 // node's status to count leader changes. Returns the summary document and the first errors.
 import {ClusterClient} from '../client/cluster-client.js'
-import {loadCluster, raftctl, readSecret, type ClusterConfig} from '../cluster/config.js'
+import {loadCluster, raftctl, readSecret, type ClusterConfig} from '../clusterdir/config.js'
 import {waitForLeader} from '../cluster/service.js'
 import {agreedLeader, nodeStatuses} from '../cluster/status.js'
 import {pollStatuses} from '../cluster/status-poller.js'

@@ -4,12 +4,12 @@
 // liveness verdict). Every operation is recorded as it completes; stop() waits for the operations
 // in hand.
 import {ClusterClient} from '../client/cluster-client.js'
-import type {ClusterConfig} from '../cluster/config.js'
+import type {ClusterConfig} from '../clusterdir/config.js'
 import {agreedLeader} from '../cluster/status.js'
 import {pollStatuses} from '../cluster/status-poller.js'
 import type {NodeId} from '../core/types.js'
 import type {Prng} from '../lib/prng.js'
-import type {NodeStatus} from '../server/protocol.js'
+import type {NodeStatus} from '../protocol/protocol.js'
 import {roundMs, type OpRecord, type StatusRecord} from './history.js'
 import {LeaderWatch} from './leader-watch.js'
 import {isReader, KnownValues, OpGenerator, probeIndex, ProbeGenerator, runClientLoop, Signal, waitUntil, type RunKeys, type WorkloadPhase} from './workload.js'

@@ -6,7 +6,7 @@
 // one whose outcome is unknown may hold it or be absent; one whose write certainly failed must be
 // absent. A lost acknowledged write fails the verdict — acknowledging before fsync does that.
 import {ClusterClient} from '../client/cluster-client.js'
-import type {ClusterConfig} from '../cluster/config.js'
+import type {ClusterConfig} from '../clusterdir/config.js'
 import type {OpRecord} from './history.js'
 
 export interface WriteOnce {

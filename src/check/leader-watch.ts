@@ -1,13 +1,14 @@
 // Which nodes believe they lead, as they say it, the moment they say it: `raftctl check` subscribes
 // to every node's event stream (the admin `subscribe` request, as the dashboard does) and follows
-// "became leader of term T" / "stepped down in term T". A status poll every 200 ms is far too slow
+// its typed events: `became-leader` (term T) / `stepped-down` or `following`. A status poll every 200 ms is far too slow
 // for the windows the probes aim at (a deposed leader that does not know it yet; a new leader
 // before its first entry commits), which last milliseconds to a few hundred.
 // A node whose connection is lost (killed) stops counting as a claimant; a paused one keeps its
 // claim (it is a paused leader), and its probes simply wait.
 import type {NodeId} from '../core/types.js'
-import type {ClusterConfig} from '../cluster/config.js'
-import type {NodeEvent, NodeStatus} from '../server/protocol.js'
+import type {ClusterConfig} from '../clusterdir/config.js'
+import type {NodeEvent, NodeEventBody} from '../protocol/events.js'
+import type {NodeStatus} from '../protocol/protocol.js'
 import {ClientConnection} from '../transport/client.js'
 
 const RECONNECT_MS = 100
@@ -83,7 +84,7 @@ export class LeaderWatch {
         const closed = new Promise<void>((resolve) => conn!.onClose(() => resolve()))
         conn.subscribe((body) => {
           const e = (body as {type?: string; event?: NodeEvent})?.event
-          if ((body as {type?: string}).type === 'event' && e) this.onEvent(id, e.text)
+          if ((body as {type?: string}).type === 'event' && e?.event) this.onEvent(id, e.event)
         })
         await conn.request({type: 'subscribe'}, CONNECT_TIMEOUT_MS)
         const s = (await conn.request({type: 'status'}, CONNECT_TIMEOUT_MS)) as NodeStatus
@@ -101,9 +102,13 @@ export class LeaderWatch {
     }
   }
 
-  private onEvent(id: NodeId, text: string): void {
-    const became = /^became leader of term (\d+)/.exec(text)
-    if (became) return this.set(id, Number(became[1]))
-    if (/^stepped down in term \d+/.test(text) || /^following leader /.test(text)) this.set(id, null)
+  private onEvent(id: NodeId, e: NodeEventBody): void {
+    switch (e.type) {
+      case 'became-leader':
+        return this.set(id, e.term)
+      case 'stepped-down':
+      case 'following':
+        return this.set(id, null)
+    }
   }
 }

@@ -8,10 +8,10 @@
 // full speed, every node running and none paused — also when the run fails half-way.
 import type {NodeId} from '../core/types.js'
 import type {LinkFault, PartitionRules} from '../transport/link-filter.js'
-import type {ClusterConfig} from '../cluster/config.js'
-import {updateDiskFaults} from '../cluster/disk-faults.js'
+import type {ClusterConfig} from '../clusterdir/config.js'
+import {updateDiskFaults} from '../clusterdir/disk-faults.js'
 import {applyPartition, findLeader, pauseNodes, resumeNodes, startNodes, stopNodes} from '../cluster/service.js'
-import type {TestMode} from '../server/test-modes.js'
+import type {TestMode} from '../protocol/test-modes.js'
 import type {NemesisAction, NemesisRecord} from './history.js'
 import {FAULT_KINDS, type Fault, type FaultKind} from './plan.js'
 

@@ -3,11 +3,11 @@
 // every node a volatile write cache (so that a SIGKILL loses what was not fsynced, as a power loss
 // would: the durability verdict's premise), heal a stored partition, wait for a leader. And undoing
 // the disk settings at the end.
-import {clusterExists, DEFAULTS, loadCluster, readSecret, type ClusterConfig} from '../cluster/config.js'
-import {writeDiskFaults} from '../cluster/disk-faults.js'
+import {clusterExists, DEFAULTS, loadCluster, readSecret, type ClusterConfig} from '../clusterdir/config.js'
+import {writeDiskFaults} from '../clusterdir/disk-faults.js'
 import {applyPartition, currentPartition, resumeNodes, runningModes, runningMutant, startNodes, stopNodes, waitForLeader} from '../cluster/service.js'
 import type {NodeId} from '../core/types.js'
-import type {TestMode} from '../server/test-modes.js'
+import type {TestMode} from '../protocol/test-modes.js'
 
 export interface PrepareOptions {
   dir: string

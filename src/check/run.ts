@@ -13,10 +13,10 @@
 import {randomBytes} from 'node:crypto'
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
-import {clusterExists, loadCluster, raftctl, type ClusterConfig} from '../cluster/config.js'
+import {clusterExists, loadCluster, raftctl, type ClusterConfig} from '../clusterdir/config.js'
 import {waitForLeader} from '../cluster/service.js'
 import {Prng} from '../lib/prng.js'
-import type {TestMode} from '../server/test-modes.js'
+import type {TestMode} from '../protocol/test-modes.js'
 import {startClients, type RunningClients} from './clients.js'
 import {judgeDurability, readBackKeys, writeOnceOps, type DurabilityVerdict} from './durability.js'
 import {countOps, HISTORY_FILE, HISTORY_VERSION, HistoryWriter, OP_NAMES, OUTCOMES, roundMs, toCheckerHistory, type Counts, type NemesisRecord, type OpRecord, type PhaseRecord, type StatusRecord} from './history.js'
@@ -44,7 +44,7 @@ export interface CheckOptions {
   quietMs: number
   /** Per-operation client timeout; default: a third of the cluster's election timeout (see defaultOpTimeoutMs). */
   opTimeoutMs?: number
-  /** Test only: (re)start the replicas deliberately broken (server/test-modes.ts). */
+  /** Test only: (re)start the replicas deliberately broken (protocol/test-modes.ts). */
   mutant?: TestMode
   /** The leader probes (two pinned clients per node); default on. */
   probes?: boolean

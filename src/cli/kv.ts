@@ -2,11 +2,11 @@
 // exit codes (3 not found, 4 unavailable, 5 compare failed).
 import {readFileSync} from 'node:fs'
 import {CliError, ExitCode, operationalError, usageError} from '../lib/errors.js'
-import {loadCluster, parseNodeId, raftctl, readSecret, resolveDir} from '../cluster/config.js'
-import {runningPid} from '../cluster/pids.js'
+import {loadCluster, parseNodeId, raftctl, readSecret, resolveDir} from '../clusterdir/config.js'
+import {runningPid} from '../clusterdir/pids.js'
 import {ClusterClient, NotLeaderError, UnavailableError} from '../client/cluster-client.js'
 import type {NodeId} from '../core/types.js'
-import {MAX_KEY_BYTES, MAX_VALUE_BYTES} from '../server/protocol.js'
+import {MAX_KEY_BYTES, MAX_VALUE_BYTES} from '../protocol/protocol.js'
 
 export const KEY_HELP = `key: a non-empty UTF-8 string of at most ${MAX_KEY_BYTES} bytes`
 export const VALUE_HELP = `value: a UTF-8 string of at most ${MAX_VALUE_BYTES} bytes (1 MiB)`

@@ -1,5 +1,5 @@
 // Plain-text rendering shared by commands (and the dashboard's non-TTY fallback).
-import {describeDiskFaults} from '../cluster/disk-faults.js'
+import {describeDiskFaults} from '../clusterdir/disk-faults.js'
 import {describePartition} from '../cluster/partition.js'
 import type {ClusterStatus} from '../cluster/status.js'
 

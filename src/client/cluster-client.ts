@@ -16,7 +16,7 @@ import {randomBytes} from 'node:crypto'
 import type {NodeId} from '../core/types.js'
 import {formatDuration} from '../lib/duration.js'
 import type {KvWriteResult} from '../kv/state-machine.js'
-import type {ClientReply, ClientRequest, WriteRequest} from '../server/protocol.js'
+import type {ClientReply, ClientRequest, WriteRequest} from '../protocol/protocol.js'
 import {ClientConnection} from '../transport/client.js'
 import {LeaderTracker} from './leader-tracker.js'
 

@@ -5,9 +5,9 @@
 // under the directory lock, then pushed to the running nodes. `heal` undoes all of it.
 import type {NodeId} from '../core/types.js'
 import {checkLinkFault, type LinkFault, type PartitionRules} from '../transport/link-filter.js'
-import {parseNodeId, readPartition, readSecret, writePartition, type ClusterConfig} from './config.js'
+import {parseNodeId, readPartition, readSecret, writePartition, type ClusterConfig} from '../clusterdir/config.js'
 import {usageError} from '../lib/errors.js'
-import {allDiskFaults, updateDiskFaults, writeDiskFaults, type DiskFaults} from './disk-faults.js'
+import {allDiskFaults, updateDiskFaults, writeDiskFaults, type DiskFaults} from '../clusterdir/disk-faults.js'
 import {withDirLock} from './lock.js'
 import {completePartition} from './partition.js'
 import {pushPartition, type PartitionResult} from './service.js'

@@ -5,9 +5,9 @@ import {closeSync, fstatSync, mkdirSync, openSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {execa, type Options} from 'execa'
 import type {NodeId} from '../core/types.js'
-import type {TestMode} from '../server/test-modes.js'
-import {nodeDir, paths} from './config.js'
-import {isAlive, writePidFile} from './pids.js'
+import type {TestMode} from '../protocol/test-modes.js'
+import {nodeDir, paths} from '../clusterdir/config.js'
+import {isAlive, writePidFile} from '../clusterdir/pids.js'
 
 // Through dist/ from both trees: a replica runs the built code also when this module runs from src/ (tsx).
 const REPLICA_MAIN = fileURLToPath(new URL('../../dist/server/replica-main.js', import.meta.url))
@@ -28,7 +28,7 @@ export function replicaNodeFlags(env: NodeJS.ProcessEnv = process.env): string[]
 }
 
 export interface SpawnOptions {
-  /** Test only: a deliberately broken replica (`--mutant NAME`, server/test-modes.ts). */
+  /** Test only: a deliberately broken replica (`--mutant NAME`, protocol/test-modes.ts). */
   mutant?: TestMode
 }
 

@@ -5,7 +5,7 @@ import {formatDuration} from '../lib/duration.js'
 import {CliError, ExitCode, operationalError, usageError} from '../lib/errors.js'
 import type {NodeId} from '../core/types.js'
 import type {PartitionRules} from '../transport/link-filter.js'
-import {isTestMode, type TestMode} from '../server/test-modes.js'
+import {isTestMode, type TestMode} from '../protocol/test-modes.js'
 import {
   clusterExists,
   DEFAULTS,
@@ -20,11 +20,11 @@ import {
   type ClusterConfig,
   type InitOptions,
   validateInit,
-} from './config.js'
+} from '../clusterdir/config.js'
 import {withDirLock} from './lock.js'
-import {liveLockOwner} from './data-lock.js'
+import {liveLockOwner} from '../clusterdir/data-lock.js'
 import {completePartition} from './partition.js'
-import {isAlive, isPaused, nodeIdsOnDisk, processArgs, readPid, removePidFile, runningPid, writePidFile} from './pids.js'
+import {isAlive, isPaused, nodeIdsOnDisk, processArgs, readPid, removePidFile, runningPid, writePidFile} from '../clusterdir/pids.js'
 import {pausePid, resumePid, sleep, spawnReplica, stopPids, type Spawned} from './processes.js'
 import {adminRequest, agreedLeader, clusterStatus, nodeStatuses, type ClusterStatus} from './status.js'
 
@@ -65,7 +65,7 @@ export interface StartOptions {
   nodesGiven: boolean
   /** --base-port was given explicitly: it must match an existing cluster. */
   basePortGiven?: boolean
-  /** Test only: start the replicas deliberately broken (server/test-modes.ts). */
+  /** Test only: start the replicas deliberately broken (protocol/test-modes.ts). */
   mutant?: TestMode
 }
 

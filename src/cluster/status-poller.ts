@@ -2,9 +2,9 @@
 // with it, check records leader and term over time). Keeps one connection per node, reconnecting
 // when one fails, so a poll costs the replicas a request rather than a TCP connect and handshake.
 // A node that does not answer within the timeout (down, paused) is null in that round.
-import type {NodeStatus} from '../server/protocol.js'
+import type {NodeStatus} from '../protocol/protocol.js'
 import {ClientConnection} from '../transport/client.js'
-import type {ClusterConfig} from './config.js'
+import type {ClusterConfig} from '../clusterdir/config.js'
 
 export interface StatusPollOptions {
   intervalMs?: number

@@ -2,13 +2,13 @@
 // and combines the answers with pid files into one row per node, down nodes included. The
 // cluster's leader is the node that the up nodes agree leads the highest term.
 import type {NodeId} from '../core/types.js'
-import type {AdminRequest, NodeStatus} from '../server/protocol.js'
+import type {AdminRequest, NodeStatus} from '../protocol/protocol.js'
 import type {PartitionRules} from '../transport/link-filter.js'
 import {ClientConnection} from '../transport/client.js'
-import {readPartition, type ClusterConfig} from './config.js'
-import {allDiskFaults, type DiskFaults} from './disk-faults.js'
+import {readPartition, type ClusterConfig} from '../clusterdir/config.js'
+import {allDiskFaults, type DiskFaults} from '../clusterdir/disk-faults.js'
 import {completePartition} from './partition.js'
-import {isPaused, runningPid} from './pids.js'
+import {isPaused, runningPid} from '../clusterdir/pids.js'
 
 export interface NodeRow {
   id: NodeId

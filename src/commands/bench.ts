@@ -8,9 +8,9 @@ import {durationFlag, intFlag} from '../cli/flags.js'
 import type {BenchOp} from '../bench/loop.js'
 import {runBench} from '../bench/run.js'
 import {formatSummary} from '../bench/stats.js'
-import {resolveDir} from '../cluster/config.js'
+import {resolveDir} from '../clusterdir/config.js'
 import {usageError} from '../lib/errors.js'
-import {MAX_VALUE_BYTES} from '../server/protocol.js'
+import {MAX_VALUE_BYTES} from '../protocol/protocol.js'
 
 export default class Bench extends BaseCommand {
   static override description =

@@ -2,13 +2,13 @@ import {Flags} from '@oclif/core'
 import {randomInt} from 'node:crypto'
 import {BaseCommand} from '../cli/base.js'
 import {durationFlag, intFlag} from '../cli/flags.js'
-import {DEFAULTS, MAX_NODES, raftctl, resolveDir} from '../cluster/config.js'
+import {DEFAULTS, MAX_NODES, raftctl, resolveDir} from '../clusterdir/config.js'
 import {usageError} from '../lib/errors.js'
 import {DEFAULT_FAULTS, FAULT_KINDS, FAULT_TEXT, type FaultKind} from '../check/plan.js'
 import {Progress} from '../check/progress.js'
 import {renderReport} from '../check/report.js'
 import {CHECK_EXIT, runCheck, type CheckReport} from '../check/run.js'
-import {isTestMode, TEST_MODE_TEXT, TEST_MODES, type TestMode} from '../server/test-modes.js'
+import {isTestMode, TEST_MODE_TEXT, TEST_MODES, type TestMode} from '../protocol/test-modes.js'
 
 export default class Check extends BaseCommand {
   static override description = `Test the cluster under faults (Jepsen style): linearizability, liveness, durability.

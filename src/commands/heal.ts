@@ -1,5 +1,5 @@
 import {BaseCommand} from '../cli/base.js'
-import {loadCluster, resolveDir} from '../cluster/config.js'
+import {loadCluster, resolveDir} from '../clusterdir/config.js'
 import {healAll} from '../cluster/network.js'
 
 export default class Heal extends BaseCommand {

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {durationFlag, intFlag} from '../cli/flags.js'
-import {DEFAULTS, MAX_NODES, resolveDir} from '../cluster/config.js'
+import {DEFAULTS, MAX_NODES, resolveDir} from '../clusterdir/config.js'
 import {initCluster} from '../cluster/service.js'
 
 export default class Init extends BaseCommand {

@@ -3,7 +3,7 @@ import {closeSync, existsSync, openSync, readSync, statSync, watch} from 'node:f
 import {BaseCommand} from '../cli/base.js'
 import {CliError, ExitCode} from '../lib/errors.js'
 import {intFlag} from '../cli/flags.js'
-import {parseNodeId, paths, raftctl, resolveDir} from '../cluster/config.js'
+import {parseNodeId, paths, raftctl, resolveDir} from '../clusterdir/config.js'
 import {knownNodes} from '../cluster/service.js'
 
 export default class Logs extends BaseCommand {

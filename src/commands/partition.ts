@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {CliError, ExitCode, usageError} from '../lib/errors.js'
-import {loadCluster, parseNodeId, raftctl, readSecret, resolveDir, type ClusterConfig} from '../cluster/config.js'
+import {loadCluster, parseNodeId, raftctl, readSecret, resolveDir, type ClusterConfig} from '../clusterdir/config.js'
 import {healAll, parseLink, setCuts} from '../cluster/network.js'
 import {currentPartition, findLeader, parseGroups, type PartitionResult} from '../cluster/service.js'
 import {describePartition} from '../cluster/partition.js'

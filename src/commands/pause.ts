@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {loadCluster, parseNodeId, raftctl, resolveDir} from '../cluster/config.js'
+import {loadCluster, parseNodeId, raftctl, resolveDir} from '../clusterdir/config.js'
 import {pauseNodes} from '../cluster/service.js'
 import {usageError} from '../lib/errors.js'
 

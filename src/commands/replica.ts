@@ -1,7 +1,7 @@
 // Hidden: one replica process (spawned detached by `raftctl start`).
 import {Command, Flags} from '@oclif/core'
-import {resolveDir} from '../cluster/config.js'
-import {TEST_MODES} from '../server/test-modes.js'
+import {resolveDir} from '../clusterdir/config.js'
+import {TEST_MODES} from '../protocol/test-modes.js'
 
 export default class Replica extends Command {
   static override hidden = true
@@ -16,7 +16,7 @@ export default class Replica extends Command {
   async run(): Promise<void> {
     const {flags} = await this.parse(Replica)
     const {EXIT_ALREADY_RUNNING, ReplicaStartError, runReplicaProcess} = await import('../server/process.js')
-    const {replicaSettings} = await import('../server/test-modes.js')
+    const {replicaSettings} = await import('../protocol/test-modes.js')
     const mode = (flags.mutant as (typeof TEST_MODES)[number] | undefined) ?? (flags['unsafe-stale-reads'] ? 'read-without-readindex' : undefined)
     try {
       await runReplicaProcess({dir: resolveDir(flags.dir), id: flags.id, ...replicaSettings(mode)})

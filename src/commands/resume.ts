@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {loadCluster, parseNodeId, resolveDir} from '../cluster/config.js'
+import {loadCluster, parseNodeId, resolveDir} from '../clusterdir/config.js'
 import {resumeNodes} from '../cluster/service.js'
 
 export default class Resume extends BaseCommand {

@@ -2,9 +2,9 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {durationFlag, intFlag} from '../cli/flags.js'
 import {statusJson, statusTable} from '../cli/render.js'
-import {DEFAULTS, MAX_NODES, parseNodeId, resolveDir, loadCluster, clusterExists} from '../cluster/config.js'
+import {DEFAULTS, MAX_NODES, parseNodeId, resolveDir, loadCluster, clusterExists} from '../clusterdir/config.js'
 import {startNodes, waitForLeader} from '../cluster/service.js'
-import {TEST_MODES, type TestMode} from '../server/test-modes.js'
+import {TEST_MODES, type TestMode} from '../protocol/test-modes.js'
 
 export default class Start extends BaseCommand {
   static override description =

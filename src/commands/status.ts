@@ -3,7 +3,7 @@ import {BaseCommand} from '../cli/base.js'
 import {durationFlag} from '../cli/flags.js'
 import {statusJson, statusTable} from '../cli/render.js'
 import {quitOnStdin} from '../cli/stdin.js'
-import {loadCluster, raftctl, readSecret, resolveDir} from '../cluster/config.js'
+import {loadCluster, raftctl, readSecret, resolveDir} from '../clusterdir/config.js'
 import {clusterStatus, type ClusterStatus} from '../cluster/status.js'
 import {ExitCode} from '../lib/errors.js'
 

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {parseNodeId, resolveDir} from '../cluster/config.js'
+import {parseNodeId, resolveDir} from '../clusterdir/config.js'
 import {stopNodes, knownNodes} from '../cluster/service.js'
 
 export default class Stop extends BaseCommand {

@@ -1,5 +1,7 @@
 // The one canonical text form of messages, entries and node state, shared by the node log, the
 // simulator trace, tests and `status`.
+import type {RaftEvent} from './events.js'
+import {describeMembership} from './membership.js'
 import type {Entry, Message} from './types.js'
 
 export function formatEntries(entries: Entry[]): string {
@@ -28,5 +30,41 @@ export function formatMessage(m: Message): string {
       return `${head} match=${m.matchIndex}`
     case 'TimeoutNow':
       return head
+  }
+}
+
+/** The one text form of a core event (node log, simulator trace, dashboard feed). */
+export function formatEvent(e: RaftEvent): string {
+  switch (e.type) {
+    case 'pre-vote-started':
+      return `pre-vote for term ${e.term} started`
+    case 'election-started':
+      return `election started for term ${e.term}`
+    case 'voted':
+      return `voted for ${e.for} in term ${e.term}`
+    case 'became-leader':
+      return `became leader of term ${e.term}`
+    case 'stepped-down':
+      return `stepped down in term ${e.term}`
+    case 'lost-quorum':
+      return `lost contact with a quorum in term ${e.term}`
+    case 'transfer-started':
+      return `leadership transfer to ${e.to} started`
+    case 'transfer-timed-out':
+      return `leadership transfer to ${e.to} timed out`
+    case 'asked-to-campaign':
+      return `asked by ${e.from} to take over leadership`
+    case 'ignored-append':
+      return `ignored AppendEntries from ${e.from}, another leader of term ${e.term}`
+    case 'installing-snapshot':
+      return `installing snapshot at ${e.index} (term ${e.term}) from ${e.from}`
+    case 'sending-snapshot':
+      return `sending snapshot at ${e.index} to ${e.to}`
+    case 'membership-changed':
+      return `configuration at ${e.index}: ${describeMembership(e.membership)}`
+    case 'removed':
+      return `removed from the configuration: stepped down in term ${e.term}`
+    case 'conf-change-proposed':
+      return `proposed configuration change at ${e.index}: ${e.change}`
   }
 }

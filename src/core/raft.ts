@@ -1,17 +1,38 @@
-// The Raft state machine (Ongaro & Ousterhout, "In Search of an Understandable Consensus
-// Algorithm", extended per the Raft thesis and etcd-io/raft): elections with PreVote and
-// CheckQuorum, log replication with pipelining and flow control, commitment by counting
-// current-term replicas, ReadIndex, leadership transfer and snapshot hand-off.
+// The Raft node (Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm",
+// extended per the Raft thesis and etcd-io/raft): roles, one handler per message, Ready/advance.
+// Its pieces live beside it: the log and its marks (log.ts), each follower's flow control
+// (progress.ts), majorities (quorum.ts), ReadIndex rounds (read-only.ts); what happened is a
+// typed event (events.ts).
 //
 // It is pure and deterministic: time enters as tick(), the network as step(), clients as
 // propose()/readIndex(); what it wants done leaves as a Ready batch. It never touches a clock, a
-// socket, a file or Math.random — randomness comes from the injected Prng.
+// socket, a file or Math.random — randomness comes from the injected Prng. Its state is private;
+// the outside reads status() and the read-only log().
 //
 // Invariants kept here (and checked by the simulator): at most one vote per term, persisted before
 // it is sent (it travels in the same Ready); a leader never overwrites or deletes its own entries;
 // commitIndex only grows and only counts replicas of an entry of the leader's current term.
 import {assert, unreachable} from '../lib/assert.js'
 import type {Prng} from '../lib/prng.js'
+import type {RaftEvent} from './events.js'
+import {RaftLog, type LogView} from './log.js'
+import {Progress, type ProgressState} from './progress.js'
+import {
+  allVoters,
+  applyConfChange,
+  confChangeProblem,
+  describeConfChange,
+  initialMembership,
+  isJoint,
+  isVoter,
+  JointQuorum,
+  members,
+  sameMembership,
+  type ConfChange,
+  type Membership,
+  type MembershipMutant,
+} from './membership.js'
+import {ReadOnly} from './read-only.js'
 import type {
   AppendEntries,
   AppendEntriesResponse,
@@ -43,10 +64,18 @@ export type CoreMutant =
   | 'apply-past-commit'
   /** A new leader serves ReadIndex before an entry of its own term commits (its commitIndex may lag). */
   | 'read-before-own-term-commit'
+  /** A new leader proposes a configuration change before an entry of its own term committed (the 2015 bug). */
+  | 'conf-change-before-own-term-commit'
+  /** A node campaigns although its log holds a committed configuration change it has not applied. */
+  | 'campaign-with-unapplied-config'
+  | MembershipMutant
 
 export interface RaftConfig {
   id: NodeId
-  /** Every voter, this node included. */
+  /**
+   * The cluster's initial voters: the configuration until the log or a snapshot says otherwise
+   * (a node added later is not among them, and waits to learn the configuration from the leader).
+   */
   peers: NodeId[]
   /** Base election timeout in ticks; each node waits a random [e, 2e) ticks. */
   electionTicks: number
@@ -61,8 +90,8 @@ export interface RaftConfig {
   /** Most committed entries handed out in one Ready. */
   maxApplyBatch?: number
   mutant?: CoreMutant
-  /** Human-readable events (elections, votes, leadership) for the node log and the sim trace. */
-  onEvent?: (line: string) => void
+  /** Elections, votes, leadership, snapshots: for the node log, the trace and the dashboard. */
+  onEvent?: (event: RaftEvent) => void
 }
 
 export interface RaftInitialState {
@@ -71,67 +100,61 @@ export interface RaftInitialState {
   entries: Entry[]
 }
 
-type ProgressState = 'probe' | 'replicate' | 'snapshot'
+/** What the outside may know of a node at a moment (a copy). */
+export interface RaftStatus {
+  id: NodeId
+  role: Role
+  term: number
+  votedFor: NodeId | 0
+  leaderId: NodeId | 0
+  lastIndex: number
+  lastTerm: number
+  commitIndex: number
+  appliedIndex: number
+  snapshotIndex: number
+  snapshotTerm: number
+  /** The configuration in force (the latest applied). */
+  membership: Membership
+}
 
-/** The leader's view of one follower (etcd's Progress). */
-interface Progress {
+export interface FollowerProgress {
   matchIndex: number
   nextIndex: number
   state: ProgressState
-  /** probe: an AppendEntries is out and unanswered; wait for its answer or the next heartbeat. */
-  probeSent: boolean
-  /** replicate: the last index of each AppendEntries in flight, ascending. */
-  inflight: number[]
-  /** snapshot: the index of the snapshot being sent, and ticks since it was sent. */
-  pendingSnapshot: number
-  snapshotTicks: number
-  /** replicate: ticks since matchIndex last advanced while AppendEntries were in flight. */
-  stallTicks: number
-  /** Heard from since the last CheckQuorum round. */
-  recentActive: boolean
-  /** Highest ReadIndex round this follower has acknowledged. */
-  ackedReadSeq: number
+  /** Heard from within the last election timeout. */
+  active: boolean
 }
 
-interface PendingRead {
-  ctx: unknown
-  index: number
-  seq: number
-}
+export type ConfChangeResult = {ok: true; index: number} | {ok: false; reason: string; leaderHint: NodeId | 0}
 
 export class RaftNode {
   readonly id: NodeId
-  private readonly peers: NodeId[]
+  /** The configuration in force (switched when a 'config' entry is applied), and its quorums. */
+  private membership: Membership
+  private quorum: JointQuorum
+  /** The configurations applied since the snapshot, by the index of their entry (the first: the snapshot's). */
+  private configHistory: {index: number; membership: Membership}[]
+  /** Leader: no configuration change may be proposed until this index is applied. */
+  private pendingConfIndex = 0
   private readonly cfg: Required<Omit<RaftConfig, 'mutant' | 'onEvent'>> & Pick<RaftConfig, 'mutant' | 'onEvent'>
 
-  // Persistent state (Figure 2).
-  currentTerm = 0
-  votedFor: NodeId | 0 = 0
-  /** Entries after the snapshot: log[i] has index snapshotIndex + 1 + i. */
-  private log: Entry[] = []
-  private snapshotIndex = 0
-  private snapshotTerm = 0
-  private snapshot: Snapshot | null = null
+  // Persistent state (Figure 2), the log included.
+  private currentTerm = 0
+  private votedFor: NodeId | 0 = 0
+  private readonly raftLog: RaftLog
 
   // Volatile state.
-  role: Role = 'follower'
-  leaderId: NodeId | 0 = 0
-  commitIndex = 0
-  /** Index of the last entry handed out for applying (advanced by advance()). */
-  appliedIndex = 0
-
+  private role: Role = 'follower'
+  private leaderId: NodeId | 0 = 0
   private electionElapsed = 0
   private heartbeatElapsed = 0
   private randomizedElectionTicks = 0
-  private votes = new Map<NodeId, boolean>()
-  private progress = new Map<NodeId, Progress>()
+  private readonly votes = new Map<NodeId, boolean>()
+  /** Leader: each follower's replication, in voter order. */
+  private readonly progress = new Map<NodeId, Progress>()
   private transferTarget: NodeId | 0 = 0
   private transferElapsed = 0
-  private readSeq = 0
-  private readRoundPending = false
-  private pendingReads: PendingRead[] = []
-  /** ReadIndex requests that arrived before this leader committed an entry of its term. */
-  private readsAwaitingCommit: unknown[] = []
+  private readonly readOnly = new ReadOnly()
   /** New entries to replicate, or a commitIndex advance to tell, at the next ready(). */
   private needBroadcast = false
   private needCommitBroadcast = false
@@ -139,17 +162,14 @@ export class RaftNode {
   // Ready bookkeeping.
   private msgs: Message[] = []
   private readStates: ReadState[] = []
-  /** Entries with index <= persistedIndex are on stable storage. */
-  private persistedIndex = 0
+  /** A snapshot from the leader, installed in memory, to be persisted and restored by the driver. */
   private pendingSnapshot: Snapshot | null = null
   private prevHardState: HardState
   private prevSoftState: SoftState
 
   constructor(config: RaftConfig, initial: RaftInitialState) {
-    assert(config.peers.includes(config.id), `node ${config.id} is not among the peers ${config.peers}`)
     assert(config.electionTicks > config.heartbeatTicks, 'electionTicks must exceed heartbeatTicks')
     this.id = config.id
-    this.peers = [...config.peers].sort((a, b) => a - b)
     this.cfg = {
       ...config,
       preVote: config.preVote ?? true,
@@ -162,22 +182,10 @@ export class RaftNode {
     const {hardState, snapshot, entries} = initial
     this.currentTerm = hardState.currentTerm
     this.votedFor = hardState.votedFor
-    if (snapshot) {
-      this.snapshot = snapshot
-      this.snapshotIndex = snapshot.lastIncludedIndex
-      this.snapshotTerm = snapshot.lastIncludedTerm
-    }
-    let expected = this.snapshotIndex + 1
-    for (const e of entries) {
-      if (e.index <= this.snapshotIndex) continue
-      assert(e.index === expected, `initial entries not contiguous at ${e.index} (expected ${expected})`)
-      this.log.push(e)
-      expected++
-    }
-    // commitIndex is persisted lazily; it is never behind the snapshot and never past the log.
-    this.commitIndex = Math.min(Math.max(hardState.commitIndex, this.snapshotIndex), this.lastIndex())
-    this.appliedIndex = this.snapshotIndex
-    this.persistedIndex = this.lastIndex()
+    this.raftLog = new RaftLog(snapshot, entries, hardState.commitIndex)
+    this.membership = snapshot?.config ?? initialMembership(config.peers)
+    this.quorum = new JointQuorum(this.membership, this.membershipMutant())
+    this.configHistory = [{index: this.raftLog.snapshotIndex, membership: this.membership}]
     this.prevHardState = this.hardState()
     this.prevSoftState = this.softState()
     this.resetRandomizedElectionTicks()
@@ -185,58 +193,41 @@ export class RaftNode {
 
   // ---------------------------------------------------------------- queries
 
-  lastIndex(): number {
-    return this.snapshotIndex + this.log.length
+  status(): RaftStatus {
+    const log = this.raftLog
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.currentTerm,
+      votedFor: this.votedFor,
+      leaderId: this.leaderId,
+      lastIndex: log.lastIndex(),
+      lastTerm: log.lastTerm(),
+      commitIndex: log.committed,
+      appliedIndex: log.applied,
+      snapshotIndex: log.snapshotIndex,
+      snapshotTerm: log.snapshotTerm,
+      membership: this.membership,
+    }
   }
 
-  lastTerm(): number {
-    return this.log.length > 0 ? this.log[this.log.length - 1]!.term : this.snapshotTerm
-  }
-
-  firstIndex(): number {
-    return this.snapshotIndex + 1
-  }
-
-  /** The term of the entry at `index`, or undefined if it is compacted away or past the end. */
-  termAt(index: number): number | undefined {
-    if (index === this.snapshotIndex) return this.snapshotTerm
-    if (index < this.snapshotIndex || index > this.lastIndex()) return index === 0 ? 0 : undefined
-    return this.log[index - this.snapshotIndex - 1]!.term
-  }
-
-  entryAt(index: number): Entry | undefined {
-    if (index <= this.snapshotIndex || index > this.lastIndex()) return undefined
-    return this.log[index - this.snapshotIndex - 1]
-  }
-
-  /** Entries [from, to] that are still in memory (for checkers and tests). */
-  entries(from = this.firstIndex(), to = this.lastIndex()): Entry[] {
-    const lo = Math.max(from, this.firstIndex())
-    const hi = Math.min(to, this.lastIndex())
-    if (hi < lo) return []
-    return this.log.slice(lo - this.snapshotIndex - 1, hi - this.snapshotIndex)
-  }
-
-  snapshotMeta(): {lastIncludedIndex: number; lastIncludedTerm: number} {
-    return {lastIncludedIndex: this.snapshotIndex, lastIncludedTerm: this.snapshotTerm}
-  }
-
-  hardState(): HardState {
-    return {currentTerm: this.currentTerm, votedFor: this.votedFor, commitIndex: this.commitIndex}
-  }
-
-  softState(): SoftState {
-    return {role: this.role, leaderId: this.leaderId}
-  }
-
-  quorum(): number {
-    return Math.floor(this.peers.length / 2) + 1
+  /** The log, read-only (checkers, status displays, snapshots). */
+  log(): LogView {
+    return this.raftLog
   }
 
   /** The leader's view of a follower's replication, for status displays. */
-  followerProgress(id: NodeId): {matchIndex: number; nextIndex: number; state: ProgressState} | undefined {
+  followerProgress(id: NodeId): FollowerProgress | undefined {
     const pr = this.progress.get(id)
-    return pr && {matchIndex: pr.matchIndex, nextIndex: pr.nextIndex, state: pr.state}
+    return pr && {matchIndex: pr.matchIndex, nextIndex: pr.nextIndex, state: pr.state, active: pr.heardElapsed < this.cfg.electionTicks}
+  }
+
+  private hardState(): HardState {
+    return {currentTerm: this.currentTerm, votedFor: this.votedFor, commitIndex: this.raftLog.committed}
+  }
+
+  private softState(): SoftState {
+    return {role: this.role, leaderId: this.leaderId}
   }
 
   // ---------------------------------------------------------------- inputs
@@ -262,9 +253,9 @@ export class RaftNode {
    */
   readIndex(ctx: unknown): ReadIndexResult {
     if (this.role !== 'leader') return {ok: false, reason: 'not-leader', leaderHint: this.leaderId}
-    if (this.termAt(this.commitIndex) !== this.currentTerm && this.cfg.mutant !== 'read-before-own-term-commit') {
+    if (this.raftLog.termAt(this.raftLog.committed) !== this.currentTerm && this.cfg.mutant !== 'read-before-own-term-commit') {
       // Until an entry of this term commits, commitIndex may lag what earlier leaders committed.
-      this.readsAwaitingCommit.push(ctx)
+      this.readOnly.defer(ctx)
       return {ok: true}
     }
     this.startRead(ctx)
@@ -277,9 +268,10 @@ export class RaftNode {
    * on a freshly started cluster. Refused by a leader, or while a leader is known.
    */
   campaignNow(): {ok: true} | {ok: false; reason: string} {
-    if (!this.peers.includes(this.id)) return {ok: false, reason: 'not a voter'}
+    if (!isVoter(this.membership, this.id)) return {ok: false, reason: 'not a voter'}
     if (this.role === 'leader') return {ok: false, reason: 'already leader'}
     if (this.leaderId !== 0) return {ok: false, reason: `leader ${this.leaderId} is known`}
+    if (this.hasUnappliedConfChange()) return {ok: false, reason: 'a committed configuration change is not applied yet'}
     this.electionElapsed = 0
     this.campaign(false)
     return {ok: true}
@@ -289,14 +281,42 @@ export class RaftNode {
   transferLeadership(to: NodeId): {ok: true} | {ok: false; reason: string} {
     if (this.role !== 'leader') return {ok: false, reason: 'not-leader'}
     if (to === this.id) return {ok: true}
-    if (!this.progress.has(to)) return {ok: false, reason: `unknown node ${to}`}
+    const pr = this.progress.get(to)
+    if (!pr) return {ok: false, reason: `unknown node ${to}`}
     this.transferTarget = to
     this.transferElapsed = 0
-    this.event(`leadership transfer to ${to} started`)
-    const pr = this.progress.get(to)!
-    if (pr.matchIndex === this.lastIndex()) this.send<TimeoutNow>({type: 'TimeoutNow', to, term: this.currentTerm})
+    this.event({type: 'transfer-started', to})
+    if (pr.matchIndex === this.raftLog.lastIndex()) this.send<TimeoutNow>({type: 'TimeoutNow', to, term: this.currentTerm})
     else this.sendAppend(to, true)
     return {ok: true}
+  }
+
+  /**
+   * Proposes a configuration change (leader only), once the previous one is applied and, for a
+   * new leader, once everything its log held at its election is (so an entry of its own term has
+   * committed). Unless `force`, refused when the configuration it leads to would have no quorum
+   * among the nodes heard from within an election timeout (etcd's strict reconfig check).
+   */
+  proposeConfChange(cc: ConfChange, opts: {force?: boolean} = {}): ConfChangeResult {
+    if (this.role !== 'leader') return {ok: false, reason: 'not the leader', leaderHint: this.leaderId}
+    if (this.transferTarget !== 0) return {ok: false, reason: 'a leadership transfer is in progress', leaderHint: this.transferTarget}
+    const problem = confChangeProblem(cc)
+    if (problem) return {ok: false, reason: problem, leaderHint: this.id}
+    if (this.pendingConfIndex > this.raftLog.applied) {
+      return {ok: false, reason: 'a configuration change is in progress (or this new leader has not committed an entry of its term yet)', leaderHint: this.id}
+    }
+    const next = applyConfChange(this.membership, cc)
+    if ('error' in next) return {ok: false, reason: next.error, leaderHint: this.id}
+    if (!opts.force) {
+      const up = (id: NodeId) => id === this.id || (this.progress.get(id)?.heardElapsed ?? Infinity) < this.cfg.electionTicks
+      if (!new JointQuorum(next).hasQuorum(up)) {
+        return {ok: false, reason: 'the nodes heard from lately would not be a quorum of the new configuration', leaderHint: this.id}
+      }
+    }
+    const entry = this.appendEntry('config', cc)
+    this.pendingConfIndex = entry.index
+    this.event({type: 'conf-change-proposed', index: entry.index, change: describeConfChange(cc)})
+    return {ok: true, index: entry.index}
   }
 
   /**
@@ -304,19 +324,24 @@ export class RaftNode {
    * and drops the log entries it covers. The caller persists it (LogStorage.saveSnapshot).
    */
   compact(index: number, data: unknown): Snapshot {
-    assert(index <= this.appliedIndex, `compact(${index}) past appliedIndex ${this.appliedIndex}`)
-    assert(index > this.snapshotIndex, `compact(${index}) not past the snapshot at ${this.snapshotIndex}`)
-    const term = this.termAt(index)
-    assert(term !== undefined, `compact(${index}): no term`)
-    this.log = this.log.slice(index - this.snapshotIndex)
-    this.snapshotIndex = index
-    this.snapshotTerm = term
-    this.snapshot = {lastIncludedIndex: index, lastIncludedTerm: term, data}
-    return this.snapshot
+    const snap = this.raftLog.compact(index, data, this.membershipAt(index))
+    // Only the configuration in force at the snapshot is needed from before it.
+    const keep = this.configHistory.findLastIndex((c) => c.index <= index)
+    this.configHistory = this.configHistory.slice(Math.max(0, keep))
+    return snap
+  }
+
+  /** The configuration in force once `index` was applied. */
+  private membershipAt(index: number): Membership {
+    let m = this.configHistory[0]!.membership
+    for (const c of this.configHistory) if (c.index <= index) m = c.membership
+    return m
   }
 
   step(m: Message): void {
     if (m.to !== this.id) return
+    // A removed node (or one not yet added) cannot disrupt the cluster with its campaigns.
+    if (m.type === 'RequestVote' && !isVoter(this.membership, m.from) && this.knowsConfiguration()) return
     if (m.term > this.currentTerm) {
       if (m.type === 'RequestVote') {
         const inLease = this.cfg.checkQuorum && this.leaderId !== 0 && this.electionElapsed < this.cfg.electionTicks
@@ -370,23 +395,24 @@ export class RaftNode {
   // ---------------------------------------------------------------- Ready
 
   hasReady(): boolean {
-    if (this.needBroadcast || this.needCommitBroadcast || this.readRoundPending) return true
+    const log = this.raftLog
+    if (this.needBroadcast || this.needCommitBroadcast || this.readOnly.roundPending) return true
     if (this.msgs.length > 0 || this.readStates.length > 0 || this.pendingSnapshot) return true
-    if (this.lastIndex() > this.persistedIndex) return true
-    if (this.commitIndex > this.appliedIndex) return true
+    if (log.lastIndex() > log.persisted) return true
+    if (log.committed > log.applied) return true
     const hs = this.prevHardState
-    if (hs.currentTerm !== this.currentTerm || hs.votedFor !== this.votedFor || hs.commitIndex !== this.commitIndex) return true
+    if (hs.currentTerm !== this.currentTerm || hs.votedFor !== this.votedFor || hs.commitIndex !== log.committed) return true
     const ss = this.prevSoftState
     return ss.role !== this.role || ss.leaderId !== this.leaderId
   }
 
   ready(): Ready {
     if (this.role === 'leader') {
-      if (this.needBroadcast || this.needCommitBroadcast || this.readRoundPending) this.broadcast()
+      if (this.needBroadcast || this.needCommitBroadcast || this.readOnly.roundPending) this.broadcast()
     }
     this.needBroadcast = false
     this.needCommitBroadcast = false
-    this.readRoundPending = false
+    this.readOnly.roundPending = false
     const messages = this.msgs
     this.msgs = []
     const readStates = this.readStates
@@ -394,46 +420,104 @@ export class RaftNode {
     const hs = this.hardState()
     const prev = this.prevHardState
     const hsChanged = hs.currentTerm !== prev.currentTerm || hs.votedFor !== prev.votedFor || hs.commitIndex !== prev.commitIndex
-    // While an installed snapshot waits to be applied, appliedIndex lags the snapshot: what is
-    // applied after it starts past the snapshot.
-    const applied = Math.max(this.appliedIndex, this.snapshotIndex)
-    const applyTo = Math.min(this.commitIndex, applied + this.cfg.maxApplyBatch)
-    let committedEntries = applyTo > applied ? this.entries(applied + 1, applyTo) : []
-    if (this.cfg.mutant === 'apply-past-commit') {
-      const to = Math.min(this.commitIndex, this.appliedIndex + this.cfg.maxApplyBatch)
-      const lo = this.appliedIndex + 1
-      committedEntries = to >= lo ? this.log.slice(Math.max(lo, this.firstIndex()) - this.snapshotIndex - 1, to - this.snapshotIndex) : []
-    } else {
-      assert(committedEntries.length === 0 || committedEntries[committedEntries.length - 1]!.index <= this.commitIndex, 'handing out uncommitted entries')
-    }
+    const max = this.cfg.maxApplyBatch
+    const newlyCommitted = hs.commitIndex > prev.commitIndex ? this.raftLog.entries(prev.commitIndex + 1, hs.commitIndex) : []
     return {
       softState: this.softState(),
       hardState: hsChanged ? hs : null,
-      entries: this.entries(this.persistedIndex + 1),
+      mustPersistCommit: newlyCommitted.some((e) => e.type === 'config'),
+      entries: this.raftLog.unstableEntries(),
       snapshot: this.pendingSnapshot,
       messages,
-      committedEntries,
+      committedEntries: this.cfg.mutant === 'apply-past-commit' ? this.raftLog.nextCommittedMutant(max) : this.raftLog.nextCommitted(max),
       readStates,
     }
   }
 
   /** Acknowledges that everything in `rd` was persisted, sent and applied. */
   advance(rd: Ready): void {
+    const log = this.raftLog
     if (rd.hardState) this.prevHardState = rd.hardState
     this.prevSoftState = rd.softState
     if (rd.snapshot) {
       this.pendingSnapshot = null
-      this.persistedIndex = Math.max(this.persistedIndex, rd.snapshot.lastIncludedIndex)
-      this.appliedIndex = Math.max(this.appliedIndex, rd.snapshot.lastIncludedIndex)
+      log.snapshotPersisted(rd.snapshot.lastIncludedIndex)
     }
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1]!
       // Only if the log still holds that entry (a step between ready and advance may truncate).
-      if (this.termAt(last.index) === last.term) this.persistedIndex = Math.max(this.persistedIndex, last.index)
+      log.stableTo(last.index, last.term)
     }
-    if (rd.committedEntries.length > 0) {
-      this.appliedIndex = rd.committedEntries[rd.committedEntries.length - 1]!.index
+    if (rd.snapshot) {
+      const m = rd.snapshot.config ?? this.membership
+      this.configHistory = [{index: rd.snapshot.lastIncludedIndex, membership: m}]
+      if (!sameMembership(m, this.membership)) this.event({type: 'membership-changed', index: rd.snapshot.lastIncludedIndex, membership: m})
+      this.switchMembership(m)
     }
+    for (const e of rd.committedEntries) {
+      log.appliedTo(e.index)
+      if (e.type === 'config') this.applyConfEntry(e)
+    }
+  }
+
+  /** A committed configuration change is applied: it is in force from now on. */
+  private applyConfEntry(e: Entry): void {
+    const cc = e.data as ConfChange
+    const next = confChangeProblem(cc) === null ? applyConfChange(this.membership, cc) : {error: 'malformed'}
+    // Every replica skips the same invalid change (it was validated when proposed).
+    if ('error' in next) return
+    this.configHistory.push({index: e.index, membership: next})
+    this.switchMembership(next)
+    this.event({type: 'membership-changed', index: e.index, membership: next})
+    if (this.role !== 'leader') return
+    if (!isVoter(this.membership, this.id)) {
+      // Removed: hand over to a caught-up voter if there is one, and stop leading.
+      const heir = allVoters(this.membership).find((id) => this.progress.get(id)?.matchIndex === this.raftLog.lastIndex())
+      if (heir !== undefined) this.send<TimeoutNow>({type: 'TimeoutNow', to: heir, term: this.currentTerm})
+      this.becomeFollower(this.currentTerm, 0)
+      this.event({type: 'removed', term: this.currentTerm})
+      return
+    }
+    if (isJoint(this.membership)) {
+      // Leave the joint configuration at once (etcd's auto-leave).
+      const leave = this.appendEntry('config', {ops: [], leaveJoint: true} satisfies ConfChange)
+      this.pendingConfIndex = leave.index
+    }
+  }
+
+  private switchMembership(next: Membership): void {
+    this.membership = next
+    this.quorum = new JointQuorum(next, this.membershipMutant())
+    if (this.role !== 'leader') return
+    const want = members(next).filter((id) => id !== this.id)
+    for (const id of [...this.progress.keys()]) if (!want.includes(id)) this.progress.delete(id)
+    for (const id of want) {
+      if (this.progress.has(id)) continue
+      // A new member is probed at once (etcd: bcastAppend after a switch).
+      this.progress.set(id, new Progress(id, this.raftLog.lastIndex() + 1, this.cfg.maxInflight))
+      this.sendAppend(id, true)
+    }
+    if (this.transferTarget !== 0 && !want.includes(this.transferTarget)) this.transferTarget = 0
+    // Fewer voters may make a quorum of what is already stored.
+    if (this.maybeCommit()) this.needCommitBroadcast = true
+  }
+
+  /** A committed configuration change not yet applied: campaigning now could use a stale configuration. */
+  private hasUnappliedConfChange(): boolean {
+    if (this.cfg.mutant === 'campaign-with-unapplied-config') return false
+    const log = this.raftLog
+    for (const e of log.entries(log.applied + 1, log.committed)) if (e.type === 'config') return true
+    return false
+  }
+
+  /** False for a node that has never learnt the configuration (added later, no log yet). */
+  private knowsConfiguration(): boolean {
+    return isVoter(this.membership, this.id) || this.raftLog.lastIndex() > 0
+  }
+
+  private membershipMutant(): MembershipMutant | undefined {
+    const m = this.cfg.mutant
+    return m === 'joint-new-majority-only' || m === 'learner-counts' ? m : undefined
   }
 
   // ---------------------------------------------------------------- roles
@@ -449,12 +533,10 @@ export class RaftNode {
     this.resetTimers()
     this.progress.clear()
     this.transferTarget = 0
-    this.pendingReads = []
-    this.readsAwaitingCommit = []
-    this.readRoundPending = false
+    this.readOnly.reset()
     this.needBroadcast = false
     this.needCommitBroadcast = false
-    if (wasLeader) this.event(`stepped down in term ${term}`)
+    if (wasLeader) this.event({type: 'stepped-down', term})
   }
 
   private becomePreCandidate(): void {
@@ -462,7 +544,7 @@ export class RaftNode {
     this.leaderId = 0
     this.votes.clear()
     this.resetTimers()
-    this.event(`pre-vote for term ${this.currentTerm + 1} started`)
+    this.event({type: 'pre-vote-started', term: this.currentTerm + 1})
   }
 
   private becomeCandidate(): void {
@@ -472,7 +554,7 @@ export class RaftNode {
     this.leaderId = 0
     this.votes.clear()
     this.resetTimers()
-    this.event(`election started for term ${this.currentTerm}`)
+    this.event({type: 'election-started', term: this.currentTerm})
   }
 
   private becomeLeader(): void {
@@ -480,14 +562,13 @@ export class RaftNode {
     this.leaderId = this.id
     this.resetTimers()
     this.progress.clear()
-    for (const id of this.peers) {
-      if (id === this.id) continue
-      this.progress.set(id, {
-        matchIndex: 0, nextIndex: this.lastIndex() + 1, state: 'probe', probeSent: false, inflight: [],
-        pendingSnapshot: 0, snapshotTicks: 0, stallTicks: 0, recentActive: false, ackedReadSeq: 0,
-      })
+    for (const id of members(this.membership)) {
+      if (id !== this.id) this.progress.set(id, new Progress(id, this.raftLog.lastIndex() + 1, this.cfg.maxInflight))
     }
-    this.event(`became leader of term ${this.currentTerm}`)
+    // No configuration change until what the log holds now is applied: then an entry of this
+    // term has committed (the 2015 single-server bug, etcd's pendingConfIndex).
+    this.pendingConfIndex = this.cfg.mutant === 'conf-change-before-own-term-commit' ? 0 : this.raftLog.lastIndex()
+    this.event({type: 'became-leader', term: this.currentTerm})
     // A no-op of the new term lets earlier-term entries commit (Raft §5.4.2, §8).
     this.appendEntry('noop', undefined)
   }
@@ -517,33 +598,31 @@ export class RaftNode {
     const term = preVote ? this.currentTerm + 1 : this.currentTerm
     this.votes.set(this.id, true)
     if (this.tallyVotes(preVote)) return
-    for (const to of this.peers) {
+    const lastLogIndex = this.raftLog.lastIndex()
+    const lastLogTerm = this.raftLog.lastTerm()
+    for (const to of allVoters(this.membership)) {
       if (to === this.id) continue
-      this.send<RequestVote>({
-        type: 'RequestVote', to, term, lastLogIndex: this.lastIndex(), lastLogTerm: this.lastTerm(), preVote, transfer,
-      })
+      this.send<RequestVote>({type: 'RequestVote', to, term, lastLogIndex, lastLogTerm, preVote, transfer})
     }
   }
 
   /** Counts votes; moves on (campaign or lead) or gives up. Returns true if the round is decided. */
   private tallyVotes(preVote: boolean): boolean {
-    let granted = 0
-    let rejected = 0
-    for (const v of this.votes.values()) v ? granted++ : rejected++
-    if (granted >= this.quorum()) {
-      if (preVote) {
-        this.becomeCandidate()
-        this.requestVotes(false, false)
-      } else {
-        this.becomeLeader()
-      }
-      return true
+    switch (this.quorum.voteResult(this.votes)) {
+      case 'won':
+        if (preVote) {
+          this.becomeCandidate()
+          this.requestVotes(false, false)
+        } else {
+          this.becomeLeader()
+        }
+        return true
+      case 'lost':
+        this.becomeFollower(this.currentTerm, 0)
+        return true
+      case 'pending':
+        return false
     }
-    if (rejected >= this.quorum()) {
-      this.becomeFollower(this.currentTerm, 0)
-      return true
-    }
-    return false
   }
 
   // ---------------------------------------------------------------- timers
@@ -552,7 +631,7 @@ export class RaftNode {
     this.electionElapsed++
     if (this.electionElapsed >= this.randomizedElectionTicks) {
       this.electionElapsed = 0
-      if (this.peers.includes(this.id)) this.campaign(false)
+      if (isVoter(this.membership, this.id) && !this.hasUnappliedConfChange()) this.campaign(false)
     }
   }
 
@@ -562,32 +641,28 @@ export class RaftNode {
     if (this.electionElapsed >= this.cfg.electionTicks) {
       this.electionElapsed = 0
       if (this.cfg.checkQuorum && !this.checkQuorumActive()) {
-        this.event(`lost contact with a quorum in term ${this.currentTerm}`)
+        this.event({type: 'lost-quorum', term: this.currentTerm})
         this.becomeFollower(this.currentTerm, 0)
         return
       }
     }
     if (this.transferTarget !== 0 && ++this.transferElapsed >= this.cfg.electionTicks) {
-      this.event(`leadership transfer to ${this.transferTarget} timed out`)
+      this.event({type: 'transfer-timed-out', to: this.transferTarget})
       this.transferTarget = 0
     }
     for (const [id, pr] of this.progress) {
-      if (pr.state === 'replicate' && pr.inflight.length > 0 && ++pr.stallTicks >= 2 * this.cfg.heartbeatTicks) {
+      pr.heardElapsed++
+      if (pr.state === 'replicate' && pr.inflights.count > 0 && ++pr.stallTicks >= 2 * this.cfg.heartbeatTicks) {
         // Nothing acknowledged for two heartbeat intervals although AppendEntries are in flight:
         // some were probably lost (a dropped connection). Probe from the known match point.
-        pr.state = 'probe'
-        pr.probeSent = false
-        pr.inflight = []
+        pr.becomeProbe()
         pr.stallTicks = 0
-        pr.nextIndex = pr.matchIndex + 1
         this.sendAppend(id, true)
         continue
       }
       if (pr.state === 'snapshot' && ++pr.snapshotTicks >= 2 * this.cfg.electionTicks) {
         // The snapshot (or its answer) was lost: probe again, which resends it if still needed.
-        pr.state = 'probe'
-        pr.probeSent = false
-        pr.nextIndex = pr.matchIndex + 1
+        pr.becomeProbe()
         this.sendAppend(id, true)
       }
     }
@@ -597,23 +672,18 @@ export class RaftNode {
     }
   }
 
+  /** CheckQuorum: was a majority heard from since the last round? Starts the next round. */
   private checkQuorumActive(): boolean {
-    let active = 1
-    for (const pr of this.progress.values()) {
-      if (pr.recentActive) active++
-      pr.recentActive = false
-    }
-    return active >= this.quorum()
+    const active = this.quorum.hasQuorum((id) => id === this.id || this.progress.get(id)?.recentActive === true)
+    for (const pr of this.progress.values()) pr.recentActive = false
+    return active
   }
 
   // ---------------------------------------------------------------- votes
 
   private handleRequestVote(m: RequestVote): void {
     const mutant = this.cfg.mutant
-    const upToDate =
-      mutant === 'vote-without-log-check' ||
-      m.lastLogTerm > this.lastTerm() ||
-      (m.lastLogTerm === this.lastTerm() && m.lastLogIndex >= this.lastIndex())
+    const upToDate = mutant === 'vote-without-log-check' || this.raftLog.isUpToDate(m.lastLogIndex, m.lastLogTerm)
     let canVote: boolean
     if (m.preVote) {
       canVote = m.term > this.currentTerm || this.votedFor === m.from || (this.votedFor === 0 && this.leaderId === 0)
@@ -627,7 +697,7 @@ export class RaftNode {
     if (grant && !m.preVote) {
       this.votedFor = m.from
       this.electionElapsed = 0
-      this.event(`voted for ${m.from} in term ${m.term}`)
+      this.event({type: 'voted', for: m.from, term: m.term})
     }
     this.send<RequestVoteResponse>({
       type: 'RequestVoteResponse', to: m.from, term: grant && m.preVote ? m.term : this.currentTerm,
@@ -644,8 +714,8 @@ export class RaftNode {
   }
 
   private handleTimeoutNow(m: TimeoutNow): void {
-    if (this.role === 'leader') return
-    this.event(`asked by ${m.from} to take over leadership`)
+    if (this.role === 'leader' || !isVoter(this.membership, this.id) || this.hasUnappliedConfChange()) return
+    this.event({type: 'asked-to-campaign', from: m.from})
     this.campaign(true)
   }
 
@@ -654,7 +724,7 @@ export class RaftNode {
   private handleAppendEntries(m: AppendEntries): void {
     if (this.role === 'leader') {
       // Two leaders in one term: impossible unless votes were broken. Leave it to the checkers.
-      this.event(`ignored AppendEntries from ${m.from}, another leader of term ${m.term}`)
+      this.event({type: 'ignored-append', from: m.from, term: m.term})
       return
     }
     if (this.role !== 'follower') this.becomeFollower(m.term, m.from)
@@ -665,27 +735,15 @@ export class RaftNode {
         type: 'AppendEntriesResponse', to: m.from, term: this.currentTerm, success: true, matchIndex: 0,
         rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0, readSeq: m.readSeq, ...fields,
       })
-
-    if (m.prevLogIndex < this.commitIndex) {
+    const log = this.raftLog
+    if (m.prevLogIndex < log.committed) {
       // Everything up to commitIndex is known to match; skip what we already hold committed.
-      const skip = this.commitIndex - m.prevLogIndex
-      if (skip >= m.entries.length) return reply({matchIndex: this.commitIndex})
-      const rest = m.entries.slice(skip)
-      return this.acceptEntries(this.commitIndex, rest, m.leaderCommit, reply)
+      const skip = log.committed - m.prevLogIndex
+      if (skip >= m.entries.length) return reply({matchIndex: log.committed})
+      return this.acceptEntries(log.committed, m.entries.slice(skip), m.leaderCommit, reply)
     }
-    const localTerm = this.termAt(m.prevLogIndex)
-    if (localTerm !== m.prevLogTerm) {
-      let conflictIndex: number
-      let conflictTerm: number
-      if (localTerm === undefined) {
-        conflictIndex = this.lastIndex() + 1
-        conflictTerm = 0
-      } else {
-        conflictTerm = localTerm
-        conflictIndex = m.prevLogIndex
-        while (conflictIndex - 1 > this.commitIndex && this.termAt(conflictIndex - 1) === conflictTerm) conflictIndex--
-      }
-      return reply({success: false, rejectedIndex: m.prevLogIndex, conflictIndex, conflictTerm})
+    if (log.termAt(m.prevLogIndex) !== m.prevLogTerm) {
+      return reply({success: false, rejectedIndex: m.prevLogIndex, ...log.conflictHint(m.prevLogIndex)})
     }
     this.acceptEntries(m.prevLogIndex, m.entries, m.leaderCommit, reply)
   }
@@ -697,28 +755,9 @@ export class RaftNode {
     leaderCommit: number,
     reply: (f: Partial<AppendEntriesResponse>) => void,
   ): void {
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!
-      assert(e.index === prevIndex + 1 + i, `AppendEntries entries not contiguous at ${e.index}`)
-      const local = this.termAt(e.index)
-      if (local === e.term) continue
-      if (local !== undefined) {
-        if (this.cfg.mutant === 'no-truncate-conflict') continue
-        assert(e.index > this.commitIndex, `conflict at committed index ${e.index}`)
-        this.truncateFrom(e.index)
-      }
-      for (let j = i; j < entries.length; j++) this.log.push(entries[j]!)
-      break
-    }
-    const lastNew = prevIndex + entries.length
-    if (leaderCommit > this.commitIndex) this.commitIndex = Math.max(this.commitIndex, Math.min(leaderCommit, lastNew))
+    const lastNew = this.raftLog.appendAfter(prevIndex, entries, this.cfg.mutant === 'no-truncate-conflict')
+    this.raftLog.commitTo(Math.min(leaderCommit, lastNew))
     reply({matchIndex: lastNew})
-  }
-
-  private truncateFrom(index: number): void {
-    assert(index > this.snapshotIndex, `truncate into the snapshot at ${index}`)
-    this.log.length = index - this.snapshotIndex - 1
-    if (this.persistedIndex >= index) this.persistedIndex = index - 1
   }
 
   private handleInstallSnapshot(m: InstallSnapshot): void {
@@ -726,21 +765,17 @@ export class RaftNode {
     this.leaderId = m.from
     this.electionElapsed = 0
     const snap = m.snapshot
+    const log = this.raftLog
     const reply = (matchIndex: number) =>
       this.send<InstallSnapshotResponse>({type: 'InstallSnapshotResponse', to: m.from, term: this.currentTerm, matchIndex})
-    if (snap.lastIncludedIndex <= this.commitIndex) return reply(this.commitIndex)
-    if (this.termAt(snap.lastIncludedIndex) === snap.lastIncludedTerm) {
+    if (snap.lastIncludedIndex <= log.committed) return reply(log.committed)
+    if (log.termAt(snap.lastIncludedIndex) === snap.lastIncludedTerm) {
       // Our log already holds the snapshot's last entry: just learn that it is committed.
-      this.commitIndex = snap.lastIncludedIndex
+      log.commitTo(snap.lastIncludedIndex)
       return reply(snap.lastIncludedIndex)
     }
-    this.event(`installing snapshot at ${snap.lastIncludedIndex} (term ${snap.lastIncludedTerm}) from ${m.from}`)
-    this.log = []
-    this.snapshotIndex = snap.lastIncludedIndex
-    this.snapshotTerm = snap.lastIncludedTerm
-    this.snapshot = snap
-    this.commitIndex = snap.lastIncludedIndex
-    this.persistedIndex = snap.lastIncludedIndex
+    this.event({type: 'installing-snapshot', index: snap.lastIncludedIndex, term: snap.lastIncludedTerm, from: m.from})
+    log.restore(snap)
     this.pendingSnapshot = snap
     reply(snap.lastIncludedIndex)
   }
@@ -748,11 +783,11 @@ export class RaftNode {
   // ---------------------------------------------------------------- replication (leader)
 
   private appendEntry(type: Entry['type'], data: unknown): Entry {
-    const entry: Entry = {term: this.currentTerm, index: this.lastIndex() + 1, type}
+    const entry: Entry = {term: this.currentTerm, index: this.raftLog.lastIndex() + 1, type}
     if (data !== undefined) entry.data = data
-    this.log.push(entry)
+    this.raftLog.append(entry)
     this.needBroadcast = true
-    if (this.peers.length === 1) this.maybeCommit()
+    if (this.quorum.isSingleton(this.id)) this.maybeCommit()
     return entry
   }
 
@@ -764,7 +799,7 @@ export class RaftNode {
   private broadcast(): void {
     for (const id of this.progress.keys()) {
       const sent = this.needBroadcast || this.needCommitBroadcast ? this.sendAppend(id, false) : false
-      if (!sent && (this.needCommitBroadcast || this.readRoundPending)) this.sendHeartbeat(id)
+      if (!sent && (this.needCommitBroadcast || this.readOnly.roundPending)) this.sendHeartbeat(id)
     }
   }
 
@@ -779,10 +814,11 @@ export class RaftNode {
    */
   private sendHeartbeat(to: NodeId): void {
     const pr = this.progress.get(to)!
-    const prev = this.termAt(pr.matchIndex) === undefined ? 0 : pr.matchIndex
+    const log = this.raftLog
+    const prev = log.termAt(pr.matchIndex) === undefined ? 0 : pr.matchIndex
     this.send<AppendEntries>({
-      type: 'AppendEntries', to, term: this.currentTerm, prevLogIndex: prev, prevLogTerm: this.termAt(prev)!,
-      entries: [], leaderCommit: Math.min(this.commitIndex, pr.matchIndex), readSeq: this.readSeq,
+      type: 'AppendEntries', to, term: this.currentTerm, prevLogIndex: prev, prevLogTerm: log.termAt(prev)!,
+      entries: [], leaderCommit: Math.min(log.committed, pr.matchIndex), readSeq: this.readOnly.seq,
     })
   }
 
@@ -792,42 +828,35 @@ export class RaftNode {
    */
   private sendAppend(to: NodeId, allowEmpty: boolean): boolean {
     const pr = this.progress.get(to)!
+    const log = this.raftLog
     let sent = false
     for (;;) {
-      if (pr.state === 'snapshot') return sent
-      if (pr.state === 'probe' && pr.probeSent) return sent
-      if (pr.state === 'replicate' && pr.inflight.length >= this.cfg.maxInflight) return sent
+      if (pr.isPaused()) return sent
       const prevLogIndex = pr.nextIndex - 1
-      const prevLogTerm = this.termAt(prevLogIndex)
-      if (pr.nextIndex <= this.snapshotIndex || prevLogTerm === undefined) {
+      const prevLogTerm = log.termAt(prevLogIndex)
+      if (pr.nextIndex <= log.snapshotIndex || prevLogTerm === undefined) {
         this.sendSnapshot(to, pr)
         return true
       }
-      const last = Math.min(this.lastIndex(), prevLogIndex + this.cfg.maxEntriesPerAppend)
+      const last = Math.min(log.lastIndex(), prevLogIndex + this.cfg.maxEntriesPerAppend)
       if (last <= prevLogIndex && !(allowEmpty && pr.state === 'probe')) return sent
-      const entries = this.entries(prevLogIndex + 1, last)
       this.send<AppendEntries>({
-        type: 'AppendEntries', to, term: this.currentTerm, prevLogIndex, prevLogTerm, entries,
-        leaderCommit: this.commitIndex, readSeq: this.readSeq,
+        type: 'AppendEntries', to, term: this.currentTerm, prevLogIndex, prevLogTerm, entries: log.entries(prevLogIndex + 1, last),
+        leaderCommit: log.committed, readSeq: this.readOnly.seq,
       })
       sent = true
-      if (pr.state === 'probe') {
-        pr.probeSent = true
-        return sent
-      }
-      pr.inflight.push(last)
-      pr.nextIndex = last + 1
+      const probing = pr.state === 'probe'
+      pr.sent(last)
+      if (probing) return sent
     }
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): void {
-    assert(this.snapshot !== null, `node ${to} needs entries before ${this.firstIndex()} but there is no snapshot`)
-    pr.state = 'snapshot'
-    pr.pendingSnapshot = this.snapshot.lastIncludedIndex
-    pr.snapshotTicks = 0
-    pr.inflight = []
-    this.event(`sending snapshot at ${this.snapshot.lastIncludedIndex} to ${to}`)
-    this.send<InstallSnapshot>({type: 'InstallSnapshot', to, term: this.currentTerm, snapshot: this.snapshot})
+    const snapshot = this.raftLog.snapshot
+    assert(snapshot !== null, `node ${to} needs entries before ${this.raftLog.firstIndex()} but there is no snapshot`)
+    pr.becomeSnapshot(snapshot.lastIncludedIndex)
+    this.event({type: 'sending-snapshot', index: snapshot.lastIncludedIndex, to})
+    this.send<InstallSnapshot>({type: 'InstallSnapshot', to, term: this.currentTerm, snapshot})
   }
 
   private handleAppendEntriesResponse(m: AppendEntriesResponse): void {
@@ -835,6 +864,7 @@ export class RaftNode {
     const pr = this.progress.get(m.from)
     if (!pr) return
     pr.recentActive = true
+    pr.heardElapsed = 0
     if (m.readSeq > pr.ackedReadSeq) {
       pr.ackedReadSeq = m.readSeq
       this.confirmReads()
@@ -844,37 +874,20 @@ export class RaftNode {
       if (m.rejectedIndex <= pr.matchIndex) return
       if (pr.state === 'probe' && m.rejectedIndex !== pr.nextIndex - 1) return
       if (pr.state === 'snapshot') return
-      let next = m.conflictIndex
-      if (m.conflictTerm > 0) {
-        let i = Math.min(m.rejectedIndex, this.lastIndex())
-        while (i > this.snapshotIndex && (this.termAt(i) ?? 0) > m.conflictTerm) i--
-        if (this.termAt(i) === m.conflictTerm) next = i + 1
-      }
-      pr.nextIndex = Math.max(pr.matchIndex + 1, Math.min(next, m.rejectedIndex))
-      pr.state = 'probe'
-      pr.probeSent = false
-      pr.inflight = []
+      const after = m.conflictTerm > 0 ? this.raftLog.afterLastOfTerm(m.conflictTerm, m.rejectedIndex) : undefined
+      pr.backtrackTo(after ?? m.conflictIndex, m.rejectedIndex)
       this.sendAppend(m.from, true)
       return
     }
     // A probe answered at the known match point (after a snapshot, say) confirms it too (etcd).
     if (m.matchIndex > pr.matchIndex || (m.matchIndex === pr.matchIndex && pr.state === 'probe')) {
-      pr.matchIndex = m.matchIndex
-      pr.stallTicks = 0
-      pr.nextIndex = Math.max(pr.nextIndex, m.matchIndex + 1)
-      while (pr.inflight.length > 0 && pr.inflight[0]! <= m.matchIndex) pr.inflight.shift()
-      if (pr.state === 'probe' || (pr.state === 'snapshot' && pr.matchIndex >= pr.pendingSnapshot)) {
-        pr.state = 'replicate'
-        pr.inflight = []
-        pr.nextIndex = pr.matchIndex + 1
-      }
+      pr.acknowledge(m.matchIndex)
+      if (pr.state === 'probe' || (pr.state === 'snapshot' && pr.matchIndex >= pr.pendingSnapshot)) pr.becomeReplicate()
       if (this.maybeCommit()) this.needCommitBroadcast = true
-      if (m.from === this.transferTarget && pr.matchIndex === this.lastIndex()) {
-        this.send<TimeoutNow>({type: 'TimeoutNow', to: m.from, term: this.currentTerm})
-      }
+      this.maybeSendTimeoutNow(m.from, pr)
     }
     pr.probeSent = false
-    this.sendAppend(m.from, pr.state === 'probe' && pr.matchIndex < this.lastIndex())
+    this.sendAppend(m.from, pr.state === 'probe' && pr.matchIndex < this.raftLog.lastIndex())
   }
 
   private handleInstallSnapshotResponse(m: InstallSnapshotResponse): void {
@@ -882,38 +895,33 @@ export class RaftNode {
     const pr = this.progress.get(m.from)
     if (!pr) return
     pr.recentActive = true
+    pr.heardElapsed = 0
     if (pr.state !== 'snapshot') {
       // A duplicate, or an answer overtaken by later AppendEntries: at most news of a match.
-      if (m.matchIndex > pr.matchIndex) {
-        pr.matchIndex = m.matchIndex
-        pr.nextIndex = Math.max(pr.nextIndex, m.matchIndex + 1)
-        while (pr.inflight.length > 0 && pr.inflight[0]! <= m.matchIndex) pr.inflight.shift()
-        if (this.maybeCommit()) this.needCommitBroadcast = true
-      }
+      if (pr.maybeUpdate(m.matchIndex) && this.maybeCommit()) this.needCommitBroadcast = true
       return
     }
     pr.matchIndex = Math.max(pr.matchIndex, m.matchIndex)
-    pr.nextIndex = pr.matchIndex + 1
-    pr.state = 'probe'
-    pr.probeSent = false
-    pr.inflight = []
+    pr.becomeProbe()
     if (this.maybeCommit()) this.needCommitBroadcast = true
     this.sendAppend(m.from, true)
   }
 
+  private maybeSendTimeoutNow(to: NodeId, pr: Progress): void {
+    if (to === this.transferTarget && pr.matchIndex === this.raftLog.lastIndex()) {
+      this.send<TimeoutNow>({type: 'TimeoutNow', to, term: this.currentTerm})
+    }
+  }
+
   /** Advances commitIndex to the highest index a quorum holds, if it is of the current term. */
   private maybeCommit(): boolean {
-    const matches = [this.lastIndex()]
-    for (const pr of this.progress.values()) matches.push(pr.matchIndex)
-    matches.sort((a, b) => b - a)
-    const n = matches[this.quorum() - 1]!
-    if (n <= this.commitIndex) return false
-    if (this.termAt(n) !== this.currentTerm && this.cfg.mutant !== 'commit-old-term') return false
-    this.commitIndex = n
-    if (this.readsAwaitingCommit.length > 0 && this.termAt(n) === this.currentTerm) {
-      const waiting = this.readsAwaitingCommit
-      this.readsAwaitingCommit = []
-      for (const ctx of waiting) this.startRead(ctx)
+    const log = this.raftLog
+    const n = this.quorum.committedIndex((id) => (id === this.id ? log.lastIndex() : (this.progress.get(id)?.matchIndex ?? 0)))
+    if (n <= log.committed) return false
+    if (log.termAt(n) !== this.currentTerm && this.cfg.mutant !== 'commit-old-term') return false
+    log.commitTo(n)
+    if (this.readOnly.hasDeferred() && log.termAt(n) === this.currentTerm) {
+      for (const ctx of this.readOnly.takeDeferred()) this.startRead(ctx)
     }
     return true
   }
@@ -921,26 +929,18 @@ export class RaftNode {
   // ---------------------------------------------------------------- ReadIndex
 
   private startRead(ctx: unknown): void {
-    if (this.peers.length === 1) {
-      this.readStates.push({ctx, index: this.commitIndex})
+    if (this.quorum.isSingleton(this.id)) {
+      this.readStates.push({ctx, index: this.raftLog.committed})
       return
     }
-    if (!this.readRoundPending) {
-      this.readSeq++
-      this.readRoundPending = true
-    }
-    this.pendingReads.push({ctx, index: this.commitIndex, seq: this.readSeq})
+    this.readOnly.request(ctx, this.raftLog.committed)
   }
 
   private confirmReads(): void {
-    while (this.pendingReads.length > 0) {
-      const read = this.pendingReads[0]!
-      let acks = 1
-      for (const pr of this.progress.values()) if (pr.ackedReadSeq >= read.seq) acks++
-      if (acks < this.quorum()) return
-      this.pendingReads.shift()
-      this.readStates.push({ctx: read.ctx, index: read.index})
-    }
+    const released = this.readOnly.release((seq) =>
+      this.quorum.hasQuorum((id) => id === this.id || (this.progress.get(id)?.ackedReadSeq ?? 0) >= seq),
+    )
+    this.readStates.push(...released)
   }
 
   // ---------------------------------------------------------------- output
@@ -949,7 +949,7 @@ export class RaftNode {
     this.msgs.push({...m, from: this.id} as unknown as Message)
   }
 
-  private event(text: string): void {
-    this.cfg.onEvent?.(text)
+  private event(e: RaftEvent): void {
+    this.cfg.onEvent?.(e)
   }
 }

@@ -2,9 +2,12 @@
 // as in the Raft paper) and the Ready batch. Everything here is plain data: it crosses the
 // simulator, the disk (MessagePack) and the wire (MessagePack) unchanged.
 
+import type {Membership} from './membership.js'
+
 export type NodeId = number
 
-export type EntryType = 'normal' | 'noop'
+/** 'config': a configuration change (data: a ConfChange, see membership.ts). */
+export type EntryType = 'normal' | 'noop' | 'config'
 
 export interface Entry {
   term: number
@@ -29,6 +32,8 @@ export interface SnapshotMeta {
 export interface Snapshot extends SnapshotMeta {
   /** The state machine's serialised state (key-value data and client sessions); opaque here. */
   data: unknown
+  /** The configuration in force at lastIncludedIndex (absent: the cluster's initial voters). */
+  config?: Membership
 }
 
 export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader'
@@ -124,6 +129,11 @@ export interface SoftState {
 export interface Ready {
   softState: SoftState
   hardState: HardState | null
+  /**
+   * commitIndex passed a configuration change: persist it durably with this Ready (not lazily),
+   * so that a restart knows that change is committed and does not campaign under an older one.
+   */
+  mustPersistCommit: boolean
   entries: Entry[]
   snapshot: Snapshot | null
   messages: Message[]

@@ -3,22 +3,24 @@
 // the partition LinkFilter), files (segment storage in node-N/data) and signals (SIGTERM: stop
 // accepting, finish the batch, fsync, close, exit 0). It writes a human-readable node log.
 import {appendFileSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
-import {loadCluster, paths, readPartition, readSecret, timing} from '../cluster/config.js'
-import {lockDataDir} from '../cluster/data-lock.js'
-import {writePidFile} from '../cluster/pids.js'
+import {loadCluster, paths, readPartition, readSecret, timing, type ClusterConfig} from '../clusterdir/config.js'
+import {lockDataDir} from '../clusterdir/data-lock.js'
+import {diskFaultsReader} from '../clusterdir/disk-faults.js'
+import {writePidFile} from '../clusterdir/pids.js'
 import {formatMessage} from '../core/format.js'
 import type {Message, NodeId} from '../core/types.js'
 import {Prng} from '../lib/prng.js'
 import {StorageCorruptionError, StorageIdentityError} from '../storage/errors.js'
 import {RealFs} from '../storage/real-fs.js'
 import {FaultyFs} from '../storage/faulty-fs.js'
-import {diskFaultsReader} from '../cluster/disk-faults.js'
 import {SegmentLogStorage} from '../storage/segment-log.js'
-import {describeRules, LinkFilter, type PartitionRules} from '../transport/link-filter.js'
-import {NodeServer, type RequestContext} from '../transport/server.js'
+import {describeRules, LinkFilter} from '../transport/link-filter.js'
+import {NodeServer, type NodeServerStats, type RequestContext} from '../transport/server.js'
 import {PeerTransport} from '../transport/peers.js'
-import {parseRequest, type AdminRequest, type ClientReply, type ClientRequest, type NodeEvent, type NodeStatus} from './protocol.js'
-import {Replica, type ReplicaMutant} from './replica.js'
+import {parseRequest, type ClientReply, type ClientRequest, type NodeStatus} from '../protocol/protocol.js'
+import {answerAdmin, type AdminDeps} from './admin.js'
+import {NodeLog} from './node-log.js'
+import {Replica, type ReplicaMutant, type ReplicaPorts} from './replica.js'
 import {captureMode, MessageCapture} from './message-capture.js'
 
 export interface ReplicaProcessOptions {
@@ -31,7 +33,6 @@ export interface ReplicaProcessOptions {
   checkQuorum?: boolean
 }
 
-const EVENT_BUFFER = 200
 /** RAFTCTL_TRACE=1: every Raft message sent and received goes to the node log (debugging). */
 const traceMessages = process.env.RAFTCTL_TRACE === '1'
 
@@ -117,74 +118,19 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
   if (!self) throw new Error(`node ${id} is not in ${paths.cluster(dir)}`)
   const secret = readSecret(dir)
   mkdirSync(paths.data(dir, id), {recursive: true})
-  const logPath = paths.log(dir, id)
-  const events: NodeEvent[] = []
-  const subscribers = new Set<RequestContext>()
-  const log = (text: string) => {
-    const event: NodeEvent = {time: Date.now(), node: id, text}
-    events.push(event)
-    if (events.length > EVENT_BUFFER) events.shift()
-    try {
-      appendFileSync(logPath, `${new Date(event.time).toISOString()} [node ${id}] ${text}\n`)
-    } catch {
-      // The log is best effort; the replica keeps serving.
-    }
-    for (const sub of subscribers) if (!sub.push({type: 'event', event})) subscribers.delete(sub)
-  }
-
+  const log = new NodeLog(paths.log(dir, id), id)
   /** Set once SIGTERM/SIGINT started the shutdown. */
   let stopping = false
-  const storage = new SegmentLogStorage(new FaultyFs(new RealFs(), diskFaultsReader(dir, id)), paths.data(dir, id), {log, identity: {clusterId: config.clusterId, nodeId: id}})
+  // The file port is wrapped for injected disk faults (node-N/disk-faults.json: raftctl net, check).
+  const storage = new SegmentLogStorage(new FaultyFs(new RealFs(), diskFaultsReader(dir, id)), paths.data(dir, id), {
+    log: (text, recovery) => log.emit({type: 'storage', text, recovery: recovery === true}),
+    identity: {clusterId: config.clusterId, nodeId: id},
+  })
   const filter = new LinkFilter(readPartition(dir))
   // RAFTCTL_CAPTURE: every (sampled) Raft message as NDJSON, for the reports' Lamport diagrams.
   const mode = captureMode(process.env)
   const capture = mode ? new MessageCapture(paths.messages(dir, id), id, mode) : null
   const {tickMs, electionTicks, heartbeatTicks} = timing(config)
-  let replica: Replica
-  try {
-    replica = new Replica(
-      {
-        id,
-        peers: config.nodes.map((n) => n.id),
-        electionTicks,
-        heartbeatTicks,
-        prng: new Prng((process.pid * 2654435761 + Date.now()) >>> 0),
-        snapshotEvery: config.snapshotEvery,
-        mutant: opts.mutant,
-        preVote: opts.preVote,
-        checkQuorum: opts.checkQuorum,
-      },
-      {
-        storage,
-        send: (m: Message) => {
-          if (traceMessages) log(`send ${formatMessage(m)}`)
-          capture?.record('s', m)
-          peers.send(m)
-        },
-        log,
-        // Snapshot encoding steps run between network events and Raft batches.
-        defer: (fn) => setImmediate(() => {
-          if (stopping) return
-          fn()
-          scheduleProcess()
-        }),
-      },
-    )
-  } catch (err) {
-    // runReplicaProcess logs it as the `cannot start` line.
-    if (err instanceof StorageIdentityError) {
-      throw new Error(`${err.message}; to bring node ${id} back with a fresh disk, run raftctl member replace ${id} (README: "A node lost its disk")`)
-    }
-    throw err
-  }
-
-  const peers = new PeerTransport({
-    nodeId: id,
-    clusterId: config.clusterId,
-    secret,
-    peers: Object.fromEntries(config.nodes.filter((n) => n.id !== id).map((n) => [n.id, {host: n.host, port: n.port}])),
-    filter,
-  })
 
   let processScheduled = false
   const scheduleProcess = () => {
@@ -195,38 +141,31 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
       replica.process()
     })
   }
+  const replica = openReplica(opts, config, storage, log, {
+    send: (m) => {
+      if (traceMessages) log.note(`send ${formatMessage(m)}`)
+      capture?.record('s', m)
+      peers.send(m)
+    },
+    // Snapshot encoding steps run between network events and Raft batches.
+    defer: (fn) =>
+      setImmediate(() => {
+        if (stopping) return
+        fn()
+        scheduleProcess()
+      }),
+  })
+  const peers = new PeerTransport({
+    nodeId: id,
+    clusterId: config.clusterId,
+    secret,
+    peers: Object.fromEntries(config.nodes.filter((n) => n.id !== id).map((n) => [n.id, {host: n.host, port: n.port}])),
+    filter,
+  })
 
   const startedAt = Date.now()
-  const status = (): NodeStatus => {
-    const s = replica.status()
-    const stats = server.stats()
-    const matchIndex: Record<string, number> = {}
-    if (s.role === 'leader') {
-      for (const n of config.nodes) {
-        matchIndex[n.id] = n.id === id ? s.lastIndex : (replica.raft.followerProgress(n.id)?.matchIndex ?? 0)
-      }
-    }
-    return {
-      id,
-      pid: process.pid,
-      role: s.role,
-      term: s.term,
-      leader: s.leaderId === 0 ? null : s.leaderId,
-      lastIndex: s.lastIndex,
-      commitIndex: s.commitIndex,
-      appliedIndex: s.appliedIndex,
-      snapshotIndex: s.snapshotIndex,
-      group: filter.groupOf(id),
-      partition: filter.partitioned ? filter.rules() : null,
-      badFrames: stats.badFrames,
-      authFailures: stats.authFailures,
-      keys: replica.kv.size(),
-      uptimeMs: Date.now() - startedAt,
-      rssBytes: process.memoryUsage.rss(),
-      ...(s.role === 'leader' ? {matchIndex} : {}),
-    }
-  }
-
+  const status = (): NodeStatus => nodeStatus(id, replica, filter, server.stats(), startedAt, config.nodes.map((n) => n.id))
+  const admin: AdminDeps = {id, replica, filter, log, status, scheduleProcess}
   const handle = (body: unknown, ctx: RequestContext): Promise<unknown> | unknown => {
     const parsed = parseRequest(body)
     if (!parsed.ok) throw Object.assign(new Error(parsed.problem), {code: 'bad-request'})
@@ -237,42 +176,13 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
       case 'del':
       case 'cas':
       case 'register':
+      case 'member':
         return new Promise<ClientReply>((resolve) => {
           replica.request(req as ClientRequest, resolve)
           scheduleProcess()
         })
       default:
-        return admin(req, ctx)
-    }
-  }
-
-  const admin = (req: AdminRequest, ctx: RequestContext): unknown => {
-    switch (req.type) {
-      case 'status':
-        return status()
-      case 'events':
-        return {events: events.slice(-(req.limit ?? EVENT_BUFFER))}
-      case 'subscribe':
-        subscribers.add(ctx)
-        ctx.onClose(() => subscribers.delete(ctx))
-        return {ok: true}
-      case 'partition': {
-        filter.set(req.rules as PartitionRules | null)
-        log(req.rules ? `partition applied: ${describeRules(req.rules)} (this node in group ${filter.groupOf(id)})` : 'partition healed')
-        return {ok: true, group: filter.groupOf(id)}
-      }
-      case 'campaign': {
-        log('asked to campaign at once (raftctl start)')
-        const result = replica.campaignNow()
-        if (!result.ok) log(`not campaigning: ${result.reason}`)
-        scheduleProcess()
-        return result
-      }
-      case 'transfer': {
-        const result = replica.transferLeadership(req.to)
-        scheduleProcess()
-        return result
-      }
+        return answerAdmin(req, ctx, admin)
     }
   }
 
@@ -285,13 +195,13 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
     peerIds: config.nodes.map((n) => n.id),
     filter,
     onPeerMessage: (_from, msg) => {
-      if (traceMessages) log(`recv ${formatMessage(msg)}`)
+      if (traceMessages) log.note(`recv ${formatMessage(msg)}`)
       capture?.record('r', msg)
       replica.receive(msg)
       scheduleProcess()
     },
     onRequest: handle,
-    log,
+    log: (line) => log.note(line),
   })
   try {
     await server.listen()
@@ -299,8 +209,9 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
     storage.close()
     throw err
   }
-  log(`started (pid ${process.pid}) on ${self.host}:${self.port}, term ${replica.raft.currentTerm}, last index ${replica.raft.lastIndex()}`)
-  if (filter.partitioned) log(`partition applied at start: ${describeRules(filter.rules())}`)
+  const st = replica.status()
+  log.emit({type: 'started', pid: process.pid, address: `${self.host}:${self.port}`, term: st.term, lastIndex: st.lastIndex})
+  if (filter.partitioned) log.emit({type: 'partition-applied', rules: describeRules(filter.rules()), group: null})
 
   const ticker = setInterval(() => {
     replica.tick()
@@ -311,7 +222,7 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
     if (stopping) return
     stopping = true
     clearInterval(ticker)
-    log(`stopping on ${signal}`)
+    log.emit({type: 'stopping', signal})
     // Let subscribers (the dashboard) receive that line before their connections close.
     await new Promise((resolve) => setTimeout(resolve, 20))
     replica.stop()
@@ -324,11 +235,73 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
     capture?.close()
     removePidFile(dir, id)
     releaseLock()
-    log('stopped')
+    log.emit({type: 'stopped'})
     process.exit(0)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+/** The replica over its storage: the driver, configured from cluster.json. */
+function openReplica(
+  opts: ReplicaProcessOptions,
+  config: ClusterConfig,
+  storage: SegmentLogStorage,
+  log: NodeLog,
+  ports: Pick<ReplicaPorts, 'send' | 'defer'>,
+): Replica {
+  const {id} = opts
+  const {electionTicks, heartbeatTicks} = timing(config)
+  try {
+    return new Replica(
+      {
+        id,
+        peers: config.nodes.map((n) => n.id),
+        electionTicks,
+        heartbeatTicks,
+        prng: new Prng((process.pid * 2654435761 + Date.now()) >>> 0),
+        snapshotEvery: config.snapshotEvery,
+        mutant: opts.mutant,
+        preVote: opts.preVote,
+        checkQuorum: opts.checkQuorum,
+      },
+      {storage, log: (e) => log.emit(e), ...ports},
+    )
+  } catch (err) {
+    // runReplicaProcess logs it as the `cannot start` line.
+    if (err instanceof StorageIdentityError) {
+      throw new Error(`${err.message}; to bring node ${id} back with a fresh disk, run raftctl member replace ${id} (README: "A node lost its disk")`)
+    }
+    throw err
+  }
+}
+
+/** What `status` answers: the replica's Raft state, and what the process knows around it. */
+function nodeStatus(id: NodeId, replica: Replica, filter: LinkFilter, stats: NodeServerStats, startedAt: number, ids: NodeId[]): NodeStatus {
+  const s = replica.status()
+  const matchIndex: Record<string, number> = {}
+  if (s.role === 'leader') {
+    for (const n of ids) matchIndex[n] = n === id ? s.lastIndex : (replica.followerProgress(n)?.matchIndex ?? 0)
+  }
+  return {
+    id,
+    pid: process.pid,
+    role: s.role,
+    term: s.term,
+    leader: s.leaderId === 0 ? null : s.leaderId,
+    lastIndex: s.lastIndex,
+    commitIndex: s.commitIndex,
+    appliedIndex: s.appliedIndex,
+    snapshotIndex: s.snapshotIndex,
+    group: filter.groupOf(id),
+    partition: filter.partitioned ? filter.rules() : null,
+    badFrames: stats.badFrames,
+    authFailures: stats.authFailures,
+    keys: replica.kv.size(),
+    uptimeMs: Date.now() - startedAt,
+    rssBytes: process.memoryUsage.rss(),
+    ...(s.role === 'leader' ? {matchIndex} : {}),
+  }
 }
 
 function removePidFile(dir: string, id: NodeId): void {

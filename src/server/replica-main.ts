@@ -2,12 +2,12 @@
 //   node [V8 flags] dist/server/replica-main.js --dir DIR --id N [--mutant NAME]
 // It loads only the replica's own modules, not oclif (about 10 MB of memory and a few hundred
 // milliseconds of start-up per replica). `raftctl replica` (hidden) runs the same in the foreground.
-// `--mutant NAME` (test only, server/test-modes.ts) runs a deliberately broken replica;
+// `--mutant NAME` (test only, protocol/test-modes.ts) runs a deliberately broken replica;
 // `--unsafe-stale-reads` is the older spelling of `--mutant read-without-readindex`.
 // The file name contains "replica": `isAlive` checks /proc/PID/cmdline for it.
 import {parseArgs} from 'node:util'
 import {EXIT_ALREADY_RUNNING, ReplicaStartError, runReplicaProcess} from './process.js'
-import {isTestMode, replicaSettings, TEST_MODES, type TestMode} from './test-modes.js'
+import {isTestMode, replicaSettings, TEST_MODES, type TestMode} from '../protocol/test-modes.js'
 
 const USAGE = 'usage: replica-main.js --dir DIR --id N [--mutant NAME]'
 

@@ -6,14 +6,17 @@
 //
 // It only talks to the outside world through ports (storage, send, log), so the simulator can
 // give it a crashable disk and a lossy network.
-import {RaftNode, type CoreMutant} from '../core/raft.js'
+import type {LogView} from '../core/log.js'
+import {RaftNode, type CoreMutant, type FollowerProgress, type RaftStatus} from '../core/raft.js'
 import type {Entry, Message, NodeId, Ready, Role, Snapshot} from '../core/types.js'
 import type {Prng} from '../lib/prng.js'
 import {commandBytes, isKvCommand, KvStateMachine, type KvCommand, type KvSnapshot} from '../kv/state-machine.js'
 import type {LogStorage} from '../storage/port.js'
 import {SnapshotEncoder} from '../storage/snapshot-encoder.js'
 import {assert} from '../lib/assert.js'
-import type {ClientReply, ClientRequest, ReadRequest, RegisterRequest, WriteRequest} from './protocol.js'
+import type {ReplicaEvent} from '../protocol/events.js'
+import type {ClientReply, ClientRequest, MemberRequest, ReadRequest, RegisterRequest, WriteRequest} from '../protocol/protocol.js'
+import type {Membership} from '../core/membership.js'
 
 /**
  * Mutants of the driver and the state machine (see CoreMutant for the core's): for proving the
@@ -58,7 +61,8 @@ export interface ReplicaConfig {
 export interface ReplicaPorts {
   storage: LogStorage
   send(message: Message): void
-  log(line: string): void
+  /** What the driver and the core report (elections, snapshots, ...): the node log's lines. */
+  log(event: ReplicaEvent): void
   /**
    * Runs `fn` soon, after pending input (setImmediate in a process). With it, a snapshot is
    * encoded a step at a time between batches instead of in one go; without it, at once.
@@ -68,22 +72,13 @@ export interface ReplicaPorts {
 
 export type Reply = (reply: ClientReply) => void
 
-export interface ReplicaStatus {
-  id: NodeId
-  role: Role
-  term: number
-  leaderId: NodeId | 0
-  lastIndex: number
-  commitIndex: number
-  appliedIndex: number
-  snapshotIndex: number
-}
+export type ReplicaStatus = RaftStatus
 
 /** What an applied command adds to the log beyond its key and values (ids, framing). */
 const ENTRY_OVERHEAD_BYTES = 48
 
 export class Replica {
-  readonly raft: RaftNode
+  private readonly raft: RaftNode
   readonly kv: KvStateMachine
   private readonly snapshotEvery: number
   private readonly mutant?: ReplicaMutant
@@ -107,6 +102,10 @@ export class Replica {
   private bytesSinceSnapshot = 0
   /** Size of the last snapshot this replica wrote (0: none yet since it started). */
   private lastSnapshotBytes = 0
+  /** Configuration entries applied in the current Ready whose proposer waits for an answer. */
+  private readonly configApplied: Entry[] = []
+  /** Called when a new configuration is in force (the process updates its address book). */
+  onMembership?: (membership: Membership) => void
   /** Retried writes that joined their pending proposal instead of adding an entry. */
   retriesJoined = 0
   /** Called for every entry applied, in order (checkers and the node log use it). */
@@ -138,11 +137,11 @@ export class Replica {
         preVote: cfg.preVote,
         checkQuorum: cfg.checkQuorum,
         mutant: coreMutant,
-        onEvent: (line) => ports.log(line),
+        onEvent: (e) => ports.log(e),
       },
       state,
     )
-    if (state.snapshot) ports.log(`restored snapshot at ${state.snapshot.lastIncludedIndex}`)
+    if (state.snapshot) ports.log({type: 'snapshot-restored', index: state.snapshot.lastIncludedIndex})
   }
 
   // ---------------------------------------------------------------- inputs (call process() after)
@@ -157,7 +156,19 @@ export class Replica {
 
   request(req: ClientRequest, reply: Reply): void {
     if (req.type === 'get') this.read(req, reply)
+    else if (req.type === 'member') this.changeMembership(req, reply)
     else this.write(req, reply)
+  }
+
+  /** A configuration change: proposed by the leader, answered once applied. */
+  private changeMembership(req: MemberRequest, reply: Reply): void {
+    const result = this.raft.proposeConfChange(req.change, {force: req.force})
+    if (!result.ok) {
+      const leader = this.raft.status().role === 'leader'
+      return reply(leader ? {ok: false, error: 'refused', reason: result.reason, leaderHint: result.leaderHint} : {ok: false, error: 'not-leader', leaderHint: result.leaderHint})
+    }
+    this.settle(result.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
+    this.pendingWrites.set(result.index, {term: this.raft.status().term, replies: [reply], key: null})
   }
 
   private write(req: WriteRequest | RegisterRequest, reply: Reply): void {
@@ -168,7 +179,7 @@ export class Replica {
     const result = this.raft.propose(cmd)
     if (!result.ok) return reply({ok: false, error: 'not-leader', leaderHint: result.leaderHint})
     // An index proposed earlier but overwritten can be reused; its client is told the outcome.
-    this.settle(result.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
+    this.settle(result.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
     this.pendingWrites.set(result.index, {term: result.term, replies: [reply], key})
     if (key !== null) this.pendingByRequest.set(key, result.index)
   }
@@ -182,7 +193,8 @@ export class Replica {
     const index = this.pendingByRequest.get(key)
     if (index === undefined) return false
     const pending = this.pendingWrites.get(index)
-    if (!pending || this.raft.role !== 'leader' || pending.term !== this.raft.currentTerm || this.raft.termAt(index) !== pending.term) return false
+    const st = this.raft.status()
+    if (!pending || st.role !== 'leader' || pending.term !== st.term || this.raft.log().termAt(index) !== pending.term) return false
     pending.replies.push(reply)
     this.retriesJoined++
     return true
@@ -198,9 +210,9 @@ export class Replica {
   }
 
   private read(req: ReadRequest, reply: Reply): void {
-    if (req.stale) return reply({ok: true, value: this.kv.get(req.key), index: this.raft.appliedIndex})
-    if (this.mutant === 'read-without-readindex' && this.raft.role === 'leader') {
-      return reply({ok: true, value: this.kv.get(req.key), index: this.raft.appliedIndex})
+    if (req.stale) return reply({ok: true, value: this.kv.get(req.key), index: this.raft.status().appliedIndex})
+    if (this.mutant === 'read-without-readindex' && this.raft.status().role === 'leader') {
+      return reply({ok: true, value: this.kv.get(req.key), index: this.raft.status().appliedIndex})
     }
     const id = this.nextReadId++
     const result = this.raft.readIndex(id)
@@ -227,7 +239,7 @@ export class Replica {
     const storage = this.ports.storage
     if (rd.snapshot) storage.saveSnapshot(rd.snapshot, true)
     if (rd.entries.length > 0) storage.append(rd.entries)
-    if (rd.hardState) storage.setHardState(rd.hardState)
+    if (rd.hardState) storage.setHardState(rd.hardState, rd.mustPersistCommit)
     const wrote = rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null
     if (wrote) {
       if (this.mutant !== 'ack-before-fsync') storage.sync()
@@ -250,7 +262,15 @@ export class Replica {
       this.pendingReads.delete(rs.ctx as number)
       this.readsAwaitingApply.push({index: rs.index, key: pending.key, reply: pending.reply})
     }
+    const before = this.raft.status().membership
     this.raft.advance(rd)
+    const membership = this.raft.status().membership
+    for (const entry of this.configApplied.splice(0)) {
+      const pending = this.pendingWrites.get(entry.index)
+      if (!pending) continue
+      this.settle(entry.index, pending.term === entry.term ? {ok: true, membership, index: entry.index} : {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
+    }
+    if (membership !== before) this.onMembership?.(membership)
     this.serveReads()
     this.noteSoftState(rd)
     this.maybeSnapshot()
@@ -264,21 +284,26 @@ export class Replica {
 
   private applyCommand(entry: Entry): void {
     const pending = this.pendingWrites.get(entry.index)
+    if (entry.type === 'config') {
+      // Answered once the core has switched to it (after this Ready is advanced).
+      if (pending) this.configApplied.push(entry)
+      return
+    }
     if (entry.type !== 'normal' || !isKvCommand(entry.data)) {
-      if (entry.type === 'normal') this.ports.log(`skipped malformed command at index ${entry.index}`)
-      if (pending) this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
+      if (entry.type === 'normal') this.ports.log({type: 'malformed-command', index: entry.index})
+      if (pending) this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
       return
     }
     this.bytesSinceSnapshot += ENTRY_OVERHEAD_BYTES + commandBytes(entry.data)
     const applied = this.kv.apply(entry.data, entry.index)
     if (!pending) return
-    if (pending.term !== entry.term) return this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.leaderId})
+    if (pending.term !== entry.term) return this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
     if (applied.kind === 'registered') this.settle(entry.index, {ok: true, session: applied.session, index: entry.index})
     else this.settle(entry.index, {ok: true, result: applied.result, index: applied.index})
   }
 
   private serveReads(): void {
-    const applied = this.raft.appliedIndex
+    const applied = this.raft.status().appliedIndex
     let served = 0
     while (served < this.readsAwaitingApply.length && this.readsAwaitingApply[served]!.index <= applied) {
       const r = this.readsAwaitingApply[served++]!
@@ -301,7 +326,7 @@ export class Replica {
       for (const {reply} of this.pendingReads.values()) reply({ok: false, error: 'not-leader', leaderHint: leaderId})
       this.pendingReads.clear()
     }
-    if (leaderId !== 0 && role !== 'leader') this.ports.log(`following leader ${leaderId} in term ${this.raft.currentTerm}`)
+    if (leaderId !== 0 && role !== 'leader') this.ports.log({type: 'following', leader: leaderId, term: this.raft.status().term})
   }
 
   /**
@@ -318,11 +343,11 @@ export class Replica {
    */
   private maybeSnapshot(): void {
     if (this.snapshotJob || this.stopped) return
-    const applied = this.raft.appliedIndex
-    const {lastIncludedIndex} = this.raft.snapshotMeta()
+    const applied = this.raft.status().appliedIndex
+    const lastIncludedIndex = this.raft.log().snapshotIndex
     if (applied - lastIncludedIndex < this.snapshotEvery) return
     if (this.bytesSinceSnapshot < this.lastSnapshotBytes / 2) return
-    const term = this.raft.termAt(applied)
+    const term = this.raft.log().termAt(applied)
     if (term === undefined) return
     const snapshot: Snapshot = {lastIncludedIndex: applied, lastIncludedTerm: term, data: this.kv.snapshot()}
     this.bytesSinceSnapshot = 0
@@ -348,8 +373,8 @@ export class Replica {
     this.snapshotJob = null
     const {lastIncludedIndex: index, lastIncludedTerm: term} = job.snapshot
     // A snapshot from the leader may have replaced the log meanwhile; then this one is moot.
-    if (this.raft.snapshotMeta().lastIncludedIndex >= index) {
-      this.ports.log(`snapshot at ${index} dropped: the log was replaced by a snapshot at ${this.raft.snapshotMeta().lastIncludedIndex} meanwhile`)
+    if (this.raft.log().snapshotIndex >= index) {
+      this.ports.log({type: 'snapshot-dropped', index, replacedBy: this.raft.log().snapshotIndex})
       return
     }
     const snap = this.raft.compact(index, job.snapshot.data)
@@ -359,10 +384,7 @@ export class Replica {
     this.lastSnapshotBytes = encoded.bytes
     // Make sure the snapshot is durable before segments below it are treated as gone.
     this.ports.storage.sync()
-    this.ports.log(
-      `snapshot taken at ${index} (term ${term}, ${(job.snapshot.data as KvSnapshot).data.length} keys, ` +
-        `${(encoded.bytes / 1e6).toFixed(1)} MB${job.steps > 1 ? `, encoded in ${job.steps} steps` : ''})`,
-    )
+    this.ports.log({type: 'snapshot-taken', index, term, keys: (job.snapshot.data as KvSnapshot).data.length, bytes: encoded.bytes, steps: job.steps})
   }
 
   /** Stops background work (a snapshot being encoded); the process is about to close storage. */
@@ -373,18 +395,19 @@ export class Replica {
 
   // ---------------------------------------------------------------- queries
 
+  /** The node's Raft state now (a copy). */
   status(): ReplicaStatus {
-    const r = this.raft
-    return {
-      id: r.id,
-      role: r.role,
-      term: r.currentTerm,
-      leaderId: r.leaderId,
-      lastIndex: r.lastIndex(),
-      commitIndex: r.commitIndex,
-      appliedIndex: r.appliedIndex,
-      snapshotIndex: r.snapshotMeta().lastIncludedIndex,
-    }
+    return this.raft.status()
+  }
+
+  /** The node's log, read-only (checkers, status displays). */
+  log(): LogView {
+    return this.raft.log()
+  }
+
+  /** As leader: a follower's replication. */
+  followerProgress(id: NodeId): FollowerProgress | undefined {
+    return this.raft.followerProgress(id)
   }
 
   /** Fails every request still waiting (shutdown, crash in the simulator). */

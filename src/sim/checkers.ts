@@ -3,13 +3,20 @@
 // applied <= committed, and equal replica states (data and sessions) at every common applied index.
 // They observe the replicas from outside (roles, logs, applied entries) and record the first
 // violation; linearizability of the client history is checked at the end (linearizability.ts).
-import type {RaftNode} from '../core/raft.js'
+import type {LogView} from '../core/log.js'
 import type {Entry, NodeId} from '../core/types.js'
 import type {AnyWriteCommand} from '../kv/state-machine.js'
 
 export interface Violation {
   rule: string
   detail: string
+}
+
+/** What the checkers see of a node: its id, its current term and its log. */
+export interface ObservedNode {
+  id: NodeId
+  term: number
+  log: LogView
 }
 
 export class SafetyChecker {
@@ -34,8 +41,8 @@ export class SafetyChecker {
   }
 
   /** Election safety: at most one leader per term. And leader completeness for the new leader. */
-  becameLeader(node: RaftNode): void {
-    const term = node.currentTerm
+  becameLeader(node: ObservedNode): void {
+    const term = node.term
     const other = this.leaders.get(term)
     if (other !== undefined && other !== node.id) {
       this.fail('election safety', `nodes ${other} and ${node.id} both leaders of term ${term}`)
@@ -44,14 +51,14 @@ export class SafetyChecker {
     // Leader completeness (Figure 3): the leader of a term holds every entry committed in an
     // earlier term. Only earlier terms: a candidate paused until after later terms committed more
     // may still win its old term, and need not hold those.
-    const snap = node.snapshotMeta().lastIncludedIndex
+    const snap = node.log.snapshotIndex
     for (const [index, e] of this.applied) {
       if (index < snap) continue
       if (e.committedBy >= term) {
-        if (node.termAt(index) !== e.term) this.staleTermLeaders++
+        if (node.log.termAt(index) !== e.term) this.staleTermLeaders++
         continue
       }
-      const t = node.termAt(index)
+      const t = node.log.termAt(index)
       if (t !== e.term) {
         this.fail(
           'leader completeness',
@@ -125,18 +132,18 @@ export class SafetyChecker {
   }
 
   /** Log matching: same index and term => same entry and identical logs up to there. */
-  logMatching(nodes: RaftNode[]): void {
+  logMatching(nodes: ObservedNode[]): void {
     this.checks++
     for (let a = 0; a < nodes.length; a++) {
       for (let b = a + 1; b < nodes.length; b++) {
         const x = nodes[a]!
         const y = nodes[b]!
-        const lo = Math.max(x.firstIndex(), y.firstIndex())
-        const hi = Math.min(x.lastIndex(), y.lastIndex())
+        const lo = Math.max(x.log.firstIndex(), y.log.firstIndex())
+        const hi = Math.min(x.log.lastIndex(), y.log.lastIndex())
         let matched = false
         for (let i = hi; i >= lo; i--) {
-          const ex = x.entryAt(i)!
-          const ey = y.entryAt(i)!
+          const ex = x.log.entryAt(i)!
+          const ey = y.log.entryAt(i)!
           if (ex.term === ey.term) {
             if (entryKey(ex) !== entryKey(ey)) {
               return this.fail('log matching', `nodes ${x.id} and ${y.id} hold different entries at index ${i} of term ${ex.term}`)

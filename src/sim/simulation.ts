@@ -24,11 +24,12 @@
 // applied index, linearizability, and liveness after the heal: one leader, and every client
 // completes writes (no client stuck).
 import {formatMessage} from '../core/format.js'
+import {formatNodeEvent} from '../protocol/events.js'
 import type {Message, NodeId} from '../core/types.js'
 import {InvariantError} from '../lib/assert.js'
 import {Prng} from '../lib/prng.js'
 import {LeaderTracker} from '../client/leader-tracker.js'
-import type {ClientReply, ClientRequest, WriteRequest} from '../server/protocol.js'
+import type {ClientReply, ClientRequest, WriteRequest} from '../protocol/protocol.js'
 import {REPLICA_MUTANTS, Replica, type ReplicaMutant} from '../server/replica.js'
 import {StorageCorruptionError, StorageIdentityError} from '../storage/errors.js'
 import {writeIdentity} from '../storage/identity.js'
@@ -38,7 +39,7 @@ import type {LogStorage, PersistedState} from '../storage/port.js'
 import {decodeBody, encodeBody} from '../transport/framing.js'
 import {LinkFilter} from '../transport/link-filter.js'
 import {encodePeerMessage, PeerStreamReader} from '../transport/peer-codec.js'
-import {entryKey, SafetyChecker, type Violation} from './checkers.js'
+import {entryKey, SafetyChecker, type ObservedNode, type Violation} from './checkers.js'
 import {judgeRecovered, Promises} from './durability.js'
 import {EventHeap} from './heap.js'
 import {checkLinearizable, formatOp, type HistoryOp, type KvOp, type KvResult} from './linearizability.js'
@@ -439,7 +440,7 @@ export class Simulation {
   }
 
   private liveRafts() {
-    return this.nodes.filter((n) => n.replica).map((n) => n.replica!.raft)
+    return this.nodes.filter((n) => n.replica).map((n) => observe(n.replica!))
   }
 
   private get mutant(): SimMutant | undefined {
@@ -494,7 +495,7 @@ export class Simulation {
         {
           storage,
           send: (m) => this.send(m),
-          log: (line) => this.trace(`n${node.id} ${line}`),
+          log: (e) => this.trace(`n${node.id} ${formatNodeEvent(e)}`),
           defer: (fn) => this.schedule(1, () => this.input(node, epoch, fn)),
         },
       )
@@ -520,7 +521,7 @@ export class Simulation {
     }
     if (loaded) this.judgeRecovered(node, loaded, node.promises, 'a restart')
     replica.onApply = (entry) => {
-      this.checker.entryApplied(node.id, entry, replica.raft.currentTerm)
+      this.checker.entryApplied(node.id, entry, replica.status().term)
       if (entry.index > this.committed) this.committed = entry.index
     }
     replica.onStateAt = (index) => this.checker.stateAt(node.id, index, replica.kv.fingerprint())
@@ -602,7 +603,8 @@ export class Simulation {
     if (!vital && !(kind === 'notable' && this.shadowPrng.chance(0.25)) && !this.shadowPrng.chance(0.005)) return
     node.explored = 0
     // A Ready that writes the hard state: every call (its file writes are where order matters).
-    const everyCall = vital && (node.seen === null || node.seen.term !== node.replica!.raft.currentTerm || node.seen.vote !== node.replica!.raft.votedFor)
+    const st = node.replica!.status()
+    const everyCall = vital && (node.seen === null || node.seen.term !== st.term || node.seen.vote !== st.votedFor)
     const cap = vital ? 10 : 3
     let calls = 0
     node.disk.beforeMutation = () => {
@@ -615,8 +617,8 @@ export class Simulation {
     node.explored++
     if (this.checker.violation || !node.replica) return
     this.stats.crashStatesExplored++
-    const r = node.replica.raft
-    node.promises.refresh((i) => r.termAt(i), r.snapshotMeta().lastIncludedIndex)
+    const log = node.replica.log()
+    node.promises.refresh((i) => log.termAt(i), log.snapshotIndex)
     const promises = node.promises.copy()
     const base = node.disk.clone()
     const at = `a crash before storage call ${call} of a Ready`
@@ -662,8 +664,8 @@ export class Simulation {
   }
 
   private shape(node: SimNode): Shape {
-    const r = node.replica!.raft
-    return {term: r.currentTerm, vote: r.votedFor, lastIndex: r.lastIndex(), lastTerm: r.lastTerm(), snapshot: r.snapshotMeta().lastIncludedIndex}
+    const r = node.replica!.status()
+    return {term: r.term, vote: r.votedFor, lastIndex: r.lastIndex, lastTerm: r.lastTerm, snapshot: r.snapshotIndex}
   }
 
   /**
@@ -673,9 +675,9 @@ export class Simulation {
    */
   private classify(node: SimNode): 'vital' | 'notable' | 'plain' {
     const was = node.seen
-    const r = node.replica!.raft
-    if (was === null || was.term !== r.currentTerm || was.vote !== r.votedFor || was.lastIndex > r.lastIndex()) return 'vital'
-    if (was.snapshot !== r.snapshotMeta().lastIncludedIndex || was.lastTerm !== r.lastTerm()) return 'notable'
+    const r = node.replica!.status()
+    if (was === null || was.term !== r.term || was.vote !== r.votedFor || was.lastIndex > r.lastIndex) return 'vital'
+    if (was.snapshot !== r.snapshotIndex || was.lastTerm !== r.lastTerm) return 'notable'
     return 'plain'
   }
 
@@ -692,16 +694,16 @@ export class Simulation {
   }
 
   private afterProcess(node: SimNode): void {
-    const r = node.replica!.raft
+    const r = node.replica!.status()
     this.checker.appliedWithinCommit(node.id, r.appliedIndex, r.commitIndex)
     node.seen = this.shape(node)
     const isLeader = r.role === 'leader'
     const committed = r.commitIndex > node.commitIndex
-    if (isLeader && committed) this.checker.committed(r.currentTerm, node.commitIndex, r.commitIndex)
+    if (isLeader && committed) this.checker.committed(r.term, node.commitIndex, r.commitIndex)
     node.commitIndex = r.commitIndex
     const faulting = this.now < this.opts.faultMs
     if (isLeader && !node.wasLeader) {
-      this.checker.becameLeader(r)
+      this.checker.becameLeader(observe(node.replica!))
       if (faulting && this.prng.chance(this.o.churn)) this.churnLeader(node, 30)
       if (faulting && this.prng.chance(this.o.transferChurn)) this.transferSoon(node)
       if (faulting && this.prng.chance(this.o.pauseChurn)) {
@@ -792,7 +794,7 @@ export class Simulation {
   private forget(node: SimNode): void {
     const r = node.replica
     if (!r) return
-    node.promises.refresh((i) => r.raft.termAt(i), r.raft.snapshotMeta().lastIncludedIndex)
+    node.promises.refresh((i) => r.log().termAt(i), r.log().snapshotIndex)
     this.stats.retriesJoined += r.retriesJoined
     node.disk.beforeMutation = undefined
   }
@@ -860,8 +862,8 @@ export class Simulation {
 
   private send(m: Message): void {
     const sender = this.nodes[m.from - 1]!
-    const raft = sender.replica?.raft
-    if (raft) sender.promises.sent(m, (i) => raft.termAt(i))
+    const log = sender.replica?.log()
+    if (log) sender.promises.sent(m, (i) => log.termAt(i))
     // The sending transport drops what the partition cuts; the receiving one checks again.
     if (!this.filter.allows(m.from, m.to)) return
     const epoch = sender.epoch
@@ -943,8 +945,8 @@ export class Simulation {
   private leader(): SimNode | undefined {
     let best: SimNode | undefined
     for (const n of this.nodes) {
-      const r = n.replica?.raft
-      if (r?.role === 'leader' && (!best || r.currentTerm > best.replica!.raft.currentTerm)) best = n
+      const r = n.replica?.status()
+      if (r?.role === 'leader' && (!best || r.term > best.replica!.status().term)) best = n
     }
     return best
   }
@@ -1074,7 +1076,7 @@ export class Simulation {
     const epoch = node.epoch
     const to = this.prng.pick(this.ids.filter((id) => id !== node.id))
     this.schedule(this.prng.int(0, 20), () => {
-      if (node.epoch !== epoch || !node.replica || node.replica.raft.role !== 'leader') return
+      if (node.epoch !== epoch || !node.replica || node.replica.status().role !== 'leader') return
       this.trace(`NEMESIS churn: new leader ${node.id} transfers to ${to}`)
       this.stats.transfers++
       this.input(node, epoch, () => void node.replica!.transferLeadership(to))
@@ -1111,12 +1113,12 @@ export class Simulation {
 
   private checkLiveness(): void {
     const up = this.nodes.filter((n) => n.replica)
-    const leaders = up.filter((n) => n.replica!.raft.role === 'leader')
+    const leaders = up.filter((n) => n.replica!.status().role === 'leader')
     const top = this.leader()
     if (!top || leaders.length !== 1) {
       this.checker.violation = {
         rule: 'liveness',
-        detail: `${leaders.length} leaders ${this.opts.livenessMs}ms after the final heal (roles: ${up.map((n) => `${n.id}=${n.replica!.raft.role}@${n.replica!.raft.currentTerm}`).join(' ')})`,
+        detail: `${leaders.length} leaders ${this.opts.livenessMs}ms after the final heal (roles: ${up.map((n) => `${n.id}=${n.replica!.status().role}@${n.replica!.status().term}`).join(' ')})`,
       }
       return
     }
@@ -1278,6 +1280,11 @@ export class Simulation {
     }
     attempt()
   }
+}
+
+/** What the checkers see of a replica. */
+function observe(r: Replica): ObservedNode {
+  return {id: r.status().id, term: r.status().term, log: r.log()}
 }
 
 function describeCrash(k: {kind: 'kill' | 'power'; machine: boolean}): string {

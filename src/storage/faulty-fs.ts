@@ -5,7 +5,7 @@
 // the kernel's page cache keeps such writes and a killed process loses nothing it wrote).
 //
 // The faults come from a function the replica passes in (it reads `node-N/disk-faults.json`,
-// written by `raftctl net slow-disk` and `raftctl check`; cluster/disk-faults.ts), asked on every
+// written by `raftctl net slow-disk` and `raftctl check`; clusterdir/disk-faults.ts), asked on every
 // fsync and every 25 ms while an fsync is held, so lifting a stall releases it at once. This
 // module touches no file itself: RealFs stays the only one in src/storage that does.
 // Invariant: fsync(fd) returns only once every byte appended to fd has reached the inner port and

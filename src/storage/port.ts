@@ -19,7 +19,8 @@ export interface LogStorage {
   load(): PersistedState
   /** Removes every stored entry with index >= entries[0].index, then appends `entries`. */
   append(entries: Entry[]): void
-  setHardState(hardState: HardState): void
+  /** `durableCommit`: persist this commitIndex with the next sync (it passed a configuration change). */
+  setHardState(hardState: HardState, durableCommit?: boolean): void
   /**
    * Stores a snapshot. Entries with index <= snapshot.lastIncludedIndex are no longer needed and
    * may be deleted; `discardLog` (a snapshot received from the leader that replaces the log) drops

@@ -5,7 +5,7 @@
 //   log-<firstIndex:20>.seg             append-only segments of records (see record.ts) holding
 //                                       MessagePack Entries; a segment's name is its first index
 //   hardstate                           one record: {currentTerm, votedFor, commitIndex}
-//   snapshot-<index:20>-<term:20>.snap  one record: {lastIncludedIndex, lastIncludedTerm, data}
+//   snapshot-<index:20>-<term:20>.snap  one record: {lastIncludedIndex, lastIncludedTerm, config?, data}
 //   identity                            one record: {clusterId, nodeId} (identity.ts)
 //   *.tmp                               write-then-rename temporaries; removed on load
 //
@@ -40,6 +40,7 @@ import {dataViewOf} from './crc32.js'
 import {checkFrame, encodeRecord, RECORD_HEADER_BYTES, writeRecord} from './record.js'
 import {SnapshotEncoder, type EncodedSnapshot} from './snapshot-encoder.js'
 import {checkIdentity, type DataDirIdentity} from './identity.js'
+import {membershipProblem} from '../core/membership.js'
 
 /**
  * Deliberately broken storage, only to prove the simulator catches what these bugs would do:
@@ -55,8 +56,12 @@ export interface SegmentLogOptions {
   mutant?: StorageMutant
   /** When given, load() refuses a directory that is not this node's (see identity.ts). */
   identity?: DataDirIdentity
-  /** Recovery notes (torn tail repaired, leftovers removed). Default: console.warn. */
-  log?: (line: string) => void
+  /**
+   * Notes of what load() found and did; `recovery` marks a repair or a fallback (a torn tail cut,
+   * an unreadable snapshot set aside, an interrupted discard finished), as opposed to removing
+   * leftovers. Default: console.warn.
+   */
+  log?: (line: string, recovery?: boolean) => void
 }
 
 export const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024
@@ -94,7 +99,7 @@ const DEFAULT_HARD_STATE: HardState = {currentTerm: 0, votedFor: 0, commitIndex:
 
 export class SegmentLogStorage implements LogStorage {
   private readonly segmentBytesMax: number
-  private readonly log: (line: string) => void
+  private readonly log: (line: string, recovery?: boolean) => void
   private readonly mutant?: StorageMutant
   private readonly identity?: DataDirIdentity
 
@@ -117,6 +122,8 @@ export class SegmentLogStorage implements LogStorage {
   private persistedHardState: HardState = {...DEFAULT_HARD_STATE}
   /** Term or vote changed since the hard-state file was last written. */
   private hardStateDirty = false
+  /** The next sync must persist commitIndex too (it passed a configuration change). */
+  private commitUrgent = false
 
   constructor(
     private readonly fs: FileSystem,
@@ -178,6 +185,7 @@ export class SegmentLogStorage implements LogStorage {
       this.log(
         `unreadable snapshot ${this.path(name)} at offset ${result.offset} (${result.reason}); ` +
           `moved to ${name}${CORRUPT_SUFFIX}, falling back to an older snapshot`,
+        true,
       )
       this.fs.rename(this.path(name), this.path(name + CORRUPT_SUFFIX))
       dirChanged = true
@@ -242,7 +250,7 @@ export class SegmentLogStorage implements LogStorage {
           if (after >= 0) {
             throw new StorageCorruptionError(file, off, `${frame.reason}, followed by a valid record at offset ${after}`)
           }
-          this.log(`torn tail repaired: ${file} at offset ${off} (${buf.length - off} bytes dropped)`)
+          this.log(`torn tail repaired: ${file} at offset ${off} (${buf.length - off} bytes dropped)`, true)
           const fd = this.fs.openAppend(file)
           this.fs.truncate(fd, off)
           this.fs.fsync(fd)
@@ -274,6 +282,7 @@ export class SegmentLogStorage implements LogStorage {
       this.log(
         `stored entry ${L} has term ${termAtSnapshot} but the snapshot has term ${snapshot.lastIncludedTerm}: ` +
           `finishing an interrupted log discard (${this.segments.length} segments, ${entries.length} entries dropped)`,
+        true,
       )
       this.unlinkFromTheEnd(this.segments)
       this.segments = []
@@ -354,8 +363,9 @@ export class SegmentLogStorage implements LogStorage {
   // ---------------------------------------------------------------------------------------------
   // hard state, snapshot, sync
 
-  setHardState(hardState: HardState): void {
+  setHardState(hardState: HardState, durableCommit = false): void {
     this.assertOpen('setHardState')
+    if (durableCommit) this.commitUrgent = true
     const {currentTerm, votedFor, commitIndex} = hardState
     assert(
       isNonNegInt(currentTerm) && isNonNegInt(votedFor) && isNonNegInt(commitIndex),
@@ -461,6 +471,13 @@ export class SegmentLogStorage implements LogStorage {
     // with a commitIndex that holds for the durable log as it was before this batch.
     if (this.hardStateDirty) this.writeHardState()
     this.syncLog()
+    // A commitIndex that must be durable, and was held back for the log to become durable first.
+    if (this.commitUrgent && this.persistedHardState.commitIndex < this.hardState.commitIndex) {
+      this.writeHardState()
+      this.fs.fsyncDir(this.dir)
+      this.dirDirty = false
+    }
+    this.commitUrgent = false
   }
 
   /** fsyncs the active segment and the directory; afterwards the durable log is the live one. */
@@ -614,10 +631,12 @@ export class SegmentLogStorage implements LogStorage {
     ) {
       return {ok: false, offset: RECORD_HEADER_BYTES, reason: 'payload is not the snapshot the file name announces'}
     }
-    return {
-      ok: true,
-      snapshot: {lastIncludedIndex: value.lastIncludedIndex, lastIncludedTerm: value.lastIncludedTerm, data: value.data},
+    if (value.config !== undefined && membershipProblem(value.config) !== null) {
+      return {ok: false, offset: RECORD_HEADER_BYTES, reason: `the snapshot's configuration is malformed: ${membershipProblem(value.config)}`}
     }
+    const snapshot: Snapshot = {lastIncludedIndex: value.lastIncludedIndex, lastIncludedTerm: value.lastIncludedTerm, data: value.data}
+    if (value.config !== undefined) snapshot.config = value.config
+    return {ok: true, snapshot}
   }
 
   private path(name: string): string {

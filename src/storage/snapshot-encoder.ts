@@ -49,7 +49,9 @@ export class SnapshotEncoder {
     this.crcBytesPerStep = opts.crcBytesPerStep ?? 8 * 1024 * 1024
     assert(this.itemsPerStep >= 1 && this.crcBytesPerStep >= 1, 'SnapshotEncoder: steps must do some work')
     // The snapshot file's record (SegmentLogStorage reads it back with these keys).
-    const record = {lastIncludedIndex: snapshot.lastIncludedIndex, lastIncludedTerm: snapshot.lastIncludedTerm, data: snapshot.data}
+    const record = snapshot.config
+      ? {lastIncludedIndex: snapshot.lastIncludedIndex, lastIncludedTerm: snapshot.lastIncludedTerm, config: snapshot.config, data: snapshot.data}
+      : {lastIncludedIndex: snapshot.lastIncludedIndex, lastIncludedTerm: snapshot.lastIncludedTerm, data: snapshot.data}
     this.pieces = planMap(record, 1)
   }
 

@@ -4,6 +4,7 @@
 // non-negative safe integers, entries are well-formed and contiguous, and `from`/`to` match the
 // authenticated connection. Pure code (no node: imports) so the simulator can reuse it.
 
+import {confChangeProblem, membershipProblem} from '../core/membership.js'
 import type {Entry, Message, MessageType, NodeId} from '../core/types.js'
 
 export interface MessageExpectation {
@@ -47,7 +48,11 @@ export function entryProblem(x: unknown): string | null {
   if (!isRecord(x)) return `not an object (${show(x)})`
   if (!isIndex(x['term'])) return `term is not a non-negative integer (${show(x['term'])})`
   if (!isIndex(x['index']) || x['index'] < 1) return `index is not a positive integer (${show(x['index'])})`
-  if (x['type'] !== 'normal' && x['type'] !== 'noop') return `unknown entry type ${show(x['type'])}`
+  if (x['type'] !== 'normal' && x['type'] !== 'noop' && x['type'] !== 'config') return `unknown entry type ${show(x['type'])}`
+  if (x['type'] === 'config') {
+    const why = confChangeProblem(x['data'])
+    if (why) return `configuration change: ${why}`
+  }
   return null
 }
 
@@ -59,6 +64,10 @@ function snapshotCheck(m: Record<string, unknown>): string | null {
   }
   if ((s['lastIncludedTerm'] as number) > (m['term'] as number)) return 'snapshot.lastIncludedTerm is above term'
   if (!('data' in s)) return 'snapshot.data is missing'
+  if (s['config'] !== undefined) {
+    const why = membershipProblem(s['config'])
+    if (why) return `snapshot.${why}`
+  }
   return null
 }
 

@@ -1,8 +1,8 @@
 // What the dashboard's keys do to the cluster: the same services the `stop --kill`, `start`,
 // `partition --isolate` and `heal` commands use. Each returns the one line the event feed shows,
 // or throws with the reason.
-import type {ClusterConfig} from '../cluster/config.js'
-import {runningPid} from '../cluster/pids.js'
+import type {ClusterConfig} from '../clusterdir/config.js'
+import {runningPid} from '../clusterdir/pids.js'
 import {healAll} from '../cluster/network.js'
 import {applyPartition, startNodes, stopNodes} from '../cluster/service.js'
 import type {NodeId} from '../core/types.js'

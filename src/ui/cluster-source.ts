@@ -5,9 +5,10 @@
 // the node down without waiting for the next tick; a down node is re-dialled on every poll.
 // Invariant: at most one connection (or dial in progress) per node; close() leaves none open.
 import {combineStatus, type ClusterStatus} from '../cluster/status.js'
-import type {ClusterConfig} from '../cluster/config.js'
+import type {ClusterConfig} from '../clusterdir/config.js'
 import type {NodeId} from '../core/types.js'
-import type {NodeEvent, NodeStatus} from '../server/protocol.js'
+import type {NodeEvent} from '../protocol/events.js'
+import type {NodeStatus} from '../protocol/protocol.js'
 import {ClientConnection} from '../transport/client.js'
 import {TransportError} from '../transport/errors.js'
 

@@ -362,6 +362,7 @@ const KIND_COLOR: Record<FeedKind, string | undefined> = {
   up: 'green',
   partition: 'magenta',
   snapshot: 'cyan',
+  config: 'blue',
   action: 'cyan',
   error: 'red',
   info: undefined,

@@ -4,12 +4,12 @@
 // clock: every action carries its own time, so the whole dashboard logic is testable as data.
 // Invariant: the feed is ordered by time and holds at most FEED_MAX items; an event a node sends
 // twice (a backfill overlapping a subscription) appears once.
-import {describeDiskFaults} from '../cluster/disk-faults.js'
+import {describeDiskFaults} from '../clusterdir/disk-faults.js'
 import {partitionSides} from '../cluster/partition.js'
 import {describeLinkFault, type LinkFault} from '../transport/link-filter.js'
 import type {ClusterStatus, NodeRow} from '../cluster/status.js'
 import type {NodeId} from '../core/types.js'
-import type {NodeEvent} from '../server/protocol.js'
+import {formatNodeEvent, type NodeEvent, type NodeEventBody} from '../protocol/events.js'
 
 export const FEED_MAX = 200
 /** How many event keys are remembered to drop duplicates. */
@@ -19,7 +19,7 @@ export const RATE_WINDOW_MS = 5000
 /** The same line from other nodes (or repeated) within this window joins one feed item. */
 const MERGE_WINDOW_MS = 3000
 
-export type FeedKind = 'election' | 'leader' | 'down' | 'up' | 'partition' | 'snapshot' | 'action' | 'error' | 'info'
+export type FeedKind = 'election' | 'leader' | 'down' | 'up' | 'partition' | 'snapshot' | 'config' | 'action' | 'error' | 'info'
 
 /** Who a feed item is about: nodes (their own event lines), the cluster (derived), or the user. */
 export type FeedSource = {type: 'nodes'; nodes: NodeId[]} | {type: 'cluster'} | {type: 'action'}
@@ -261,29 +261,61 @@ function onEvents(state: DashboardState, events: NodeEvent[]): DashboardState {
   return {...state, seen, seenOrder, feed}
 }
 
-/** What a node's own event line means for the feed; null for transport chatter not worth a line. */
-export function classifyEvent(text: string): {kind: FeedKind; text: string} | null {
-  if (/^election started for term \d+/.test(text)) return {kind: 'election', text}
-  if (/^became leader of term \d+/.test(text)) return {kind: 'leader', text}
-  if (/^stepped down in term \d+/.test(text)) return {kind: 'leader', text}
-  if (/^lost contact with a quorum/.test(text)) return {kind: 'leader', text}
-  if (/^leadership transfer|^asked by \d+ to take over/.test(text)) return {kind: 'leader', text}
-  if (/^partition (applied|healed)/.test(text)) {
-    // Every node reports its own group; without it the lines of all nodes merge into one.
-    return {kind: 'partition', text: text.replace(/\s*\(this node in group \d+\)/, '')}
+/**
+ * What a node's event means for the feed, by its type (never by its text); null for what is not
+ * worth a line (votes, pre-votes, transport chatter). The text is the feed's own: the same event
+ * from several nodes must read the same to merge into one line naming them all.
+ */
+export function classifyEvent(e: NodeEventBody): {kind: FeedKind; text: string} | null {
+  switch (e.type) {
+    case 'election-started':
+      return {kind: 'election', text: formatNodeEvent(e)}
+    case 'became-leader':
+    case 'stepped-down':
+    case 'removed':
+    case 'lost-quorum':
+    case 'transfer-started':
+    case 'transfer-timed-out':
+    case 'asked-to-campaign':
+      return {kind: 'leader', text: formatNodeEvent(e)}
+    case 'partition-applied':
+      // Every node reports its own group; without it the lines of all nodes merge into one.
+      return {kind: 'partition', text: `partition applied: ${e.rules}`}
+    case 'partition-healed':
+      return {kind: 'partition', text: formatNodeEvent(e)}
+    case 'membership-changed':
+    case 'conf-change-proposed':
+      return {kind: 'config', text: formatNodeEvent(e)}
+    case 'snapshot-taken':
+    case 'installing-snapshot':
+    case 'sending-snapshot':
+    case 'snapshot-restored':
+      return {kind: 'snapshot', text: formatNodeEvent(e)}
+    case 'started':
+      // Without pid and address, a cluster starting up is one line naming every node.
+      return {kind: 'up', text: `started (term ${e.term}, last index ${e.lastIndex})`}
+    case 'stopping':
+    case 'stopped':
+      return {kind: 'down', text: formatNodeEvent(e)}
+    case 'storage':
+      return e.recovery ? {kind: 'error', text: e.text} : null
+    case 'malformed-command':
+      return {kind: 'error', text: formatNodeEvent(e)}
+    case 'pre-vote-started':
+    case 'voted':
+    case 'ignored-append':
+    case 'following':
+    case 'snapshot-dropped':
+    case 'campaign-asked':
+    case 'not-campaigning':
+    case 'note':
+      return null
   }
-  if (/^(snapshot taken|installing snapshot|sending snapshot|restored snapshot)/.test(text)) return {kind: 'snapshot', text}
-  if (/^started \(pid \d+\)/.test(text)) {
-    // Without pid and address, a cluster starting up is one line naming every node.
-    return {kind: 'up', text: text.replace(/^started \(pid \d+\) on [^,]+, (.*)$/, 'started ($1)')}
-  }
-  if (/^stopping on |^stopped$/.test(text)) return {kind: 'down', text}
-  if (/^cannot start|torn tail|corrupt|^request handler failed/i.test(text)) return {kind: 'error', text: text.split('\n')[0]!}
-  return null
 }
 
 function feedItemForEvent(e: NodeEvent): FeedItem | null {
-  const c = classifyEvent(e.text)
+  // Events of an older raftctl (text only) are not classified.
+  const c = e.event ? classifyEvent(e.event) : null
   if (!c) return null
   return {time: e.time, lastTime: e.time, source: {type: 'nodes', nodes: [e.node]}, kind: c.kind, text: c.text, count: 1}
 }

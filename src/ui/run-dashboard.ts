@@ -4,7 +4,7 @@
 // screen, cursor shown, raw mode off — on `q`, Ctrl-C, SIGTERM/SIGHUP, stdin closing, or an error.
 import {render} from 'ink'
 import {createElement} from 'react'
-import type {ClusterConfig} from '../cluster/config.js'
+import type {ClusterConfig} from '../clusterdir/config.js'
 import {quitOnStdin} from '../cli/stdin.js'
 import {clusterActions} from './actions.js'
 import {DashboardApp} from './app.js'

@@ -3,7 +3,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {DEFAULT_REPLICA_NODE_FLAGS, replicaNodeFlags} from '../../src/cluster/processes.js'
-import {parseRequest} from '../../src/server/protocol.js'
+import {parseRequest} from '../../src/protocol/protocol.js'
 
 test('replicas run with small semi-spaces, a 1.2x old-generation growth and one V8 helper thread unless RAFTCTL_NODE_FLAGS says otherwise', () => {
   assert.deepEqual(replicaNodeFlags({}), ['--max-semi-space-size=1', '--heap-growing-percent=20', '--v8-pool-size=1'])

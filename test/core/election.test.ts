@@ -17,18 +17,18 @@ describe('election', () => {
     const c = new Cluster([1])
     const n = c.node(1)
     c.tick(1, E - 1)
-    assert.equal(n.role, 'follower', 'no election before electionTicks')
-    assert.equal(n.currentTerm, 0)
+    assert.equal(n.status().role, 'follower', 'no election before electionTicks')
+    assert.equal(n.status().term, 0)
     let ticks = E - 1
-    while (n.role === 'follower' && ticks < 2 * E) {
+    while (n.status().role === 'follower' && ticks < 2 * E) {
       c.tick(1)
       ticks++
     }
-    assert.equal(n.role, 'leader')
+    assert.equal(n.status().role, 'leader')
     assert.ok(ticks >= E && ticks < 2 * E, `became leader after ${ticks} ticks`)
-    assert.equal(n.currentTerm, 1)
-    assert.equal(n.votedFor, 1)
-    assert.equal(n.leaderId, 1)
+    assert.equal(n.status().term, 1)
+    assert.equal(n.status().votedFor, 1)
+    assert.equal(n.status().leaderId, 1)
     const rd = c.process(1)!
     assert.deepEqual(rd.hardState, {currentTerm: 1, votedFor: 1, commitIndex: 1})
     assert.deepEqual(rd.entries, [{term: 1, index: 1, type: 'noop'}])
@@ -61,7 +61,7 @@ describe('election', () => {
     const gaps = rounds.slice(1).map((t, i) => t - rounds[i]!)
     for (const g of gaps) assert.ok(g >= E && g < 2 * E, `gap of ${g} ticks between campaigns`)
     assert.ok(new Set(gaps).size > 1, 'gaps should be random, not constant')
-    assert.equal(c.node(1).currentTerm, 0, 'PreVote rounds never bump the term')
+    assert.equal(c.node(1).status().term, 0, 'PreVote rounds never bump the term')
   })
 
   for (const size of [3, 5]) {
@@ -72,15 +72,15 @@ describe('election', () => {
         c.tickUntil(() => c.leaders().length > 0)
         const [leader, ...others] = c.leaders()
         assert.equal(others.length, 0, `seed ${seed}: more than one leader`)
-        const term = leader!.currentTerm
+        const term = leader!.status().term
         c.tickAll(3 * E)
         assert.deepEqual(c.leaders().map((n) => n.id), [leader!.id], `seed ${seed}: leadership moved`)
         for (const id of ids) {
           const n = c.node(id)
-          assert.equal(n.currentTerm, term, `seed ${seed}: node ${id} term`)
-          assert.equal(n.leaderId, leader!.id, `seed ${seed}: node ${id} leaderId`)
-          if (id !== leader!.id) assert.equal(n.role, 'follower')
-          assert.deepEqual(logOf(n.entries()), logOf(leader!.entries()))
+          assert.equal(n.status().term, term, `seed ${seed}: node ${id} term`)
+          assert.equal(n.status().leaderId, leader!.id, `seed ${seed}: node ${id} leaderId`)
+          if (id !== leader!.id) assert.equal(n.status().role, 'follower')
+          assert.deepEqual(logOf(n.log().entries()), logOf(leader!.log().entries()))
         }
         assert.deepEqual(c.violations, [])
       }
@@ -91,11 +91,11 @@ describe('election', () => {
     const initial = {currentTerm: 2, log: [1, 2], commitIndex: 1}
     const c = new Cluster([1, 2, 3], {initial: {1: initial, 2: initial, 3: initial}})
     const leader = c.elect(1)
-    assert.equal(leader.currentTerm, 3)
-    assert.deepEqual(leader.entryAt(3), {term: 3, index: 3, type: 'noop'})
+    assert.equal(leader.status().term, 3)
+    assert.deepEqual(leader.log().entryAt(3), {term: 3, index: 3, type: 'noop'})
     for (const id of [1, 2, 3]) {
-      assert.deepEqual(termsOf(c.node(id).entries()), [1, 2, 3], `node ${id}`)
-      assert.equal(c.node(id).commitIndex, 3, `node ${id}`)
+      assert.deepEqual(termsOf(c.node(id).log().entries()), [1, 2, 3], `node ${id}`)
+      assert.equal(c.node(id).status().commitIndex, 3, `node ${id}`)
     }
     // applied is volatile: a restarted node re-applies from its snapshot (here: from the start).
     assert.deepEqual(c.applied.get(2)!.map((e) => `${e.index}@${e.term}`), ['1@1', '2@2', '3@3'])
@@ -107,19 +107,19 @@ describe('votes', () => {
     const c = new Cluster([1, 2, 3])
     c.inject(requestVote(1, 3, 1, 0, 0))
     assert.deepEqual(voteResponses(c.process(3)!.messages).map((m) => [m.to, m.term, m.voteGranted]), [[1, 1, true]])
-    assert.equal(c.node(3).votedFor, 1)
+    assert.equal(c.node(3).status().votedFor, 1)
 
     c.inject(requestVote(2, 3, 1, 0, 0))
     assert.deepEqual(voteResponses(c.process(3)!.messages).map((m) => [m.to, m.term, m.voteGranted]), [[2, 1, false]])
-    assert.equal(c.node(3).votedFor, 1, 'the vote of term 1 stays with node 1')
+    assert.equal(c.node(3).status().votedFor, 1, 'the vote of term 1 stays with node 1')
 
     c.inject(requestVote(1, 3, 1, 0, 0))
     assert.deepEqual(voteResponses(c.process(3)!.messages).map((m) => [m.to, m.voteGranted]), [[1, true]], 'a retry from the same candidate is granted')
 
     c.inject(requestVote(2, 3, 2, 0, 0))
     assert.deepEqual(voteResponses(c.process(3)!.messages).map((m) => [m.to, m.term, m.voteGranted]), [[2, 2, true]])
-    assert.equal(c.node(3).currentTerm, 2)
-    assert.equal(c.node(3).votedFor, 2)
+    assert.equal(c.node(3).status().term, 2)
+    assert.equal(c.node(3).status().votedFor, 2)
     assert.deepEqual(c.violations, [])
   })
 
@@ -135,7 +135,7 @@ describe('votes', () => {
     const c = new Cluster([1, 2, 3])
     c.timeout(1)
     c.stabilize(is.vote)
-    assert.equal(c.node(1).role, 'leader')
+    assert.equal(c.node(1).status().role, 'leader')
     for (const id of [2, 3]) {
       const rd = c.readies.get(id)!.find((r) => voteResponses(r.messages).some((m) => !m.preVote && m.voteGranted))
       assert.ok(rd, `node ${id} granted a vote`)
@@ -160,8 +160,8 @@ describe('votes', () => {
         c.inject(requestVote(1, 3, 3, lastLogIndex, lastLogTerm))
         const [resp] = voteResponses(c.process(3)!.messages)
         assert.equal(resp!.voteGranted, granted)
-        assert.equal(c.node(3).currentTerm, 3, 'the voter adopts the newer term either way')
-        assert.equal(c.node(3).votedFor, granted ? 1 : 0)
+        assert.equal(c.node(3).status().term, 3, 'the voter adopts the newer term either way')
+        assert.equal(c.node(3).status().votedFor, granted ? 1 : 0)
       })
     }
 
@@ -177,11 +177,11 @@ describe('votes', () => {
       })
       c.timeout(1)
       c.stabilize()
-      assert.notEqual(c.node(1).role, 'leader')
-      assert.equal(c.node(1).currentTerm, 2, 'its PreVote failed, so no term was spent')
+      assert.notEqual(c.node(1).status().role, 'leader')
+      assert.equal(c.node(1).status().term, 2, 'its PreVote failed, so no term was spent')
       c.elect(2)
-      assert.equal(c.node(2).currentTerm, 3)
-      assert.deepEqual(termsOf(c.node(1).entries()), [1, 2, 2, 3])
+      assert.equal(c.node(2).status().term, 3)
+      assert.deepEqual(termsOf(c.node(1).log().entries()), [1, 2, 2, 3])
     })
   })
 })
@@ -198,20 +198,20 @@ describe('split vote', () => {
     c.stabilize()
     unblock()
     for (const id of [1, 2]) {
-      assert.equal(c.node(id).role, 'candidate', `node ${id}`)
-      assert.equal(c.node(id).currentTerm, 1, `node ${id}`)
-      assert.equal(c.node(id).votedFor, id)
+      assert.equal(c.node(id).status().role, 'candidate', `node ${id}`)
+      assert.equal(c.node(id).status().term, 1, `node ${id}`)
+      assert.equal(c.node(id).status().votedFor, id)
     }
-    assert.equal(c.node(3).votedFor, 1)
-    assert.equal(c.node(4).votedFor, 2)
+    assert.equal(c.node(3).status().votedFor, 1)
+    assert.equal(c.node(4).status().votedFor, 2)
     assert.deepEqual(c.leaders(), [], 'nobody has 3 of 4 votes')
 
     // Only node 1's timer runs out: it campaigns again, in term 2, and wins.
     c.tickUntil(() => c.leaders().length > 0, {only: [1]})
     assert.deepEqual(c.leaders().map((n) => n.id), [1])
     for (const id of [1, 2, 3, 4]) {
-      assert.equal(c.node(id).currentTerm, 2, `node ${id}`)
-      assert.equal(c.node(id).leaderId, 1, `node ${id}`)
+      assert.equal(c.node(id).status().term, 2, `node ${id}`)
+      assert.equal(c.node(id).status().leaderId, 1, `node ${id}`)
     }
     assert.deepEqual(c.violations, [])
   })
@@ -224,12 +224,12 @@ describe('split vote', () => {
 function partitionedFollowerRejoins(preVote: boolean) {
   const c = new Cluster([1, 2, 3], {config: {preVote}})
   c.elect(1)
-  const termBefore = c.node(1).currentTerm
+  const termBefore = c.node(1).status().term
   c.isolate(3)
   c.node(1).propose('w1')
   c.node(1).propose('w2')
   c.tickAll(10 * E)
-  const termOf3WhileIsolated = c.node(3).currentTerm
+  const termOf3WhileIsolated = c.node(3).status().term
   const leaderDuringPartition = c.leaders().map((n) => n.id)
   c.heal()
   c.tickAll(3 * E)
@@ -244,10 +244,10 @@ describe('PreVote', () => {
     assert.ok(campaigns.length >= 10, `node 3 tried PreVote rounds (${campaigns.length} messages)`)
     assert.ok(campaigns.every((m) => m.type === 'RequestVote' && m.preVote), 'but never a real election')
     assert.equal(termOf3WhileIsolated, termBefore)
-    assert.equal(c.node(1).role, 'leader', 'still leader after the rejoin')
-    assert.equal(c.node(1).currentTerm, termBefore, "the leader's term did not move")
-    assert.equal(c.node(3).role, 'follower')
-    assert.equal(c.node(3).leaderId, 1)
+    assert.equal(c.node(1).status().role, 'leader', 'still leader after the rejoin')
+    assert.equal(c.node(1).status().term, termBefore, "the leader's term did not move")
+    assert.equal(c.node(3).status().role, 'follower')
+    assert.equal(c.node(3).status().leaderId, 1)
     assert.ok(!c.events.some((e) => e.startsWith('1: stepped down')))
     assert.deepEqual(c.violations, [])
   })
@@ -256,7 +256,7 @@ describe('PreVote', () => {
     const {c, termBefore, termOf3WhileIsolated} = partitionedFollowerRejoins(false)
     assert.ok(termOf3WhileIsolated >= termBefore + 5, `isolated node reached term ${termOf3WhileIsolated}`)
     assert.ok(c.events.some((e) => e.startsWith('1: stepped down')), 'node 1 was deposed')
-    assert.ok(c.node(1).currentTerm > termBefore, 'the cluster term moved')
+    assert.ok(c.node(1).status().term > termBefore, 'the cluster term moved')
     assert.deepEqual(c.violations, [])
   })
 })
@@ -267,24 +267,24 @@ describe('CheckQuorum', () => {
     const c = new Cluster(ids)
     c.elect(1)
     c.tickAll(E)
-    const term = c.node(1).currentTerm
+    const term = c.node(1).status().term
     c.isolate(1)
-    const ticks = c.tickUntil(() => c.node(1).role !== 'leader', {max: 2 * E})
+    const ticks = c.tickUntil(() => c.node(1).status().role !== 'leader', {max: 2 * E})
     assert.ok(ticks <= 2 * E, `stepped down after ${ticks} ticks`)
-    assert.equal(c.node(1).role, 'follower')
-    assert.equal(c.node(1).currentTerm, term, 'stepping down does not change the term')
+    assert.equal(c.node(1).status().role, 'follower')
+    assert.equal(c.node(1).status().term, term, 'stepping down does not change the term')
 
     c.tickUntil(() => c.leaders().some((n) => n.id !== 1), {max: 4 * E})
     const [newLeader] = c.leaders()
     assert.notEqual(newLeader!.id, 1)
-    assert.ok(newLeader!.currentTerm > term)
-    const newTerm = newLeader!.currentTerm
+    assert.ok(newLeader!.status().term > term)
+    const newTerm = newLeader!.status().term
 
     c.heal()
     c.tickAll(2 * E)
     assert.deepEqual(c.leaders().map((n) => n.id), [newLeader!.id], 'after heal the old leader follows')
-    assert.equal(c.node(1).leaderId, newLeader!.id)
-    assert.equal(c.node(1).currentTerm, newTerm, 'and the term does not move')
+    assert.equal(c.node(1).status().leaderId, newLeader!.id)
+    assert.equal(c.node(1).status().term, newTerm, 'and the term does not move')
     assert.deepEqual(c.violations, [])
   })
 
@@ -293,25 +293,25 @@ describe('CheckQuorum', () => {
     c.elect(1)
     c.isolate(1)
     c.tickAll(5 * E)
-    assert.equal(c.node(1).role, 'leader')
+    assert.equal(c.node(1).status().role, 'leader')
   })
 
   test('a follower that heard from the leader recently ignores a RequestVote of a higher term (lease)', () => {
     const c = new Cluster([1, 2, 3])
     c.elect(1)
-    const term = c.node(1).currentTerm
+    const term = c.node(1).status().term
     const n2 = c.node(2)
-    const disruptor = () => requestVote(3, 2, term + 1, n2.lastIndex(), n2.lastTerm())
+    const disruptor = () => requestVote(3, 2, term + 1, n2.log().lastIndex(), n2.log().lastTerm())
 
     c.inject(disruptor())
     assert.equal(c.process(2), null, 'no answer, no state change')
-    assert.equal(n2.currentTerm, term)
-    assert.equal(n2.votedFor, 1)
-    assert.equal(n2.leaderId, 1)
+    assert.equal(n2.status().term, term)
+    assert.equal(n2.status().votedFor, 1)
+    assert.equal(n2.status().leaderId, 1)
 
     c.tick(2, E) // an election timeout without hearing from the leader: the lease is over
     c.inject(disruptor())
-    assert.equal(n2.currentTerm, term + 1)
+    assert.equal(n2.status().term, term + 1)
     assert.deepEqual(voteResponses(c.process(2)!.messages).map((m) => [m.to, m.term, m.voteGranted]), [[3, term + 1, true]])
   })
 })
@@ -321,26 +321,26 @@ describe('stale leader', () => {
   function deposedLeader() {
     const c = new Cluster([1, 2, 3])
     c.elect(1)
-    const oldTerm = c.node(1).currentTerm
+    const oldTerm = c.node(1).status().term
     c.isolate(1)
     assert.equal(c.node(1).propose('lost-1').ok, true)
     assert.equal(c.node(1).propose('lost-2').ok, true)
     c.stabilize()
     c.tickUntil(() => c.leaders().some((n) => n.id !== 1), {only: [2, 3]})
     const newLeader = c.leaders().find((n) => n.id !== 1)!
-    assert.equal(newLeader.currentTerm, oldTerm + 1)
+    assert.equal(newLeader.status().term, oldTerm + 1)
     newLeader.propose('new-1')
     c.stabilize()
-    assert.equal(c.node(1).role, 'leader', 'node 1 does not know yet')
+    assert.equal(c.node(1).status().role, 'leader', 'node 1 does not know yet')
     return {c, oldTerm, newLeader}
   }
 
   function assertCaughtUp(c: Cluster, leaderId: number): void {
     const old = c.node(1)
     const leader = c.node(leaderId)
-    assert.deepEqual(logOf(old.entries()), logOf(leader.entries()))
-    assert.ok(!old.entries().some((e) => String(e.data).startsWith('lost')), 'uncommitted entries of the old term are gone')
-    assert.deepEqual(logOf(c.storage.get(1)!.entries), logOf(leader.entries()), 'from its storage too')
+    assert.deepEqual(logOf(old.log().entries()), logOf(leader.log().entries()))
+    assert.ok(!old.log().entries().some((e) => String(e.data).startsWith('lost')), 'uncommitted entries of the old term are gone')
+    assert.deepEqual(logOf(c.storage.get(1)!.entries), logOf(leader.log().entries()), 'from its storage too')
     assert.ok(!c.applied.get(1)!.some((e) => String(e.data).startsWith('lost')), 'and were never applied')
     assert.ok(c.applied.get(1)!.some((e) => e.data === 'new-1'))
     assert.deepEqual(c.violations, [])
@@ -353,14 +353,14 @@ describe('stale leader', () => {
     assert.equal(c.node(1).propose('lost-3').ok, true)
     c.stabilize()
     const old = c.node(1)
-    assert.equal(old.role, 'follower')
-    assert.equal(old.currentTerm, oldTerm + 1)
-    assert.equal(old.leaderId, 0, 'it learned the term, not who leads it')
+    assert.equal(old.status().role, 'follower')
+    assert.equal(old.status().term, oldTerm + 1)
+    assert.equal(old.status().leaderId, 0, 'it learned the term, not who leads it')
     assert.equal(old.propose('x').ok, false)
 
     c.heal()
     c.tickAll(HEARTBEAT_TICKS)
-    assert.equal(old.leaderId, newLeader.id)
+    assert.equal(old.status().leaderId, newLeader.id)
     assertCaughtUp(c, newLeader.id)
   })
 
@@ -369,9 +369,9 @@ describe('stale leader', () => {
     c.heal()
     c.tickAll(HEARTBEAT_TICKS, [newLeader.id])
     const old = c.node(1)
-    assert.equal(old.role, 'follower')
-    assert.equal(old.currentTerm, oldTerm + 1)
-    assert.equal(old.leaderId, newLeader.id)
+    assert.equal(old.status().role, 'follower')
+    assert.equal(old.status().term, oldTerm + 1)
+    assert.equal(old.status().leaderId, newLeader.id)
     assertCaughtUp(c, newLeader.id)
   })
 })
@@ -380,25 +380,25 @@ describe('campaignNow (raftctl start asks one node of a fresh cluster to campaig
   test('a follower with no leader campaigns at once, through PreVote, and wins without any tick', () => {
     const c = new Cluster([1, 2, 3], {seed: 3})
     assert.deepEqual(c.node(2).campaignNow(), {ok: true})
-    assert.equal(c.node(2).role, 'precandidate')
-    assert.equal(c.node(2).currentTerm, 0, 'PreVote first: no term spent yet')
+    assert.equal(c.node(2).status().role, 'precandidate')
+    assert.equal(c.node(2).status().term, 0, 'PreVote first: no term spent yet')
     c.stabilize()
-    assert.equal(c.node(2).role, 'leader')
-    assert.equal(c.node(2).currentTerm, 1)
-    for (const id of [1, 3]) assert.equal(c.node(id).leaderId, 2)
+    assert.equal(c.node(2).status().role, 'leader')
+    assert.equal(c.node(2).status().term, 1)
+    for (const id of [1, 3]) assert.equal(c.node(id).status().leaderId, 2)
   })
 
   test('refused by a leader and by a node that knows a leader; a healthy leader is never disturbed', () => {
     const c = new Cluster([1, 2, 3], {seed: 4})
     const leader = c.elect(1)
-    const term = leader.currentTerm
+    const term = leader.status().term
     assert.equal(leader.campaignNow().ok, false)
     const r = c.node(3).campaignNow()
     assert.equal(r.ok, false)
     assert.match((r as {reason: string}).reason, /leader 1 is known/)
     c.stabilize()
-    assert.equal(c.node(1).role, 'leader')
-    assert.equal(c.node(1).currentTerm, term)
+    assert.equal(c.node(1).status().role, 'leader')
+    assert.equal(c.node(1).status().term, term)
     assert.equal(c.sentMessages(is.type('RequestVote')).filter((m) => m.term > term).length, 0)
   })
 
@@ -406,8 +406,8 @@ describe('campaignNow (raftctl start asks one node of a fresh cluster to campaig
     const c = new Cluster([1, 2, 3], {seed: 5, initial: {1: {currentTerm: 1, log: [1]}, 2: {currentTerm: 2, log: [1, 2]}, 3: {currentTerm: 2, log: [1, 2]}}})
     assert.equal(c.node(1).campaignNow().ok, true)
     c.stabilize()
-    assert.notEqual(c.node(1).role, 'leader')
-    assert.equal(c.node(2).currentTerm, 2, 'the rejected PreVote left the others\' terms alone')
+    assert.notEqual(c.node(1).status().role, 'leader')
+    assert.equal(c.node(2).status().term, 2, 'the rejected PreVote left the others\' terms alone')
     c.tickUntil(() => c.leaders().length === 1)
     assert.notEqual(c.leaders()[0]!.id, 1)
   })

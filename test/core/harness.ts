@@ -11,7 +11,7 @@
 // - state machine safety: no two nodes apply different entries at the same index.
 import assert from 'node:assert/strict'
 import {RaftNode, type RaftConfig} from '../../src/core/raft.js'
-import {formatMessage} from '../../src/core/format.js'
+import {formatEvent, formatMessage} from '../../src/core/format.js'
 import type {Entry, HardState, Message, NodeId, ReadState, Ready, Snapshot} from '../../src/core/types.js'
 import {Prng} from '../../src/lib/prng.js'
 
@@ -191,6 +191,7 @@ export class Cluster {
 
   constructor(ids: NodeId[], options: ClusterOptions = {}) {
     this.ids = [...ids]
+    this.initialVoters = [...ids]
     this.options = options
     const seed = options.seed ?? 1
     for (const id of ids) {
@@ -205,14 +206,33 @@ export class Cluster {
     }
   }
 
+  /** The cluster's initial voters (nodes added later with addNode are not among them). */
+  private initialVoters: NodeId[] = []
+
+  /** A new, empty node joining later (it learns the configuration from the leader). */
+  addNode(id: NodeId): RaftNode {
+    assert.ok(!this.ids.includes(id), `node ${id} exists`)
+    this.ids.push(id)
+    this.prngs.set(id, new Prng((this.options.seed ?? 1) * 1000 + id))
+    const init = initialState({})
+    this.storage.set(id, new MemStorage(init))
+    const n = this.build(id, init)
+    this.nodes.set(id, n)
+    this.applied.set(id, [])
+    this.restoredSnapshots.set(id, [])
+    this.readStates.set(id, [])
+    this.readies.set(id, [])
+    return n
+  }
+
   configOf(id: NodeId): RaftConfig {
     return {
       id,
-      peers: this.ids,
+      peers: this.initialVoters,
       electionTicks: ELECTION_TICKS,
       heartbeatTicks: HEARTBEAT_TICKS,
       prng: this.prngs.get(id)!,
-      onEvent: (line) => this.events.push(`${id}: ${line}`),
+      onEvent: (e) => this.events.push(`${id}: ${formatEvent(e)}`),
       ...this.options.config,
       ...this.options.perNode?.[id],
     }
@@ -318,7 +338,7 @@ export class Cluster {
     }
     this.readStates.get(id)!.push(...rd.readStates)
     if (rd.softState.role === 'leader') {
-      const term = n.currentTerm
+      const term = n.status().term
       const other = this.leaderOfTerm.get(term)
       if (other !== undefined && other !== id) this.violations.push(`election safety: ${other} and ${id} both lead term ${term}`)
       this.leaderOfTerm.set(term, id)
@@ -379,10 +399,10 @@ export class Cluster {
   /** Ticks `id` alone until it leaves the follower role (its election timeout); returns the ticks. */
   timeout(id: NodeId): number {
     const n = this.node(id)
-    assert.equal(n.role, 'follower', `node ${id} must be a follower to time out`)
+    assert.equal(n.status().role, 'follower', `node ${id} must be a follower to time out`)
     for (let t = 1; t <= 2 * this.configOf(id).electionTicks; t++) {
       n.tick()
-      if (n.role !== 'follower') return t
+      if (n.status().role !== 'follower') return t
     }
     return assert.fail(`node ${id} did not time out within 2 election timeouts`)
   }
@@ -392,7 +412,7 @@ export class Cluster {
     this.timeout(id)
     this.stabilize()
     const n = this.node(id)
-    assert.equal(n.role, 'leader', `node ${id} should have won the election (events: ${this.events.join('; ')})`)
+    assert.equal(n.status().role, 'leader', `node ${id} should have won the election (events: ${this.events.join('; ')})`)
     return n
   }
 
@@ -425,7 +445,7 @@ export class Cluster {
   // ------------------------------------------------------------ queries
 
   leaders(): RaftNode[] {
-    return this.ids.filter((id) => !this.down.has(id)).map((id) => this.node(id)).filter((n) => n.role === 'leader')
+    return this.ids.filter((id) => !this.down.has(id)).map((id) => this.node(id)).filter((n) => n.status().role === 'leader')
   }
 
   /** Messages that left a node (dropped or not), optionally filtered. */
@@ -469,8 +489,8 @@ export function orderingViolations(id: NodeId, rd: Ready, st: MemStorage, n: Raf
         violations.push(`${what} but storage ends at ${st.lastIndex()}`)
       } else {
         for (let i = st.snapshotIndex() + 1; i <= m.matchIndex; i++) {
-          if (st.termAt(i) !== n.termAt(i)) {
-            violations.push(`${what} but stored entry ${i} has term ${st.termAt(i)}, memory ${n.termAt(i)}`)
+          if (st.termAt(i) !== n.log().termAt(i)) {
+            violations.push(`${what} but stored entry ${i} has term ${st.termAt(i)}, memory ${n.log().termAt(i)}`)
             break
           }
         }

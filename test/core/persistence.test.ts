@@ -91,7 +91,7 @@ describe('persistence ordering', () => {
         else if (roll < 0.18) {
           const id = rng.pick(live)
           const n = c.node(id)
-          if (n.appliedIndex > n.snapshotMeta().lastIncludedIndex) c.compact(id, n.appliedIndex, `kv@${n.appliedIndex}`)
+          if (n.status().appliedIndex > n.log().snapshotIndex) c.compact(id, n.status().appliedIndex, `kv@${n.status().appliedIndex}`)
         }
         for (const l of c.leaders()) if (rng.chance(0.3)) l.propose(`v${proposed++}`)
         for (const id of live) c.node(id).tick()
@@ -110,13 +110,13 @@ describe('persistence ordering', () => {
       assert.ok(leader, 'a leader at the end')
       for (const id of ids) {
         const n = c.node(id)
-        assert.equal(n.commitIndex, leader.commitIndex, `node ${id} commitIndex`)
-        const from = Math.max(n.firstIndex(), leader.firstIndex())
-        assert.deepEqual(logOf(n.entries(from)), logOf(leader.entries(from)), `node ${id} log`)
+        assert.equal(n.status().commitIndex, leader.status().commitIndex, `node ${id} commitIndex`)
+        const from = Math.max(n.log().firstIndex(), leader.log().firstIndex())
+        assert.deepEqual(logOf(n.log().entries(from)), logOf(leader.log().entries(from)), `node ${id} log`)
       }
       assert.deepEqual(c.violations, [])
       assert.ok(proposed > 10, `${proposed} proposals`)
-      assert.ok(leader.commitIndex > 10, `commitIndex ${leader.commitIndex}`)
+      assert.ok(leader.status().commitIndex > 10, `commitIndex ${leader.status().commitIndex}`)
     })
   }
 })

@@ -14,7 +14,7 @@ describe('ReadIndex', () => {
     const leader = c.elect(1)
     leader.propose('w')
     c.stabilize()
-    const commit = leader.commitIndex
+    const commit = leader.status().commitIndex
     assert.equal(commit, 2)
 
     assert.deepEqual(leader.readIndex('r1'), {ok: true})
@@ -68,15 +68,15 @@ describe('ReadIndex', () => {
     c.timeout(1)
     c.stabilize(is.vote)
     const leader = c.node(1)
-    assert.equal(leader.role, 'leader')
-    assert.equal(leader.commitIndex, 1, 'a read point of 1 would miss the committed write 2@1')
+    assert.equal(leader.status().role, 'leader')
+    assert.equal(leader.status().commitIndex, 1, 'a read point of 1 would miss the committed write 2@1')
 
     assert.deepEqual(leader.readIndex('r'), {ok: true})
     assert.equal(c.process(1), null, 'no ReadState and no read round yet')
     assert.ok(c.pending.every((m) => m.type !== 'AppendEntries' || m.readSeq === 0))
 
     c.stabilize()
-    assert.equal(leader.commitIndex, 3, 'the no-op 3@2 committed')
+    assert.equal(leader.status().commitIndex, 3, 'the no-op 3@2 committed')
     assert.deepEqual(c.readStates.get(1), [{ctx: 'r', index: 3}])
     const answered = c.readies.get(1)!.find((r) => r.readStates.length > 0)!
     const committedBefore = c.readies.get(1)!.slice(0, c.readies.get(1)!.indexOf(answered) + 1)
@@ -93,19 +93,19 @@ describe('ReadIndex', () => {
     const fresh = c.leaders().find((n) => n.id !== 1)!
     fresh.propose('newer write')
     c.tickAll(2 * E)
-    assert.equal(old.role, 'leader', 'it still thinks it leads')
+    assert.equal(old.status().role, 'leader', 'it still thinks it leads')
     assert.deepEqual(old.readIndex('stale-2'), {ok: true})
     c.tickAll(2 * E)
     assert.deepEqual(c.readStates.get(1), [])
 
     c.heal()
     c.tickAll(2 * E)
-    assert.equal(old.role, 'follower')
-    assert.equal(old.leaderId, fresh.id)
+    assert.equal(old.status().role, 'follower')
+    assert.equal(old.status().leaderId, fresh.id)
     assert.deepEqual(c.readStates.get(1), [], 'not even after it rejoins')
     assert.deepEqual(fresh.readIndex('ok'), {ok: true})
     c.stabilize()
-    assert.deepEqual(c.readStates.get(fresh.id), [{ctx: 'ok', index: fresh.commitIndex}])
+    assert.deepEqual(c.readStates.get(fresh.id), [{ctx: 'ok', index: fresh.status().commitIndex}])
   })
 
   test("a follower's readIndex is refused with the leader hint", () => {

@@ -24,15 +24,15 @@ describe('issue #12 regressions (core)', () => {
     }
     f.step(snap)
     f.step(append)
-    assert.equal(f.commitIndex, 20)
+    assert.equal(f.status().commitIndex, 20)
     for (let round = 0; round < 20 && f.hasReady(); round++) {
       const rd = f.ready()
-      for (const e of rd.committedEntries) assert.ok(e.index <= f.commitIndex, `entry ${e.index} handed out for applying, commitIndex ${f.commitIndex}`)
+      for (const e of rd.committedEntries) assert.ok(e.index <= f.status().commitIndex, `entry ${e.index} handed out for applying, commitIndex ${f.status().commitIndex}`)
       if (round === 0) assert.ok(rd.snapshot, 'the snapshot comes first')
       f.advance(rd)
-      assert.ok(f.appliedIndex <= f.commitIndex, `applied ${f.appliedIndex} > commit ${f.commitIndex}`)
+      assert.ok(f.status().appliedIndex <= f.status().commitIndex, `applied ${f.status().appliedIndex} > commit ${f.status().commitIndex}`)
     }
-    assert.equal(f.appliedIndex, 20)
+    assert.equal(f.status().appliedIndex, 20)
   })
 
   test('a transfer whose target is caught up by a snapshot sends TimeoutNow (bug 5)', () => {
@@ -41,14 +41,14 @@ describe('issue #12 regressions (core)', () => {
     const leader = c.elect(1)
     for (const d of ['a', 'b', 'c', 'd']) leader.propose(d)
     c.stabilize()
-    c.compact(1, leader.commitIndex, 'state')
+    c.compact(1, leader.status().commitIndex, 'state')
     c.restart(3) // empty log: it needs the snapshot
     assert.deepEqual(leader.transferLeadership(3), {ok: true})
     // Within the transfer's timeout (one election timeout), heartbeats find the target behind.
-    c.tickUntil(() => c.node(3).role === 'leader', {max: E - 1})
+    c.tickUntil(() => c.node(3).status().role === 'leader', {max: E - 1})
     assert.ok(c.sentMessages(is.type('InstallSnapshot')).length > 0, 'the target was caught up by a snapshot')
     assert.ok(c.sentMessages(is.type('TimeoutNow')).length > 0, 'TimeoutNow followed')
-    assert.equal(c.node(3).role, 'leader')
+    assert.equal(c.node(3).status().role, 'leader')
     assert.deepEqual(c.violations, [])
   })
 
@@ -58,7 +58,7 @@ describe('issue #12 regressions (core)', () => {
     const leader = c.elect(1)
     for (const d of ['a', 'b', 'c', 'd']) leader.propose(d)
     c.stabilize()
-    c.compact(1, leader.commitIndex, 'state')
+    c.compact(1, leader.status().commitIndex, 'state')
     c.restart(3)
     c.tickAll(2)
     c.stabilize()
@@ -70,6 +70,6 @@ describe('issue #12 regressions (core)', () => {
     // The same answer again (a duplicate, or one delayed past later AppendEntries).
     c.inject({...responses[0]!})
     assert.equal(leader.followerProgress(3)?.state, 'replicate', 'still replicating')
-    assert.equal(leader.followerProgress(3)?.matchIndex, leader.lastIndex())
+    assert.equal(leader.followerProgress(3)?.matchIndex, leader.log().lastIndex())
   })
 })

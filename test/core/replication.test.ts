@@ -16,7 +16,7 @@ describe('log replication', () => {
   test('a proposal commits once a majority holds it; followers then learn the commitIndex', () => {
     const c = new Cluster([1, 2, 3, 4, 5])
     const leader = c.elect(1)
-    const before = leader.commitIndex
+    const before = leader.status().commitIndex
     const r = leader.propose('x')
     assert.ok(r.ok)
     assert.equal(r.index, before + 1)
@@ -25,14 +25,14 @@ describe('log replication', () => {
     c.deliver(is.to(2))
     c.collect()
     c.deliver(is.to(1))
-    assert.equal(leader.commitIndex, before, 'leader + node 2 are 2 of 5: not committed')
+    assert.equal(leader.status().commitIndex, before, 'leader + node 2 are 2 of 5: not committed')
     assert.equal(leader.followerProgress(2)!.matchIndex, r.index)
 
     c.deliver(is.to(3))
     c.collect()
     c.deliver(is.to(1))
-    assert.equal(leader.commitIndex, r.index, 'leader + nodes 2, 3 are a majority')
-    assert.equal(c.node(2).commitIndex, before, 'followers have not heard of it yet')
+    assert.equal(leader.status().commitIndex, r.index, 'leader + nodes 2, 3 are a majority')
+    assert.equal(c.node(2).status().commitIndex, before, 'followers have not heard of it yet')
 
     const rd = c.process(1)!
     assert.deepEqual(rd.committedEntries.map((e) => e.data), ['x'])
@@ -41,14 +41,14 @@ describe('log replication', () => {
     c.dropPending(is.to(4)) // node 4 lost its copy of x
     c.stabilize()
     for (const id of [2, 3]) {
-      assert.equal(c.node(id).commitIndex, r.index, `node ${id} learned it from the commit broadcast`)
+      assert.equal(c.node(id).status().commitIndex, r.index, `node ${id} learned it from the commit broadcast`)
       assert.deepEqual(c.applied.get(id)!.map((e) => e.data).filter(Boolean), ['x'], `node ${id}`)
     }
-    assert.equal(c.node(5).lastIndex(), r.index, 'node 5 holds x')
-    assert.equal(c.node(5).commitIndex, before, 'but was acknowledged after the commit: it learns at the next heartbeat')
-    assert.equal(c.node(4).commitIndex, before, 'node 4 is never told a commitIndex past what it holds')
+    assert.equal(c.node(5).log().lastIndex(), r.index, 'node 5 holds x')
+    assert.equal(c.node(5).status().commitIndex, before, 'but was acknowledged after the commit: it learns at the next heartbeat')
+    assert.equal(c.node(4).status().commitIndex, before, 'node 4 is never told a commitIndex past what it holds')
     c.tickAll(HEARTBEAT_TICKS, [1])
-    assert.equal(c.node(5).commitIndex, r.index)
+    assert.equal(c.node(5).status().commitIndex, r.index)
     leader.propose('y')
     c.stabilize()
     assert.deepEqual(c.applied.get(4)!.map((e) => e.data).filter(Boolean), ['x', 'y'], 'node 4 is repaired by the next append')
@@ -76,7 +76,7 @@ describe('log replication', () => {
     assert.deepEqual(next.map((m) => m.entries.map((e) => e.data)), [['p3', 'p4', 'p5']])
 
     c.stabilize()
-    assert.deepEqual(c.node(2).entries().map((e) => e.data).filter(Boolean), ['p1', 'p2', 'p3', 'p4', 'p5'])
+    assert.deepEqual(c.node(2).log().entries().map((e) => e.data).filter(Boolean), ['p1', 'p2', 'p3', 'p4', 'p5'])
     assert.deepEqual(c.violations, [])
   })
 
@@ -100,7 +100,7 @@ describe('log replication', () => {
     const appends = withEntries(c.process(1)!.messages, 2)
     assert.deepEqual(appends.map((m) => m.entries.map((e) => e.data)), [['a', 'b'], ['c', 'd'], ['e']])
     c.stabilize()
-    assert.deepEqual(c.node(2).entries().map((e) => e.data).filter(Boolean), ['a', 'b', 'c', 'd', 'e'])
+    assert.deepEqual(c.node(2).log().entries().map((e) => e.data).filter(Boolean), ['a', 'b', 'c', 'd', 'e'])
   })
 
   test('a follower whose AppendEntries were lost catches up without new proposals after the partition heals', () => {
@@ -112,8 +112,8 @@ describe('log replication', () => {
     c.stabilize()
     c.heal()
     c.tickAll(5 * E)
-    assert.deepEqual(logOf(c.node(3).entries()), logOf(leader.entries()))
-    assert.equal(c.node(3).commitIndex, leader.commitIndex)
+    assert.deepEqual(logOf(c.node(3).log().entries()), logOf(leader.log().entries()))
+    assert.equal(c.node(3).status().commitIndex, leader.status().commitIndex)
   })
 })
 
@@ -140,15 +140,15 @@ describe('Figure 7: a leader of term 8 repairs every follower log', () => {
 
   test('after stabilize every follower log equals the leader log, with the no-op of term 8 committed', () => {
     const {c, leader} = figure7()
-    assert.equal(leader.currentTerm, 8)
-    assert.deepEqual(termsOf(leader.entries()), [...leaderLog, 8])
-    assert.equal(leader.commitIndex, 11)
+    assert.equal(leader.status().term, 8)
+    assert.deepEqual(termsOf(leader.log().entries()), [...leaderLog, 8])
+    assert.equal(leader.status().commitIndex, 11)
     for (const [name, f] of Object.entries(followers)) {
       const n = c.node(f.id)
-      assert.deepEqual(logOf(n.entries()), logOf(leader.entries()), `follower (${name})`)
-      assert.deepEqual(logOf(c.storage.get(f.id)!.entries), logOf(leader.entries()), `follower (${name}) storage`)
-      assert.equal(n.currentTerm, 8, `follower (${name})`)
-      assert.equal(n.commitIndex, 11, `follower (${name})`)
+      assert.deepEqual(logOf(n.log().entries()), logOf(leader.log().entries()), `follower (${name})`)
+      assert.deepEqual(logOf(c.storage.get(f.id)!.entries), logOf(leader.log().entries()), `follower (${name}) storage`)
+      assert.equal(n.status().term, 8, `follower (${name})`)
+      assert.equal(n.status().commitIndex, 11, `follower (${name})`)
     }
     assert.deepEqual(c.violations, [])
   })
@@ -169,8 +169,8 @@ describe('Figure 7: a leader of term 8 repairs every follower log', () => {
   test("follower (f)'s extra entries of terms 2 and 3 are removed, from memory and from storage", () => {
     const {c} = figure7()
     const f = c.node(followers['f']!.id)
-    assert.deepEqual(termsOf(f.entries()), [1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 8])
-    assert.ok(!f.entries().some((e) => e.term === 2 || e.term === 3))
+    assert.deepEqual(termsOf(f.log().entries()), [1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 8])
+    assert.ok(!f.log().entries().some((e) => e.term === 2 || e.term === 3))
     assert.ok(!c.storage.get(f.id)!.entries.some((e) => e.term === 2 || e.term === 3))
     // Storage truncated from the first conflicting index: the Ready that fixed it started at 4.
     const fix = c.readies.get(f.id)!.find((rd) => rd.entries.length > 0)!
@@ -198,28 +198,28 @@ describe('Figure 8: an entry of an older term is not committed by counting repli
     c.timeout(1)
     c.stabilize(is.vote)
     const s1 = c.node(1)
-    assert.equal(s1.role, 'leader')
-    assert.equal(s1.currentTerm, 4)
+    assert.equal(s1.status().role, 'leader')
+    assert.equal(s1.status().term, 4)
     // (c) S1 replicates 2@2 to S3, but once S3 holds it, S1's entry of term 4 gets lost on the way
     // there; S4 is unreachable.
     c.cut(1, 4)
-    const s3HasOldEntry = () => c.node(3).termAt(2) === 2
+    const s3HasOldEntry = () => c.node(3).log().termAt(2) === 2
     c.dropIf((m) => m.type === 'AppendEntries' && m.to === 3 && m.entries.some((e) => e.term === 4) && s3HasOldEntry())
     c.stabilize()
     return {c, s1}
   }
 
   function assertNotCommittedByCounting(c: Cluster, s1: ReturnType<Cluster['node']>): void {
-    const holders = [1, 2, 3, 4, 5].filter((id) => c.node(id).termAt(2) === 2)
+    const holders = [1, 2, 3, 4, 5].filter((id) => c.node(id).log().termAt(2) === 2)
     assert.deepEqual(holders, [1, 2, 3], '2@2 is on a majority')
     assert.equal(s1.followerProgress(3)!.matchIndex, 2, 'and S1 knows it')
     assert.deepEqual(
-      [1, 2, 3, 4, 5].filter((id) => c.node(id).termAt(3) === 4),
+      [1, 2, 3, 4, 5].filter((id) => c.node(id).log().termAt(3) === 4),
       [1, 2],
       '3@4 is on a minority',
     )
-    assert.equal(s1.commitIndex, 1, 'S1 must not commit 2@2 by counting')
-    assert.ok([1, 2, 3].every((id) => c.node(id).commitIndex === 1))
+    assert.equal(s1.status().commitIndex, 1, 'S1 must not commit 2@2 by counting')
+    assert.ok([1, 2, 3].every((id) => c.node(id).status().commitIndex === 1))
   }
 
   test('(c) 2@2 on a majority stays uncommitted; (d) S5 may then overwrite it, and nobody applied it', () => {
@@ -230,12 +230,12 @@ describe('Figure 8: an entry of an older term is not committed by counting repli
     c.heal()
     c.crash(1)
     c.restart(5)
-    c.tickUntil(() => c.node(5).role === 'leader', {only: [5]})
+    c.tickUntil(() => c.node(5).status().role === 'leader', {only: [5]})
     const s5 = c.node(5)
-    assert.equal(s5.currentTerm, 5)
+    assert.equal(s5.status().term, 5)
     c.stabilize()
-    for (const id of [2, 3, 4, 5]) assert.deepEqual(termsOf(c.node(id).entries()), [1, 3, 5], `S${id}`)
-    assert.equal(s5.commitIndex, 3)
+    for (const id of [2, 3, 4, 5]) assert.deepEqual(termsOf(c.node(id).log().entries()), [1, 3, 5], `S${id}`)
+    assert.equal(s5.status().commitIndex, 3)
     for (const id of [2, 3, 4, 5]) {
       assert.ok(!c.applied.get(id)!.some((e) => e.index === 2 && e.term === 2), `S${id} never applied 2@2`)
     }
@@ -245,7 +245,7 @@ describe('Figure 8: an entry of an older term is not committed by counting repli
   test('the commit-old-term mutant commits 2@2 by counting (the test above can fail)', () => {
     const {c, s1} = figure8('commit-old-term')
     assert.throws(() => assertNotCommittedByCounting(c, s1), {name: 'AssertionError'})
-    assert.equal(s1.commitIndex, 2)
+    assert.equal(s1.status().commitIndex, 2)
   })
 
   test('(e) once S1 commits an entry of term 4 on a majority, 2@2 commits with it and S5 cannot win', () => {
@@ -254,16 +254,16 @@ describe('Figure 8: an entry of an older term is not committed by counting repli
     c.cut(1, 4)
     s1.propose('x')
     c.stabilize()
-    assert.deepEqual(termsOf(c.node(3).entries()), [1, 2, 4, 4])
-    assert.equal(s1.commitIndex, 4)
+    assert.deepEqual(termsOf(c.node(3).log().entries()), [1, 2, 4, 4])
+    assert.equal(s1.status().commitIndex, 4)
     assert.deepEqual(c.applied.get(1)!.map((e) => `${e.index}@${e.term}`), ['1@1', '2@2', '3@4', '4@4'])
 
     c.heal()
     c.crash(1)
     c.restart(5)
     c.tickAll(6 * E, [5])
-    assert.notEqual(c.node(5).role, 'leader', 'S2 and S3 refuse a log that ends in term 3')
-    assert.deepEqual(termsOf(c.node(3).entries()), [1, 2, 4, 4], 'the committed entries survive')
+    assert.notEqual(c.node(5).status().role, 'leader', 'S2 and S3 refuse a log that ends in term 3')
+    assert.deepEqual(termsOf(c.node(3).log().entries()), [1, 2, 4, 4], 'the committed entries survive')
     assert.deepEqual(c.violations, [])
   })
 })
@@ -286,13 +286,13 @@ describe('conflict truncation', () => {
   }
 
   function assertFollowerMatches(c: Cluster, leader: ReturnType<Cluster['node']>): void {
-    assert.deepEqual(logOf(c.node(3).entries()), logOf(leader.entries()))
-    assert.deepEqual(logOf(c.storage.get(3)!.entries), logOf(leader.entries()))
+    assert.deepEqual(logOf(c.node(3).log().entries()), logOf(leader.log().entries()))
+    assert.deepEqual(logOf(c.storage.get(3)!.entries), logOf(leader.log().entries()))
   }
 
   test('a follower with a conflicting suffix truncates it, and its Ready starts at the conflict index', () => {
     const {c, leader} = conflict()
-    assert.deepEqual(termsOf(leader.entries()), [1, 3, 4, 4])
+    assert.deepEqual(termsOf(leader.log().entries()), [1, 3, 4, 4])
     assertFollowerMatches(c, leader)
     const first = c.readies.get(3)!.find((rd) => rd.entries.length > 0)!
     assert.equal(first.entries[0]!.index, 2, 'storage must cut from index 2 on')
@@ -309,7 +309,7 @@ describe('conflict truncation', () => {
   test('the no-truncate-conflict mutant leaves the follower log different (the test above can fail)', () => {
     const {c, leader} = conflict('no-truncate-conflict')
     assert.throws(() => assertFollowerMatches(c, leader), {name: 'AssertionError'})
-    assert.deepEqual(termsOf(c.node(3).entries()), [1, 2, 2, 2], 'it kept every entry of term 2')
+    assert.deepEqual(termsOf(c.node(3).log().entries()), [1, 2, 2, 2], 'it kept every entry of term 2')
     assert.ok(c.violations.some((v) => v.startsWith('state machine safety')), c.violations.join('\n'))
   })
 
@@ -321,10 +321,10 @@ describe('conflict truncation', () => {
     c.collect()
     const appends = c.pending.filter(appendsTo(2))
     c.stabilize()
-    const before = logOf(c.node(2).entries())
+    const before = logOf(c.node(2).log().entries())
     c.inject({...appends[0]!}) // a duplicate, delivered late
     c.stabilize()
-    assert.deepEqual(logOf(c.node(2).entries()), before)
+    assert.deepEqual(logOf(c.node(2).log().entries()), before)
     assert.deepEqual(c.violations, [])
     c.tickAll(HEARTBEAT_TICKS)
   })

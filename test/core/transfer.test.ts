@@ -12,7 +12,7 @@ describe('leadership transfer', () => {
   test('transferLeadership(to) makes `to` leader of the next term via TimeoutNow', () => {
     const c = new Cluster([1, 2, 3])
     const old = c.elect(1)
-    const term = old.currentTerm
+    const term = old.status().term
     assert.deepEqual(old.transferLeadership(2), {ok: true})
     const rd = c.process(1)!
     assert.deepEqual(
@@ -22,11 +22,11 @@ describe('leadership transfer', () => {
     )
     c.stabilize()
     const n2 = c.node(2)
-    assert.equal(n2.role, 'leader')
-    assert.equal(n2.currentTerm, term + 1)
-    assert.equal(old.role, 'follower')
-    assert.equal(old.leaderId, 2)
-    assert.equal(c.node(3).leaderId, 2)
+    assert.equal(n2.status().role, 'leader')
+    assert.equal(n2.status().term, term + 1)
+    assert.equal(old.status().role, 'follower')
+    assert.equal(old.status().leaderId, 2)
+    assert.equal(c.node(3).status().leaderId, 2)
     const votes = c.sentMessages((m) => m.type === 'RequestVote' && m.from === 2)
     assert.ok(votes.length > 0 && votes.every((m) => m.type === 'RequestVote' && m.transfer && !m.preVote),
       'a transfer campaign skips PreVote and is marked so voters in their lease still answer')
@@ -42,7 +42,7 @@ describe('leadership transfer', () => {
     c.tickAll(E - 1)
     assert.deepEqual(leader.propose('x'), {ok: false, reason: 'transferring', leaderHint: 2})
     c.tickAll(1)
-    assert.equal(leader.role, 'leader', 'node 3 keeps it in power')
+    assert.equal(leader.status().role, 'leader', 'node 3 keeps it in power')
     const r = leader.propose('x')
     assert.equal(r.ok, true, 'the transfer timed out after one election timeout')
     assert.ok(c.events.includes('1: leadership transfer to 2 timed out'))
@@ -55,12 +55,12 @@ describe('leadership transfer', () => {
     for (const d of ['a', 'b', 'c', 'd']) leader.propose(d)
     c.stabilize()
     c.restart(3) // far behind: an empty log
-    const last = leader.lastIndex()
-    assert.equal(c.node(3).lastIndex(), 0)
+    const last = leader.log().lastIndex()
+    assert.equal(c.node(3).log().lastIndex(), 0)
 
     assert.deepEqual(leader.transferLeadership(3), {ok: true})
     assert.equal(leader.propose('e').ok, false)
-    c.tickUntil(() => c.node(3).role === 'leader', {max: E})
+    c.tickUntil(() => c.node(3).status().role === 'leader', {max: E})
 
     const timeoutNow = c.sent.find((r) => r.message.type === 'TimeoutNow')!
     const caughtUp = c.sent.find(
@@ -68,9 +68,9 @@ describe('leadership transfer', () => {
     )!
     assert.ok(caughtUp && timeoutNow.seq > caughtUp.seq, 'TimeoutNow only after node 3 acknowledged index ' + last)
     assert.equal(c.sentMessages(is.type('TimeoutNow')).length, 1)
-    assert.equal(c.node(3).currentTerm, leader.currentTerm)
-    assert.equal(leader.role, 'follower')
-    assert.deepEqual(logOf(c.node(3).entries()).slice(0, last), logOf(leader.entries()).slice(0, last))
+    assert.equal(c.node(3).status().term, leader.status().term)
+    assert.equal(leader.status().role, 'follower')
+    assert.deepEqual(logOf(c.node(3).log().entries()).slice(0, last), logOf(leader.log().entries()).slice(0, last))
     assert.deepEqual(c.violations, [])
   })
 
@@ -84,7 +84,7 @@ describe('leadership transfer', () => {
     c.heal()
     assert.deepEqual(leader.transferLeadership(3), {ok: true})
     c.tickAll(E - 1)
-    assert.equal(c.node(3).role, 'leader', 'node 3 should have been caught up and sent TimeoutNow')
+    assert.equal(c.node(3).status().role, 'leader', 'node 3 should have been caught up and sent TimeoutNow')
   })
 
   test('a transfer started late in the leader\'s election period gets a full election timeout, then gives up', () => {
@@ -98,7 +98,7 @@ describe('leadership transfer', () => {
     c.tickAll(E - 1)
     assert.deepEqual(leader.propose('b'), {ok: false, reason: 'transferring', leaderHint: 3}, 'still transferring after E-1 ticks')
     c.tickAll(1)
-    assert.equal(leader.role, 'leader')
+    assert.equal(leader.status().role, 'leader')
     assert.equal(leader.propose('c').ok, true, 'the transfer timed out after E ticks and proposals are accepted again')
   })
 
@@ -108,7 +108,7 @@ describe('leadership transfer', () => {
     c.tickAll(HEARTBEAT_TICKS) // everyone is well inside its lease
     old.transferLeadership(4)
     c.stabilize()
-    assert.equal(c.node(4).role, 'leader')
+    assert.equal(c.node(4).status().role, 'leader')
     const granted = c.sentMessages(
       (m: Message) => m.type === 'RequestVoteResponse' && m.to === 4 && m.voteGranted,
     ).map((m) => m.from)

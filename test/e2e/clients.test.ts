@@ -4,9 +4,9 @@ import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import {execa} from 'execa'
-import {loadCluster, readSecret} from '../../src/cluster/config.js'
+import {loadCluster, readSecret} from '../../src/clusterdir/config.js'
 import {nodeStatuses} from '../../src/cluster/status.js'
-import type {NodeStatus} from '../../src/server/protocol.js'
+import type {NodeStatus} from '../../src/protocol/protocol.js'
 import {Cluster, median, pidAlive, ROOT, RUN_JS, type RunResult} from './harness.js'
 
 const T = {timeout: 90_000}

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {ClusterClient, UnavailableError} from '../../src/client/cluster-client.js'
-import {loadCluster, readSecret} from '../../src/cluster/config.js'
+import {loadCluster, readSecret} from '../../src/clusterdir/config.js'
 import {DEFAULT_REPLICA_NODE_FLAGS} from '../../src/cluster/processes.js'
 import {Cluster, ELECTION_MS, sleep, stackLines, type RunResult, type StatusJson} from './harness.js'
 

@@ -6,8 +6,8 @@
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {ClusterClient, UnavailableError} from '../../src/client/cluster-client.js'
-import {loadCluster, readSecret} from '../../src/cluster/config.js'
-import type {ClientReply} from '../../src/server/protocol.js'
+import {loadCluster, readSecret} from '../../src/clusterdir/config.js'
+import type {ClientReply} from '../../src/protocol/protocol.js'
 import {ClientConnection} from '../../src/transport/client.js'
 import {Cluster} from './harness.js'
 

@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {statusJson} from '../../src/cli/render.js'
-import {loadCluster, readSecret} from '../../src/cluster/config.js'
+import {loadCluster, readSecret} from '../../src/clusterdir/config.js'
 import {clusterStatus} from '../../src/cluster/status.js'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')

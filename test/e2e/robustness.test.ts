@@ -10,7 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {execa} from 'execa'
 import {ClusterClient} from '../../src/client/cluster-client.js'
-import {loadCluster, readSecret} from '../../src/cluster/config.js'
+import {loadCluster, readSecret} from '../../src/clusterdir/config.js'
 import {Cluster, findBasePort, pidAlive, replicaPidsFor, ROOT, RUN_JS, stackLines, waitFor, type RunResult, type StatusJson} from './harness.js'
 
 const T = {timeout: 120_000}

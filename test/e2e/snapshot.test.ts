@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {ClusterClient} from '../../src/client/cluster-client.js'
-import {loadCluster, readSecret} from '../../src/cluster/config.js'
+import {loadCluster, readSecret} from '../../src/clusterdir/config.js'
 import {Cluster, findBasePort} from './harness.js'
 
 let c: Cluster | undefined

@@ -5,6 +5,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import type {AppendEntries, Entry, InstallSnapshot, Message} from '../../src/core/types.js'
 import {Prng} from '../../src/lib/prng.js'
+import {formatNodeEvent} from '../../src/protocol/events.js'
 import {Replica} from '../../src/server/replica.js'
 import {MemoryFs} from '../../src/storage/memory-fs.js'
 import {SegmentLogStorage} from '../../src/storage/segment-log.js'
@@ -22,7 +23,7 @@ function follower(fs: MemoryFs, deferred: (() => void)[]) {
     {
       storage: new SegmentLogStorage(fs, '/n2', {log: (l) => lines.push(l)}),
       send: (m) => sent.push(m),
-      log: (l) => lines.push(l),
+      log: (e) => lines.push(formatNodeEvent(e)),
       defer: (fn) => deferred.push(fn),
     },
   )
@@ -51,9 +52,9 @@ test('the log is compacted only once the stepwise encoding is done, at the index
   const deferred: (() => void)[] = []
   const {replica, lines} = follower(fs, deferred)
   feed(replica, 1, 12)
-  assert.equal(replica.raft.appliedIndex, 12)
+  assert.equal(replica.status().appliedIndex, 12)
   assert.equal(deferred.length, 1, 'a snapshot job started')
-  assert.equal(replica.raft.snapshotMeta().lastIncludedIndex, 0, 'nothing compacted yet')
+  assert.equal(replica.status().snapshotIndex, 0, 'nothing compacted yet')
 
   // More entries arrive and apply while the job runs; they must not leak into the snapshot.
   deferred.shift()!()
@@ -64,7 +65,7 @@ test('the log is compacted only once the stepwise encoding is done, at the index
     steps++
   }
   assert.ok(steps >= 3, `${steps} steps`)
-  assert.equal(replica.raft.snapshotMeta().lastIncludedIndex, 12)
+  assert.equal(replica.status().snapshotIndex, 12)
   assert.ok(lines.some((l) => /^snapshot taken at 12 \(term 3, 7 keys, .* encoded in \d+ steps\)$/.test(l)), lines.join('\n'))
 
   const state = reload(fs)
@@ -101,7 +102,7 @@ test("a job overtaken by the leader's snapshot is dropped, and the leader's snap
   replica.process()
   while (deferred.length > 0) deferred.shift()!()
   assert.ok(lines.some((l) => l.startsWith('snapshot at 12 dropped')), lines.join('\n'))
-  assert.equal(replica.raft.snapshotMeta().lastIncludedIndex, 40)
+  assert.equal(replica.status().snapshotIndex, 40)
   assert.equal(replica.kv.get('k'), 'from the leader')
   const state = reload(fs)
   assert.equal(state.snapshot?.lastIncludedIndex, 40)
@@ -115,7 +116,7 @@ test('without a defer port the snapshot is taken at once (the same bytes)', () =
     {storage: new SegmentLogStorage(fs, '/n2', {log: () => {}}), send: () => {}, log: () => {}},
   )
   feed(replica, 1, 12)
-  assert.equal(replica.raft.snapshotMeta().lastIncludedIndex, 12)
+  assert.equal(replica.status().snapshotIndex, 12)
   assert.equal(reload(fs).snapshot?.lastIncludedIndex, 12)
 })
 
@@ -128,13 +129,13 @@ test('with a large state, the next snapshot waits until the new commands weigh h
   const big = (i: number) => `${i}`.padEnd(1000, 'x')
   feed(replica, 1, 12, big) // 7 keys of 1,000 bytes: a ~7 KB snapshot at 12
   drain()
-  assert.equal(replica.raft.snapshotMeta().lastIncludedIndex, 12)
+  assert.equal(replica.status().snapshotIndex, 12)
   // 20 small writes (more than snapshotEvery entries, ~1 KB in all): not worth rewriting 7 KB yet.
   feed(replica, 13, 32)
   drain()
-  assert.equal(replica.raft.snapshotMeta().lastIncludedIndex, 12, lines.join('\n'))
+  assert.equal(replica.status().snapshotIndex, 12, lines.join('\n'))
   // Large writes push the new commands past half of the last snapshot's size: due now.
   feed(replica, 33, 36, big)
   drain()
-  assert.equal(replica.raft.snapshotMeta().lastIncludedIndex, 36, lines.join('\n'))
+  assert.equal(replica.status().snapshotIndex, 36, lines.join('\n'))
 })

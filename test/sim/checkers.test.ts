@@ -3,14 +3,14 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {SafetyChecker} from '../../src/sim/checkers.js'
-import type {RaftNode} from '../../src/core/raft.js'
+import type {ObservedNode} from '../../src/sim/checkers.js'
 import type {Entry} from '../../src/core/types.js'
 
 const entry = (index: number, term: number): Entry => ({index, term, type: 'normal', data: `${index}@${term}`})
 
 /** Just what becameLeader() reads of a node. */
-function leader(id: number, term: number, terms: Record<number, number>): RaftNode {
-  return {id, currentTerm: term, snapshotMeta: () => ({lastIncludedIndex: 0, lastIncludedTerm: 0}), termAt: (i: number) => terms[i]} as unknown as RaftNode
+function leader(id: number, term: number, terms: Record<number, number>): ObservedNode {
+  return {id, term, log: {snapshotIndex: 0, termAt: (i: number) => terms[i]}} as unknown as ObservedNode
 }
 
 test('leader completeness counts only entries committed in earlier terms', () => {

@@ -17,11 +17,11 @@ const EXPECTED: Record<string, RegExp> = {
   'no-truncate-conflict': /log matching|state machine safety|leader completeness|linearizability|invariant/,
   'read-without-readindex': /linearizability/,
   'read-before-own-term-commit': /linearizability/,
-  'ack-before-fsync': /election safety|leader completeness|state machine safety|linearizability|log matching|exactly-once|replica states/,
+  'ack-before-fsync': /durability|election safety|leader completeness|state machine safety|linearizability|log matching|exactly-once|replica states/,
   // Issue #12's bugs, back as mutants.
-  'commit-before-log': /state machine safety|replica states|leader completeness|linearizability|log matching|exactly-once|storage corruption/,
+  'commit-before-log': /durability|state machine safety|replica states|leader completeness|linearizability|log matching|exactly-once|storage corruption/,
   'apply-past-commit': /applied <= committed|state machine safety|replica states|linearizability/,
-  'trust-page-cache': /election safety|leader completeness|state machine safety|linearizability|log matching|exactly-once|replica states|storage corruption/,
+  'trust-page-cache': /durability|election safety|leader completeness|state machine safety|linearizability|log matching|exactly-once|replica states|storage corruption/,
   'implicit-sessions': /liveness|exactly-once/,
 }
 

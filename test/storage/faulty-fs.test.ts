@@ -7,7 +7,7 @@ import {spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import {diskFaultsReader} from '../../src/cluster/disk-faults.js'
+import {diskFaultsReader} from '../../src/clusterdir/disk-faults.js'
 import {FaultyFs, type DiskFaults} from '../../src/storage/faulty-fs.js'
 import {RealFs} from '../../src/storage/real-fs.js'
 import {SegmentLogStorage} from '../../src/storage/segment-log.js'
@@ -50,7 +50,7 @@ test('volatile: a SIGKILLed process loses the entries it did not fsync, keeps th
     fs.writeFileSync(path.join(dir, 'node-1', 'disk-faults.json'), JSON.stringify({volatile: true}))
     const data = path.join(dir, 'data')
     const script = `
-      import {diskFaultsReader} from ${JSON.stringify(path.resolve('src/cluster/disk-faults.ts'))}
+      import {diskFaultsReader} from ${JSON.stringify(path.resolve('src/clusterdir/disk-faults.ts'))}
       import {FaultyFs} from ${JSON.stringify(path.resolve('src/storage/faulty-fs.ts'))}
       import {RealFs} from ${JSON.stringify(path.resolve('src/storage/real-fs.ts'))}
       import {SegmentLogStorage} from ${JSON.stringify(path.resolve('src/storage/segment-log.ts'))}

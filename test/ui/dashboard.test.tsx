@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 // compiles to React.createElement.
 import React from 'react'
 import type {ClusterStatus} from '../../src/cluster/status.js'
-import type {NodeEvent} from '../../src/server/protocol.js'
+import type {NodeEvent} from '../../src/protocol/events.js'
 import type {ClusterActions} from '../../src/ui/actions.js'
 import type {StatusSource} from '../../src/ui/cluster-source.js'
 import {dashboardView, initialState, reduce, type DashboardAction, type DashboardState} from '../../src/ui/model.js'
@@ -39,7 +39,7 @@ function assertFits(text: string, width: number, height: number): void {
 test('a healthy cluster: header with directory, leader and term; a row per node with its role; the footer keys', () => {
   const s = stateOf([
     {type: 'status', status: healthy(7, 130), time: T0},
-    {type: 'events', events: [event(1, T0 - 2000, 'election started for term 7'), event(1, T0 - 1900, 'became leader of term 7')]},
+    {type: 'events', events: [event(1, T0 - 2000, {type: 'election-started', term: 7}), event(1, T0 - 1900, {type: 'became-leader', term: 7})]},
   ])
   const out = frame(s)
   assertFits(out, 80, 23)
@@ -114,7 +114,7 @@ test('a node whose process is alive but does not answer says so; a paused one sa
 })
 
 test('a 60x20 terminal: the columns that fit, the short header and footer; too small says so', () => {
-  const s = stateOf([{type: 'status', status: healthy(7, 1_234_567), time: T0}, {type: 'events', events: [event(1, T0, 'became leader of term 7')]}])
+  const s = stateOf([{type: 'status', status: healthy(7, 1_234_567), time: T0}, {type: 'events', events: [event(1, T0, {type: 'became-leader', term: 7})]}])
   const out = frame(s, {width: 60, height: 19})
   assertFits(out, 60, 19)
   const cut = out.split('\n').filter((l) => l.includes('…') && !/^\d\d:\d\d:\d\d /.test(l))
@@ -139,7 +139,7 @@ test('nothing exceeds 80 columns: 15 nodes, 7-digit indexes, a long directory, l
   const s = stateOf(
     [
       {type: 'status', status: snapshot(nodes, {groups: [[1, 2, 3, 4, 5, 6], [8, 9, 10, 11, 12]]}), time: T0},
-      {type: 'events', events: [event(3, T0, 'snapshot taken at 9999999 (term 123456, 1234567 keys) ' + 'x'.repeat(100))]},
+      {type: 'events', events: [event(3, T0, {type: 'snapshot-taken', index: 9_999_999_999, term: 123456, keys: 1_234_567_890, bytes: 9e12, steps: 100000})]},
       {type: 'move', delta: 14},
     ],
     Array.from({length: 15}, (_, i) => i + 1),
@@ -229,7 +229,7 @@ test('the container polls, keys select and act on a node, results land in the fe
   const screen = () => stripAnsi(r.lastFrame() ?? '')
   try {
     await waitFor('the first status', () => screen().includes('leader node 1'))
-    source.push([event(1, Date.now(), 'became leader of term 2')])
+    source.push([event(1, Date.now(), {type: 'became-leader', term: 2})])
     await waitFor('the pushed event', () => screen().includes('became leader of term 2'))
 
     r.stdin.write('\x1b[B') // down arrow: node 2

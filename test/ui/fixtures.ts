@@ -1,6 +1,6 @@
 // Status snapshots for the dashboard tests, written as the scenario they show.
 import type {ClusterStatus, NodeRow} from '../../src/cluster/status.js'
-import type {NodeEvent} from '../../src/server/protocol.js'
+import {formatNodeEvent, type NodeEvent, type NodeEventBody} from '../../src/protocol/events.js'
 
 export type NodeSpec =
   | 'down'
@@ -43,8 +43,8 @@ export function snapshot(nodes: Record<number, NodeSpec>, partition: {groups: nu
   }
 }
 
-export function event(node: number, time: number, text: string): NodeEvent {
-  return {node, time, text}
+export function event(node: number, time: number, body: NodeEventBody): NodeEvent {
+  return {node, time, text: formatNodeEvent(body), event: body}
 }
 
 /** A healthy 3-node cluster: node 1 leads term `term` at commit index `commit`. */

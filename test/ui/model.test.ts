@@ -85,23 +85,30 @@ test('a leader replaced between two snapshots reads as a leader change', () => {
   assert.deepEqual(texts(s).slice(1), ['leader changed: node 1 → node 3 (term 4)'])
 })
 
-test('node event lines: elections, leadership, partitions and snapshots are kept; transport chatter is not', () => {
-  assert.equal(classifyEvent('election started for term 5')?.kind, 'election')
-  assert.equal(classifyEvent('became leader of term 5')?.kind, 'leader')
-  assert.equal(classifyEvent('stepped down in term 6')?.kind, 'leader')
-  assert.equal(classifyEvent('snapshot taken at 10000 (term 3, 42 keys)')?.kind, 'snapshot')
-  assert.deepEqual(classifyEvent('partition applied: groups 3 (this node in group 1)'), {kind: 'partition', text: 'partition applied: groups 3'})
-  assert.equal(classifyEvent('partition healed')?.kind, 'partition')
-  assert.deepEqual(classifyEvent('started (pid 42) on 127.0.0.1:7101, term 3, last index 7'), {kind: 'up', text: 'started (term 3, last index 7)'})
-  assert.equal(classifyEvent('torn tail repaired: seg-1 at offset 10 (3 bytes dropped)')?.kind, 'error')
-  assert.equal(classifyEvent('peer 2 unreachable: connect ECONNREFUSED; retrying'), null)
-  assert.equal(classifyEvent('voted for 2 in term 5'), null)
-  assert.equal(classifyEvent('pre-vote for term 5 started'), null)
+test('node events by type: elections, leadership, partitions and snapshots are kept; votes and transport chatter are not', () => {
+  assert.equal(classifyEvent({type: 'election-started', term: 5})?.kind, 'election')
+  assert.equal(classifyEvent({type: 'became-leader', term: 5})?.kind, 'leader')
+  assert.equal(classifyEvent({type: 'stepped-down', term: 6})?.kind, 'leader')
+  assert.equal(classifyEvent({type: 'snapshot-taken', index: 10000, term: 3, keys: 42, bytes: 1000, steps: 1})?.kind, 'snapshot')
+  assert.deepEqual(classifyEvent({type: 'partition-applied', rules: 'groups 3', group: 1}), {kind: 'partition', text: 'partition applied: groups 3'})
+  assert.equal(classifyEvent({type: 'partition-healed'})?.kind, 'partition')
+  assert.deepEqual(classifyEvent({type: 'started', pid: 42, address: '127.0.0.1:7101', term: 3, lastIndex: 7}), {kind: 'up', text: 'started (term 3, last index 7)'})
+  assert.equal(classifyEvent({type: 'storage', text: 'torn tail repaired: seg-1 at offset 10 (3 bytes dropped)', recovery: true})?.kind, 'error')
+  assert.equal(classifyEvent({type: 'storage', text: 'removing leftover temporary file: x.tmp', recovery: false}), null)
+  assert.equal(classifyEvent({type: 'note', text: 'peer 2 unreachable: connect ECONNREFUSED; retrying'}), null)
+  assert.equal(classifyEvent({type: 'voted', for: 2, term: 5}), null)
+  assert.equal(classifyEvent({type: 'pre-vote-started', term: 5}), null)
+})
+
+test('rewording an event cannot change what the feed makes of it: the type decides', () => {
+  const e = {time: T0, node: 1, text: 'anything at all', event: {type: 'became-leader', term: 4}} as const
+  const s = run([{type: 'events', events: [e]}])
+  assert.deepEqual(texts(s), ['became leader of term 4'])
 })
 
 test('an event delivered twice (backfill overlapping the subscription) appears once', () => {
-  const e = event(1, T0, 'became leader of term 2')
-  const s = run([{type: 'events', events: [e]}, {type: 'events', events: [e, event(2, T0 + 5, 'peer 1 connected from x')]}])
+  const e = event(1, T0, {type: 'became-leader', term: 2})
+  const s = run([{type: 'events', events: [e]}, {type: 'events', events: [e, event(2, T0 + 5, {type: 'note', text: 'peer 1 connected from x'})]}])
   assert.deepEqual(texts(s), ['became leader of term 2'])
   assert.deepEqual(s.feed[0]!.source, {type: 'nodes', nodes: [1]})
 })
@@ -111,9 +118,9 @@ test('the same line from every node becomes one feed line naming them all', () =
     {
       type: 'events',
       events: [
-        event(2, T0 + 2, 'partition applied: groups 3 (this node in group 2)'),
-        event(1, T0 + 1, 'partition applied: groups 3 (this node in group 2)'),
-        event(3, T0 + 3, 'partition applied: groups 3 (this node in group 1)'),
+        event(2, T0 + 2, {type: 'partition-applied', rules: 'groups 3', group: 2}),
+        event(1, T0 + 1, {type: 'partition-applied', rules: 'groups 3', group: 2}),
+        event(3, T0 + 3, {type: 'partition-applied', rules: 'groups 3', group: 1}),
       ],
     },
   ])
@@ -128,8 +135,8 @@ test('the same line from every node becomes one feed line naming them all', () =
 
 test('a late backfill of an earlier report moves a merged line back to its time', () => {
   const s = run([
-    {type: 'events', events: [event(2, T0 + 100, 'started (pid 2) on h:2, term 0, last index 0')]},
-    {type: 'events', events: [event(1, T0, 'started (pid 1) on h:1, term 0, last index 0'), event(1, T0 + 50, 'became leader of term 1')]},
+    {type: 'events', events: [event(2, T0 + 100, {type: 'started', pid: 2, address: 'h:2', term: 0, lastIndex: 0})]},
+    {type: 'events', events: [event(1, T0, {type: 'started', pid: 1, address: 'h:1', term: 0, lastIndex: 0}), event(1, T0 + 50, {type: 'became-leader', term: 1})]},
   ])
   assert.deepEqual(s.feed.map((f) => [f.text, sourceLabel(f.source)]), [
     ['started (term 0, last index 0)', 'n1,2'],
@@ -139,8 +146,8 @@ test('a late backfill of an earlier report moves a merged line back to its time'
 
 test('the feed is in time order whatever order the nodes report in, and bounded', () => {
   const s = run([
-    {type: 'events', events: [event(2, T0 + 200, 'became leader of term 3')]},
-    {type: 'events', events: [event(1, T0 + 100, 'election started for term 3')]},
+    {type: 'events', events: [event(2, T0 + 200, {type: 'became-leader', term: 3})]},
+    {type: 'events', events: [event(1, T0 + 100, {type: 'election-started', term: 3})]},
     {type: 'status', status: healthy(), time: T0 + 150},
   ])
   assert.deepEqual(texts(s), ['election started for term 3', 'watching 3 nodes (3 up); leader node 1, term 2', 'became leader of term 3'])

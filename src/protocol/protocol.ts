@@ -1,6 +1,7 @@
 // Client requests a replica answers, and its replies. A client first registers a session through
 // the log (`register`, answered with the session id); its writes carry (session, seq) so a retry
 // is applied at most once; the same seq is kept across retries to any node.
+import {confChangeProblem, type ConfChange, type Membership} from '../core/membership.js'
 import type {NodeId} from '../core/types.js'
 import type {KvWriteResult} from '../kv/state-machine.js'
 
@@ -14,13 +15,23 @@ export type RegisterRequest = {type: 'register'; nonce?: string}
 
 export type ReadRequest = {type: 'get'; key: string; stale?: boolean}
 
-export type ClientRequest = WriteRequest | RegisterRequest | ReadRequest
+/**
+ * A configuration change, proposed through the log by the leader (answered once applied).
+ * `force`: skip the check that the new configuration has a quorum among the nodes up.
+ */
+export type MemberRequest = {type: 'member'; change: ConfChange; force?: boolean}
+
+export type ClientRequest = WriteRequest | RegisterRequest | ReadRequest | MemberRequest
 
 export type ClientReply =
   | {ok: true; result: KvWriteResult; index: number}
   | {ok: true; value: string | null; index: number}
   /** A new session, registered at log index `session`. */
   | {ok: true; session: number; index: number}
+  /** A configuration change applied at `index`: the configuration now in force. */
+  | {ok: true; membership: Membership; index: number}
+  /** The leader refused the configuration change (one is in progress, it would lose quorum, ...). */
+  | {ok: false; error: 'refused'; reason: string; leaderHint: NodeId | 0}
   /** This node cannot serve the request now; `leaderHint` (0 if unknown) may. */
   | {ok: false; error: 'not-leader'; leaderHint: NodeId | 0}
   /** The node lost leadership while the write was in flight: the outcome is unknown. */
@@ -38,12 +49,6 @@ export type AdminRequest =
   | {type: 'transfer'; to: NodeId}
   | {type: 'campaign'}
 
-export interface NodeEvent {
-  /** Milliseconds since the epoch. */
-  time: number
-  node: NodeId
-  text: string
-}
 
 export interface NodeStatus {
   id: NodeId
@@ -105,6 +110,9 @@ export function parseRequest(x: unknown): {ok: true; req: ClientRequest | AdminR
       break
     case 'cas':
       problem = keyProblem() ?? valueProblem('expected') ?? valueProblem('value') ?? sessionProblem()
+      break
+    case 'member':
+      problem = confChangeProblem(r.change) ?? (r.force !== undefined && typeof r.force !== 'boolean' ? 'force must be a boolean' : null)
       break
     case 'register':
       problem = r.nonce !== undefined && !(str('nonce') && (r.nonce as string).length <= 64) ? 'nonce must be a string of at most 64 characters' : null
