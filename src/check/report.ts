@@ -30,6 +30,9 @@ export function renderReport(r: CheckReport): string {
   for (const p of liveness.problems.slice(1, 6)) lines.push(`  ${p.what === 'final' ? 'after the final heal' : `during ${p.what}`} [${p.from}..${p.to} ms]: ${p.text}`)
   lines.push(`Durability: ${RESULT_WORD[durability.result]}: ${durability.text}`)
   for (const l of durability.lost.slice(0, 5)) lines.push(`  lost: #${l.id} ${l.key}=${l.value} (read back ${l.found ?? 'absent'})`)
+  for (const d of (durability.divergent ?? []).slice(0, Math.max(0, 5 - durability.lost.length))) {
+    lines.push(`  node ${d.node} ${d.what === 'missing' ? 'lacks' : 'holds (the cluster does not)'}: #${d.id} ${d.key}=${d.value}`)
+  }
   lines.push('')
   // A refused cas (the key held another value) answered; it is not a failure.
   const cols: [string, Outcome, number][] = [['ok', 'ok', 8], ['refused', 'refused', 9], ['failed', 'failed', 8], ['indeterminate', 'indeterminate', 14]]

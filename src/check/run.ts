@@ -18,7 +18,7 @@ import {waitForLeader} from '../cluster/service.js'
 import {Prng} from '../lib/prng.js'
 import type {TestMode} from '../protocol/test-modes.js'
 import {startClients, type RunningClients} from './clients.js'
-import {judgeDurability, readBackKeys, writeOnceOps, type DurabilityVerdict} from './durability.js'
+import {extraCandidates, judgeDurability, readBackEveryNode, readBackIndex, readBackKeys, writeOnceOps, type DurabilityVerdict, type NodeReadBack, type ReadBack} from './durability.js'
 import {countOps, HISTORY_FILE, HISTORY_VERSION, HistoryWriter, OP_NAMES, OUTCOMES, roundMs, toCheckerHistory, type Counts, type NemesisRecord, type OpRecord, type PhaseRecord, type StatusRecord} from './history.js'
 import {judgeLiveness, type LivenessVerdict} from './liveness.js'
 import {Nemesis} from './nemesis.js'
@@ -353,16 +353,34 @@ async function faultPhase(run: RunState, nemesis: Nemesis, signal?: AbortSignal)
   }
 }
 
-/** Step 7: the write-once keys, read back after the crash. */
-async function readBackWriteOnce(run: RunState, hooks: CheckHooks): Promise<Awaited<ReturnType<typeof readBackKeys>>> {
+/** What step 7 read: through the leader, on every node, and the keys read again. */
+interface ReadBackResult {
+  cluster: ReadBack[]
+  nodes: NodeReadBack[]
+  recheck: ReadBack[]
+}
+
+/**
+ * Step 7: the write-once keys, read back after the crash: through the leader (linearizable reads),
+ * then from every node's own state once it applied as far, then — the keys some node holds that
+ * the first read did not find — through the leader again.
+ */
+async function readBackWriteOnce(run: RunState, hooks: CheckHooks): Promise<ReadBackResult> {
   const writes = writeOnceOps(run.ops, (k) => isWriteOnceKey(run.keys, k))
+  const keys = writes.map((w) => w.key)
+  const {config, secret} = run.cluster
   phase(run, 'read-back')
-  hooks.line(`${stampText(run.clock())} reading back ${writes.length} write-once key(s)`)
-  return readBackKeys(run.cluster.config, run.cluster.secret, writes.map((w) => w.key), 2000)
+  hooks.line(`${stampText(run.clock())} reading back ${writes.length} write-once key(s), through the leader and on every node`)
+  const cluster = await readBackKeys(config, secret, keys, 2000)
+  const index = readBackIndex(cluster)
+  const nodes = index > 0 ? await readBackEveryNode(config, secret, keys, index, 2000) : []
+  const again = extraCandidates(writes, cluster, nodes)
+  const recheck = again.length > 0 ? await readBackKeys(config, secret, again, 2000) : []
+  return {cluster, nodes, recheck}
 }
 
 /** Step 8: the verdicts, the verdict line, closing the history; the report. */
-async function finish(run: RunState, nemesis: Nemesis, times: PhaseTimes, back: Awaited<ReturnType<typeof readBackKeys>> | null, hooks: CheckHooks): Promise<CheckReport> {
+async function finish(run: RunState, nemesis: Nemesis, times: PhaseTimes, back: ReadBackResult | null, hooks: CheckHooks): Promise<CheckReport> {
   const o = run.o
   const elapsedMs = run.clock()
   const counts = countOps(run.ops)
@@ -385,8 +403,10 @@ async function finish(run: RunState, nemesis: Nemesis, times: PhaseTimes, back: 
       })
   const durability = judgeDurability(
     writeOnceOps(run.ops, (k) => isWriteOnceKey(run.keys, k)),
-    back,
+    back?.cluster ?? null,
     times.interrupted ? 'the run was interrupted' : '--no-durability',
+    back?.nodes,
+    back?.recheck,
   )
   const verdicts = {linearizability: linearizabilityLine(lin), liveness, durability}
   run.writer.write({
@@ -394,7 +414,7 @@ async function finish(run: RunState, nemesis: Nemesis, times: PhaseTimes, back: 
     checkedOps: lin.checkedOps,
     ...(lin.violation ? {violation: lin.violation} : {}),
     liveness: {result: liveness.result, text: liveness.text, problems: liveness.problems},
-    durability: {result: durability.result, text: durability.text, acknowledged: durability.acknowledged, verified: durability.verified, lost: durability.lost.slice(0, 100)},
+    durability: {result: durability.result, text: durability.text, acknowledged: durability.acknowledged, verified: durability.verified, lost: durability.lost.slice(0, 100), divergent: durability.divergent},
   })
   try {
     await run.writer.close()

@@ -4,7 +4,7 @@
 // while an unknown one may be there or not; and the exit code the verdicts add up to.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {judgeDurability, writeOnceOps} from '../../src/check/durability.js'
+import {extraCandidates, judgeDurability, readBackIndex, writeOnceOps} from '../../src/check/durability.js'
 import type {OpRecord, StatusRecord} from '../../src/check/history.js'
 import {judgeLiveness, windowClaim, type LivenessInput} from '../../src/check/liveness.js'
 import type {FaultWindow} from '../../src/check/nemesis.js'
@@ -119,6 +119,42 @@ test('durability: acknowledged writes must be read back; unknown ones may be the
   assert.match(lost.text, /^1 of 2 acknowledged write\(s\) lost \(e\.g\. #\d+ t\/once\/b=c0-\d+, read back absent\); 1 write\(s\) that failed are there/)
   assert.equal(judgeDurability(writes, null).result, 'n/a')
   assert.equal(judgeDurability(writes, writes.map((w) => ({key: w.key, error: 'no leader'}))).result, 'n/a')
+})
+
+test('durability on every node: each holds every acknowledged write, none a write the cluster does not', () => {
+  const once = (k: string) => k.startsWith('t/once/')
+  const ops = [write(0, 10, 'ok', 't/once/a'), write(0, 11, 'ok', 't/once/b'), write(1, 12, 'indeterminate', 't/once/c'), write(1, 13, 'indeterminate', 't/once/d'), write(2, 14, 'failed', 't/once/e')]
+  const writes = writeOnceOps(ops, once)
+  const value = (k: string) => ops.find((o) => o.key === k)!.value as string
+  const cluster = [
+    {key: 't/once/a', value: value('t/once/a'), index: 40},
+    {key: 't/once/b', value: value('t/once/b'), index: 41},
+    {key: 't/once/c', value: value('t/once/c'), index: 41},
+    {key: 't/once/d', value: null, index: 42},
+    {key: 't/once/e', value: null, index: 42},
+  ]
+  assert.equal(readBackIndex(cluster), 42)
+  const agrees = {node: 1, values: new Map<string, string | null>(cluster.map((r) => [r.key, r.value]))}
+  const ok = judgeDurability(writes, cluster, '', [agrees, {node: 2, values: null, why: 'applied only 3 of 42'}])
+  assert.equal(ok.result, 'pass', ok.text)
+  assert.deepEqual([ok.nodesChecked, ok.nodesUnchecked], [1, 1])
+  assert.match(ok.text, /on 1 of 2 node\(s\) \(node 2: applied only 3 of 42\)/)
+  // Node 3 kept entries of its own: it lacks an acknowledged write and holds an unknown one the
+  // cluster does not; node 4 holds a write that failed.
+  const diverged = {node: 3, values: new Map(agrees.values).set('t/once/b', null).set('t/once/d', value('t/once/d'))}
+  const phantom = {node: 4, values: new Map(agrees.values).set('t/once/e', value('t/once/e'))}
+  assert.deepEqual(extraCandidates(writes, cluster, [agrees, diverged, phantom]), ['t/once/d', 't/once/e'])
+  const bad = judgeDurability(writes, cluster, '', [agrees, diverged, phantom], [{key: 't/once/d', value: null}])
+  assert.equal(bad.result, 'fail')
+  assert.deepEqual(bad.divergent.map((d) => [d.node, d.key, d.what]), [
+    [3, 't/once/b', 'missing'],
+    [3, 't/once/d', 'extra'],
+    [4, 't/once/e', 'extra'],
+  ])
+  assert.match(bad.text, /^replicas disagree: node 3 lacks 1 acknowledged write\(s\) \(e\.g\. #\d+ t\/once\/b=c0-\d+\), node 3 holds 1 write\(s\) the cluster does not/)
+  // An unknown write that committed after the read-back read it: the leader has it now too.
+  const late = judgeDurability(writes, cluster, '', [agrees, {node: 5, values: new Map(agrees.values).set('t/once/d', value('t/once/d'))}], [{key: 't/once/d', value: value('t/once/d')}])
+  assert.equal(late.result, 'pass', late.text)
 })
 
 test('the exit code: lost writes, then not linearizable, then not live, then undecided', () => {
