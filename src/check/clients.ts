@@ -15,8 +15,15 @@ import {LeaderWatch} from './leader-watch.js'
 import {isReader, KnownValues, OpGenerator, probeIndex, ProbeGenerator, runClientLoop, Signal, waitUntil, type RunKeys, type WorkloadPhase} from './workload.js'
 
 const STATUS_POLL_MS = 200
-/** Reader lanes per node (one per key, at most this many). */
-const MAX_READER_LANES = 4
+/**
+ * Reader lanes per node. A new leader's first ReadIndex rounds race its first append: a read it
+ * confirms before that append commits is served at the commit index it inherited. Each lane's
+ * first read of a claim starts a round of its own (STAGGER_MS apart), so the heartbeats of
+ * several rounds, each delayed on its own, race the one append.
+ */
+const READER_LANES = 8
+/** How far apart the reader lanes' first reads of a claim start. */
+const STAGGER_MS = 2
 /** How long after a node starts to claim leadership its extra reader lanes read. */
 const FRESH_CLAIM_MS = 500
 
@@ -57,7 +64,7 @@ export function startClients(o: ClientsOptions): RunningClients {
     o.record(r)
   }
   const ids = o.config.nodes.map((n) => n.id)
-  const lanes = Math.min(o.keys.registers.length, MAX_READER_LANES)
+  const lanes = READER_LANES
   const stride = o.clients + (o.probes ? (lanes + 1) * ids.length : 0)
   const common = {stride, opTimeoutMs: o.opTimeoutMs, clock: o.clock, nextId: () => ++opId, stopping: () => stopping, record}
   const roaming = Array.from({length: o.clients}, (_, i) => {
@@ -73,8 +80,9 @@ export function startClients(o: ClientsOptions): RunningClients {
   const probesOn = () => phase !== 'durability'
   // Per node: the writer writes while the node is the newest leader; reader lane 0 reads while
   // it claims to lead at all (a deposed leader that does not know it yet included); the other
-  // lanes join in while the claim is fresh or contested. Each lane starts a new claim on its own
-  // key (lane k on key k), so a new leader's first read round covers every key.
+  // lanes join in while the claim is fresh or contested, lane k first STAGGER_MS * k after the
+  // claim began. Each lane starts a new claim on its own key (lane k on key k, in turn), so a
+  // new leader's first reads cover every key.
   const probes = watch
     ? ids.flatMap((id) =>
         Array.from({length: lanes + 1}, (_, lane) => {
@@ -87,8 +95,17 @@ export function startClients(o: ClientsOptions): RunningClients {
               : lane === 0
                 ? () => probesOn() && watch.claimants().has(id)
                 : () => probesOn() && watch.claimants().has(id) && (watch.claimants().size > 1 || watch.claimAge(id) < FRESH_CLAIM_MS)
-          const generator = new ProbeGenerator(index, o.keys.registers, role, role === 'writer' ? 0 : lane, () => watch.claimStart(id))
-          const ready = waitUntil(wanted, () => stopping, changed)
+          const generator = new ProbeGenerator(index, o.keys.registers, role, role === 'writer' ? 0 : lane, () => watch.claimStart(id), o.keys.oncePrefix)
+          const wait = waitUntil(wanted, () => stopping, changed)
+          const ready =
+            role === 'writer' || lane === 0
+              ? wait
+              : async () => {
+                  if (!(await wait())) return false
+                  const early = lane * STAGGER_MS - watch.claimAge(id)
+                  if (early > 0) await new Promise((r) => setTimeout(r, early))
+                  return !stopping
+                }
           return {client, loop: runClientLoop({...common, index, client, generator, ready})}
         }),
       )

@@ -124,14 +124,22 @@ export class OpGenerator {
   }
 }
 
+/** Every how many of a probe writer's writes goes to a write-once key (the others to registers). */
+export const PROBE_WRITE_ONCE_EVERY = 3
+
 /**
  * A leader probe's stream: reads of every register in turn, or writes of fresh values to them.
  * Each time `epoch()` changes (the node's claim to lead began anew) the turn starts again at
- * register `offset`, so the reader lanes of a new leader start on different keys at once.
+ * register `offset`, so the reader lanes of a new leader start on different keys at once. A
+ * writer given `oncePrefix` writes every PROBE_WRITE_ONCE_EVERY-th value to a write-once key
+ * instead, starting with its first write of a claim: a new leader's first entries are the ones a
+ * replica that keeps its own conflicting entries never applies, and the durability verdict reads
+ * write-once keys back on every node.
  */
 export class ProbeGenerator {
   private turn = 0
   private written = 0
+  private writesThisClaim = 0
   private seenEpoch: number | undefined
 
   constructor(
@@ -140,6 +148,7 @@ export class ProbeGenerator {
     private readonly role: 'reader' | 'writer',
     private readonly offset = 0,
     private readonly epoch: () => number = () => 0,
+    private readonly oncePrefix = '',
   ) {}
 
   next(): PlannedOp {
@@ -147,9 +156,12 @@ export class ProbeGenerator {
     if (epoch !== this.seenEpoch) {
       this.seenEpoch = epoch
       this.turn = this.offset
+      this.writesThisClaim = 0
     }
-    const key = this.registers[this.turn++ % this.registers.length]!
-    return this.role === 'reader' ? {op: 'read', key} : {op: 'write', key, value: `c${this.client}-${++this.written}`}
+    if (this.role === 'reader') return {op: 'read', key: this.registers[this.turn++ % this.registers.length]!}
+    const value = `c${this.client}-${++this.written}`
+    if (this.oncePrefix && this.writesThisClaim++ % PROBE_WRITE_ONCE_EVERY === 0) return {op: 'write', key: this.oncePrefix + value, value}
+    return {op: 'write', key: this.registers[this.turn++ % this.registers.length]!, value}
   }
 }
 
