@@ -106,7 +106,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
       active: () => polling,
       onRound: (statuses) => {
         const leader = agreedLeader(statuses)
-        const term = leader !== null ? statuses[leader - 1]!.term : null
+        const term = leader !== null ? statuses.find((s) => s?.id === leader)?.term ?? null : null
         const before = watch.changes
         const first = watch.current === null
         watch.observe(leader, term)

@@ -5,7 +5,8 @@
 // write keeps the time the client gave up as `complete`, but the checker lets it take effect at
 // any time after its invoke, or never.
 import {createWriteStream, openSync, type WriteStream} from 'node:fs'
-import type {HistoryOp, KvOp, KvResult} from '../sim/linearizability.js'
+import type {HistoryOp, KvOp, KvResult} from '../linearizability/index.js'
+import type {LinkFault} from '../transport/link-filter.js'
 
 export const HISTORY_VERSION = 1
 /** The history's file name in the run's directory (check-<UTC time>/). */
@@ -46,7 +47,7 @@ export interface OpRecord {
   node?: number
 }
 
-export type NemesisAction = 'partition' | 'heal' | 'kill' | 'restart' | 'pause' | 'resume'
+export type NemesisAction = 'partition' | 'net' | 'heal' | 'kill' | 'restart' | 'pause' | 'resume' | 'slow-disk' | 'disk-restore' | 'crash'
 
 export interface NemesisRecord {
   nemesis: NemesisAction
@@ -56,10 +57,18 @@ export interface NemesisRecord {
   took: number
   /** The nodes it targeted (partition: the nodes cut off from the leader side, if any). */
   nodes: number[]
-  /** partition: isolate, isolate-leader, halves, ring. */
+  /** The `--faults` kind it belongs to (partition, bridge, tethered, one-way, delay, ...). */
+  fault?: string
+  /** partition: isolate, isolate-leader, halves, ring, bridge, tethered, one-way, deaf; net: delay, loss, duplicate. */
   kind?: string
   groups?: number[][]
   cuts?: {from: number; to: number}[]
+  /** net: the link faults pushed. */
+  links?: LinkFault[]
+  /** slow-disk: the added fsync delay (ms). */
+  fsyncDelayMs?: number
+  /** net: a background fault (a slow network held across the other faults), or its end. */
+  background?: boolean
   /** Human-readable, as printed in the progress lines. */
   text: string
   /** Set when the action did not fully succeed (e.g. a node that did not answer). */
@@ -77,9 +86,13 @@ export interface StatusRecord {
   }
 }
 
-/** A history line marking a phase: the final heal began; the quiet period began. */
+/**
+ * A history line marking a phase: the final heal began; the quiet period began; the durability
+ * phase began (clients write write-once keys, then every node is killed and restarted); the
+ * read-back of those keys began.
+ */
 export interface PhaseRecord {
-  phase: 'final-heal' | 'quiet'
+  phase: 'final-heal' | 'quiet' | 'durability' | 'read-back'
   time: number
 }
 

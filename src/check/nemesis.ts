@@ -1,36 +1,57 @@
-// The nemesis of `raftctl check`: applies the planned faults (plan.ts: partitions, SIGKILL +
-// restart, SIGSTOP + SIGCONT) to the real cluster and undoes them.
-// Invariant: at most one fault is in force at a time, and repairAll() always leaves the cluster
-// healed, every node running and none paused — also when the run fails half-way.
+// The nemesis of `raftctl check`: applies the planned faults (plan.ts) to the real cluster and
+// undoes them — partitions and partial topologies and link faults through the same stored rules
+// `raftctl partition` / `raftctl net` push to the nodes, SIGKILL + restart, SIGSTOP + SIGCONT,
+// and a slow or stalled disk through the node's disk-fault control file.
+// Invariant: at most one fault is in force at a time besides one background fault (a slow
+// network, held across the others; the whole-cluster crash of the durability phase is a step of
+// its own), and repairAll({background: true}) always leaves the network healed, every disk at
+// full speed, every node running and none paused — also when the run fails half-way.
 import type {NodeId} from '../core/types.js'
-import type {PartitionRules} from '../transport/link-filter.js'
+import type {LinkFault, PartitionRules} from '../transport/link-filter.js'
 import type {ClusterConfig} from '../clusterdir/config.js'
+import {updateDiskFaults} from '../clusterdir/disk-faults.js'
 import {applyPartition, findLeader, pauseNodes, resumeNodes, startNodes, stopNodes} from '../cluster/service.js'
+import type {TestMode} from '../protocol/test-modes.js'
 import type {NemesisAction, NemesisRecord} from './history.js'
-import type {Fault, FaultKind} from './plan.js'
+import {FAULT_KINDS, type Fault, type FaultKind} from './plan.js'
 
 export interface NemesisOptions {
   dir: string
   config: ClusterConfig
   secret: string
-  /** Restart killed nodes in the test-only stale-reads mode (the mode the cluster runs in). */
-  unsafeStaleReads: boolean
+  /** Restart killed nodes in the test-only mode the cluster runs in. */
+  mutant: TestMode | null
   /** Milliseconds since the run started. */
   clock: () => number
   record: (r: NemesisRecord) => void
 }
 
+/** A fault while it is in force: when it began and ended (ms since the start; end null: in force). */
+export interface FaultWindow {
+  fault: Fault
+  from: number
+  to: number | null
+}
+
 /** Applies faults to the real cluster and undoes them; every action becomes a NemesisRecord. */
 export class Nemesis {
-  private partition: PartitionRules | null = null
+  /** The network rules in force, in parts: the fault's cuts and link faults, the background's link faults. */
+  private cuts: PartitionRules | null = null
+  private links: LinkFault[] = []
+  private backgroundLinks: LinkFault[] = []
+  private background: FaultWindow | null = null
   private readonly killed = new Set<NodeId>()
   private readonly paused = new Set<NodeId>()
-  readonly applied: Record<FaultKind, number> = {partition: 0, kill: 0, pause: 0}
+  private slowDisk: NodeId | null = null
+  private current: FaultWindow | null = null
+  readonly applied = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>
+  /** Every fault applied, with when it was in force. */
+  readonly windows: FaultWindow[] = []
 
   constructor(private readonly o: NemesisOptions) {}
 
   faultsApplied(): number {
-    return this.applied.partition + this.applied.kill + this.applied.pause
+    return Object.values(this.applied).reduce((s, n) => s + n, 0)
   }
 
   /** The leader per the running nodes, or null (between leaders, or none reachable). */
@@ -43,33 +64,76 @@ export class Nemesis {
   }
 
   async apply(f: Fault): Promise<void> {
+    const from = this.o.clock()
     switch (f.type) {
       case 'partition':
-        await this.act('partition', f.nodes, f.text, async () => {
-          this.partition = f.rules
-          return this.push(f.rules)
-        }, {kind: f.kind, groups: f.rules.groups, ...(f.rules.cuts ? {cuts: f.rules.cuts} : {})})
+        await this.act('partition', f.nodes, f.text, () => this.push({cuts: f.rules}), {
+          kind: f.kind,
+          fault: f.fault,
+          groups: f.rules.groups,
+          ...(f.rules.cuts ? {cuts: f.rules.cuts} : {}),
+        })
+        break
+      case 'net':
+        await this.act('net', f.nodes, f.text, () => this.push({links: f.links}), {kind: f.fault, fault: f.fault, links: f.links})
         break
       case 'kill':
         await this.act('kill', [f.node], f.text, async () => {
           this.killed.add(f.node)
           await stopNodes(this.o.dir, [f.node], true)
           return undefined
-        })
+        }, {fault: 'kill'})
         break
       case 'pause':
         await this.act('pause', [f.node], f.text, async () => {
           const r = await pauseNodes(this.o.dir, [f.node])
           if (r.paused.length > 0) this.paused.add(f.node)
           return undefined
-        })
+        }, {fault: 'pause'})
+        break
+      case 'slow-disk':
+        await this.act('slow-disk', [f.node], f.text, async () => {
+          this.slowDisk = f.node
+          updateDiskFaults(this.o.dir, f.node, {fsyncDelayMs: f.fsyncDelayMs})
+          return undefined
+        }, {fault: 'slow-disk', fsyncDelayMs: f.fsyncDelayMs})
         break
     }
-    this.applied[f.type]++
+    this.applied[f.fault]++
+    this.current = {fault: f, from, to: null}
+    this.windows.push(this.current)
   }
 
-  /** Undoes whatever is in force: resume paused nodes, heal, restart killed nodes (in that order). */
-  async repairAll(): Promise<void> {
+  /** A background fault (a slow network), held across the faults that come and go meanwhile. */
+  async applyBackground(f: Fault & {type: 'net'}): Promise<void> {
+    const from = this.o.clock()
+    await this.act('net', f.nodes, f.text, () => this.push({background: f.links}), {kind: f.fault, fault: f.fault, links: f.links, background: true})
+    this.applied[f.fault]++
+    this.background = {fault: f, from, to: null}
+    this.windows.push(this.background)
+  }
+
+  /** Whether a background fault is in force. */
+  get hasBackground(): boolean {
+    return this.background !== null
+  }
+
+  /** Ends the background fault, keeping the rest of the network as it is. */
+  async endBackground(): Promise<void> {
+    if (!this.background) return
+    this.background.to = this.o.clock()
+    this.background = null
+    await this.act('net', [], 'the network is fast again', () => this.push({background: []}), {kind: 'end', background: true})
+  }
+
+  /**
+   * Undoes the fault in force (with `background`, the background one too): resume paused nodes,
+   * restore the disk, heal the network, restart killed nodes (in that order).
+   */
+  async repairAll(opts: {background?: boolean} = {}): Promise<void> {
+    if (this.current) this.current.to = this.o.clock()
+    this.current = null
+    if (opts.background) await this.endBackground()
     if (this.paused.size > 0) {
       const ids = [...this.paused].sort((a, b) => a - b)
       await this.act('resume', ids, `resume node${ids.length > 1 ? 's' : ''} ${ids.join(',')}`, async () => {
@@ -78,30 +142,67 @@ export class Nemesis {
         return undefined
       })
     }
-    if (this.partition !== null) {
-      await this.act('heal', [], 'heal the network', async () => {
-        this.partition = null
-        return this.push(null)
+    if (this.slowDisk !== null) {
+      const id = this.slowDisk
+      await this.act('disk-restore', [id], `restore the disk of node ${id}`, async () => {
+        updateDiskFaults(this.o.dir, id, {fsyncDelayMs: null})
+        this.slowDisk = null
+        return undefined
       })
+    }
+    if (this.cuts !== null || this.links.length > 0) {
+      const slow = this.backgroundLinks.length > 0
+      await this.act('heal', [], slow ? 'heal the network (it stays slow)' : 'heal the network', () => this.push({cuts: null, links: []}))
     }
     if (this.killed.size > 0) {
       const ids = [...this.killed].sort((a, b) => a - b)
       await this.act('restart', ids, `restart node${ids.length > 1 ? 's' : ''} ${ids.join(',')}`, async () => {
-        const c = this.o.config
-        await startNodes(this.o.dir, {
-          ids,
-          init: {nodes: c.nodes.length, basePort: c.nodes[0]!.port - 1, host: c.nodes[0]!.host, electionTimeoutMs: c.electionTimeoutMs, heartbeatMs: c.heartbeatMs},
-          nodesGiven: false,
-          unsafeStaleReads: this.o.unsafeStaleReads,
-        })
+        await this.start(ids)
         this.killed.clear()
         return undefined
       })
     }
   }
 
-  /** Pushes partition rules; names the running nodes that did not apply them (a problem text). */
-  private async push(rules: PartitionRules | null): Promise<string | undefined> {
+  /**
+   * The durability phase's crash: SIGKILL every node at once (with volatile disks, a power loss of
+   * the whole cluster: what was not fsynced is gone), then start them all again.
+   */
+  async crashAll(): Promise<void> {
+    const ids = this.o.config.nodes.map((n) => n.id)
+    await this.act('crash', ids, 'kill every node at once (SIGKILL)', async () => {
+      for (const id of ids) this.killed.add(id)
+      await stopNodes(this.o.dir, ids, true)
+      return undefined
+    })
+    await this.act('restart', ids, 'restart every node', async () => {
+      await this.start(ids)
+      this.killed.clear()
+      return undefined
+    })
+  }
+
+  private async start(ids: NodeId[]): Promise<void> {
+    const c = this.o.config
+    await startNodes(this.o.dir, {
+      ids,
+      init: {nodes: c.nodes.length, basePort: c.nodes[0]!.port - 1, host: c.nodes[0]!.host, electionTimeoutMs: c.electionTimeoutMs, heartbeatMs: c.heartbeatMs},
+      nodesGiven: false,
+      ...(this.o.mutant ? {mutant: this.o.mutant} : {}),
+    })
+  }
+
+  /**
+   * Changes part of the network rules (the fault's cuts, its link faults, the background's) and
+   * pushes them all; names the running nodes that did not apply them (a problem text).
+   */
+  private async push(change: {cuts?: PartitionRules | null; links?: LinkFault[]; background?: LinkFault[]}): Promise<string | undefined> {
+    if (change.cuts !== undefined) this.cuts = change.cuts
+    if (change.links !== undefined) this.links = change.links
+    if (change.background !== undefined) this.backgroundLinks = change.background
+    const links = mergeLinks(this.links, this.backgroundLinks)
+    const rules: PartitionRules | null =
+      this.cuts === null && links.length === 0 ? null : {groups: this.cuts?.groups ?? [], ...(this.cuts?.cuts ? {cuts: this.cuts.cuts} : {}), ...(links.length > 0 ? {links} : {})}
     const r = await applyPartition(this.o.dir, this.o.config, rules)
     return r.unreachable.length > 0 ? `node(s) ${r.unreachable.join(', ')} did not apply it` : undefined
   }
@@ -124,6 +225,16 @@ export class Nemesis {
     const took = this.o.clock() - time
     this.o.record({nemesis: action, time: round(time), took: round(took), nodes, ...extra, text, ...(error ? {error} : {})})
   }
+}
+
+/** One entry per link: the fields of both lists together (a loss and a delay on one link, say). */
+function mergeLinks(a: readonly LinkFault[], b: readonly LinkFault[]): LinkFault[] {
+  const byLink = new Map<string, LinkFault>()
+  for (const l of [...a, ...b]) {
+    const key = `${l.from}>${l.to}`
+    byLink.set(key, {...byLink.get(key), ...l})
+  }
+  return [...byLink.values()]
 }
 
 function round(ms: number): number {

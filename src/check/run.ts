@@ -1,44 +1,35 @@
-// `raftctl check`: a Jepsen-style test of the real cluster. Makes sure the cluster in the directory
-// runs (starting or creating it), runs concurrent clients against it while a seeded nemesis
-// partitions, kills and pauses nodes, heals everything, lets the clients run on for a quiet
-// period, records the history as NDJSON in the cluster directory, and checks it for
-// linearizability per key. Invariant: whatever happens, the run ends with the network healed, no
+// `raftctl check`: a Jepsen-style test of the real cluster. The run, step by step:
+//   1. prepare the cluster (prepare.ts): start or create it, in the test-only mode asked for,
+//      volatile disks, no partition, a leader;
+//   2. open the run: its directory, the history file, the keys, the clock;
+//   3. start the clients (clients.ts: roaming clients, leader probes, the status poller);
+//   4. the fault phase: the nemesis applies a planned fault, holds it, undoes it, rests, ...;
+//   5. the final heal, then the quiet period (everyone writes);
+//   6. the durability phase: write-once keys only, every node SIGKILLed at once and restarted;
+//   7. stop the clients, read the write-once keys back;
+//   8. the verdicts (linearizability, liveness, durability), the verdict line, the report.
+// Invariant: whatever happens, the run ends with the network healed, every disk back to normal, no
 // node paused and every killed node restarted.
 import {randomBytes} from 'node:crypto'
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
-import {ClusterClient} from '../client/cluster-client.js'
-import {clusterExists, DEFAULTS, loadCluster, raftctl, readSecret, type ClusterConfig} from '../clusterdir/config.js'
-import {applyPartition, currentPartition, resumeNodes, runningUnsafeStaleReads, startNodes, stopNodes, waitForLeader} from '../cluster/service.js'
-import {agreedLeader} from '../cluster/status.js'
-import {pollStatuses} from '../cluster/status-poller.js'
-import type {NodeId} from '../core/types.js'
+import {clusterExists, loadCluster, raftctl, type ClusterConfig} from '../clusterdir/config.js'
+import {waitForLeader} from '../cluster/service.js'
 import {Prng} from '../lib/prng.js'
-import {checkLinearizable, formatOp, type HistoryOp, type ViolationDetail} from '../sim/linearizability.js'
-import type {NodeStatus} from '../protocol/protocol.js'
-import {
-  countOps,
-  HISTORY_FILE,
-  HISTORY_VERSION,
-  HistoryWriter,
-  OP_NAMES,
-  OUTCOMES,
-  roundMs,
-  type StatusRecord,
-  toCheckerHistory,
-  type Counts,
-  type NemesisRecord,
-  type OpRecord,
-} from './history.js'
+import type {TestMode} from '../protocol/test-modes.js'
+import {startClients, type RunningClients} from './clients.js'
+import {extraCandidates, judgeDurability, readBackEveryNode, readBackIndex, readBackKeys, writeOnceOps, type DurabilityVerdict, type NodeReadBack, type ReadBack} from './durability.js'
+import {countOps, HISTORY_FILE, HISTORY_VERSION, HistoryWriter, OP_NAMES, OUTCOMES, roundMs, toCheckerHistory, type Counts, type NemesisRecord, type OpRecord, type PhaseRecord, type StatusRecord} from './history.js'
+import {judgeLiveness, type LivenessVerdict} from './liveness.js'
 import {Nemesis} from './nemesis.js'
-import {FAULT_CHANCE, nextDelayMs, planFault, type FaultKind} from './plan.js'
+import {BACKGROUND_CHANCE, BACKGROUND_KINDS, FaultDeck, planBackground, planFault, restMs, settleMs, type Fault, type FaultKind} from './plan.js'
+import {prepareCluster, setVolatileDisks, type PreparedCluster} from './prepare.js'
 import {counterText, stamp as stampText} from './progress.js'
-import {isReader, KnownValues, OpGenerator, runClientLoop} from './workload.js'
+import {exitCodeOf, formatNemesis, judgeLinearizability, type LinearizabilityVerdict, type Verdict, type Violation} from './verdicts.js'
+import {isWriteOnceKey, runKeys, type RunKeys} from './workload.js'
 
-/** Exit codes of `raftctl check` beyond the common ones (docs/check.md). */
-export const CHECK_EXIT = {notLinearizable: 6, undecided: 7} as const
-
-export type Verdict = 'linearizable' | 'not-linearizable' | 'undecided'
+export {CHECK_EXIT, formatNemesis, mergeByTime, nemesisAround, type Verdict, type Violation} from './verdicts.js'
+export {statusRecord} from './clients.js'
 
 export interface CheckOptions {
   dir: string
@@ -51,10 +42,14 @@ export interface CheckOptions {
   seed: number
   faults: FaultKind[]
   quietMs: number
-  /** Per-operation client timeout; default: half the cluster's election timeout (see defaultOpTimeoutMs). */
+  /** Per-operation client timeout; default: a third of the cluster's election timeout (see defaultOpTimeoutMs). */
   opTimeoutMs?: number
-  /** Test only: (re)start the replicas so they serve reads without ReadIndex. */
-  unsafeStaleReads: boolean
+  /** Test only: (re)start the replicas deliberately broken (protocol/test-modes.ts). */
+  mutant?: TestMode
+  /** The leader probes (two pinned clients per node); default on. */
+  probes?: boolean
+  /** The durability phase (kill every node, read back); default on. */
+  durability?: boolean
   leaderTimeoutMs?: number
   /** Bound on the checker's search per key (states); beyond it the verdict is undecided. */
   maxStates?: number
@@ -68,19 +63,6 @@ export interface CheckHooks {
   stopCounter(): void
   /** Aborted (Ctrl-C): end the fault phase now, heal, and check what was recorded. */
   signal?: AbortSignal
-}
-
-export interface Violation {
-  key: string
-  reason: string
-  /** The ops around the violation, one formatOp line each, by invoke time. */
-  excerpt: string[]
-  /** Nemesis actions during (and just before) the excerpt. */
-  nemesis: string[]
-  /** The excerpt's op ids, in the same order. */
-  ops: number[]
-  /** Where the checker got stuck: the op it cannot place, the partial linearization before it. */
-  detail?: ViolationDetail
 }
 
 export interface CheckReport {
@@ -98,6 +80,8 @@ export interface CheckReport {
   elapsedMs: number
   opTimeoutMs: number
   faultsEnabled: FaultKind[]
+  /** The test-only mode the replicas ran in, or null. */
+  mutant: TestMode | null
   unsafeStaleReads: boolean
   interrupted: boolean
   ops: Counts & {total: number}
@@ -107,13 +91,22 @@ export interface CheckReport {
   checkedOps: number
   checkMs: number
   violation: Violation | null
+  verdicts: {linearizability: {result: 'pass' | 'fail' | 'undecided'; text: string}; liveness: LivenessVerdict; durability: DurabilityVerdict}
   warnings: string[]
   /** For the human rendering: ops and nemesis lines around the violation, merged by time. */
   excerptLines: string[]
 }
 
 const LEADER_TIMEOUT_MS = 15_000
-const STATUS_POLL_MS = 200
+/**
+ * The durability phase: rounds of write-once writes for a while, then every node killed at once
+ * and restarted. One crash finds a lost write only if the node elected after it had not synced
+ * it; a few rounds make that near certain for a replica that acknowledges before fsync.
+ */
+const DURABILITY_ROUNDS = 3
+const DURABILITY_WRITES_MS = 700
+/** After the restart, the clients go on this long (reconnecting, writing again) before they stop. */
+const AFTER_RESTART_MS = 300
 
 /**
  * A third of the cluster's election timeout (100 ms by default), at least 50 ms. A deposed leader
@@ -125,272 +118,376 @@ export function defaultOpTimeoutMs(config: ClusterConfig): number {
   return Math.max(50, Math.round(config.electionTimeoutMs / 3))
 }
 
+/** What a run recorded, in memory, as it went (the history file has the same). */
+interface RunState {
+  o: CheckOptions
+  cluster: PreparedCluster
+  runDir: string
+  historyPath: string
+  writer: HistoryWriter
+  clock: () => number
+  keys: RunKeys
+  /** The nemesis's plan and the clients' choices, each from its own fork of the seed. */
+  nemesisPrng: Prng
+  clientPrng: Prng
+  opTimeoutMs: number
+  ops: OpRecord[]
+  nemesisLog: NemesisRecord[]
+  statuses: StatusRecord['status'][]
+  phases: PhaseRecord[]
+  warnings: string[]
+}
+
+/** When the phases happened (ms since the start). */
+interface PhaseTimes {
+  interrupted: boolean
+  healedAt: number | null
+  quiet: {from: number; to: number} | null
+  durability: boolean
+}
+
 export async function runCheck(o: CheckOptions, hooks: CheckHooks): Promise<CheckReport> {
-  const warnings: string[] = []
-  const {config, unsafe, leader} = await prepareCluster(o, hooks)
-  const secret = readSecret(o.dir)
-  const opTimeoutMs = o.opTimeoutMs ?? defaultOpTimeoutMs(config)
-  const prng = new Prng(o.seed)
-  const nemesisPrng = prng.fork()
-  const tag = randomBytes(3).toString('hex')
-  const keys = Array.from({length: o.keys}, (_, i) => `${tag}/k${i}`)
+  let cluster: PreparedCluster
+  try {
+    cluster = await prepareCluster(
+      {dir: o.dir, nodes: o.nodes, basePort: o.basePort, mutant: o.mutant, leaderTimeoutMs: o.leaderTimeoutMs ?? LEADER_TIMEOUT_MS},
+      hooks.line,
+    )
+  } catch (err) {
+    // The disks may have been made volatile already.
+    if (clusterExists(o.dir)) {
+      try {
+        setVolatileDisks(o.dir, loadCluster(o.dir), false)
+      } catch {
+        // A damaged cluster.json: the error below says what to do.
+      }
+    }
+    throw err
+  }
+  try {
+    const run = openRun(o, cluster)
+    const nemesis = newNemesis(run, hooks)
+    const clients = startRunClients(run)
+    hooks.counter(run.clock, () => counterText(countOps(run.ops), nemesis.faultsApplied()))
+    hooks.line(
+      `${stampText(0)} ${o.clients} client(s) on ${o.keys} key(s) for ${seconds(o.durationMs)}, faults: ${o.faults.length > 0 ? o.faults.join(',') : 'none'}, op timeout ${run.opTimeoutMs}ms, seed ${o.seed}`,
+    )
+    let times: PhaseTimes
+    try {
+      times = await runPhases(run, nemesis, clients, hooks)
+    } catch (err) {
+      await clients.stop()
+      hooks.stopCounter()
+      await run.writer.close().catch(() => undefined)
+      throw err
+    }
+    await clients.stop()
+    hooks.stopCounter()
+    const back = times.durability ? await readBackWriteOnce(run, hooks) : null
+    return finish(run, nemesis, times, back, hooks)
+  } finally {
+    setVolatileDisks(o.dir, cluster.config, false)
+  }
+}
+
+/** Step 2: the run's directory, history file (its meta line first), keys and clock. */
+function openRun(o: CheckOptions, cluster: PreparedCluster): RunState {
+  const opTimeoutMs = o.opTimeoutMs ?? defaultOpTimeoutMs(cluster.config)
+  const keys = runKeys(randomBytes(3).toString('hex'), o.keys)
   const runDir = join(o.dir, `check-${new Date().toISOString().replace(/[:.]/g, '-')}`)
   mkdirSync(runDir)
   const historyPath = join(runDir, HISTORY_FILE)
   const writer = new HistoryWriter(historyPath)
   const t0 = performance.now()
-  const clock = () => performance.now() - t0
-
   writer.write({
     meta: {
       version: HISTORY_VERSION,
       started: new Date().toISOString(),
       seed: o.seed,
-      nodes: config.nodes.length,
+      nodes: cluster.config.nodes.length,
       clients: o.clients,
-      keys,
+      keys: keys.registers,
+      writeOncePrefix: keys.oncePrefix,
       faults: o.faults,
       durationMs: o.durationMs,
       quietMs: o.quietMs,
       opTimeoutMs,
-      unsafeStaleReads: unsafe,
+      electionTimeoutMs: cluster.config.electionTimeoutMs,
+      mutant: cluster.mutant,
+      unsafeStaleReads: cluster.mutant === 'read-without-readindex',
+      probes: o.probes !== false,
       timeUnit: 'ms since start',
       epochMs: roundMs(performance.timeOrigin + t0),
     },
   })
-
-  const ops: OpRecord[] = []
-  const nemesisLog: NemesisRecord[] = []
-  const known = new KnownValues()
-  let opId = 0
-  let quietStart = Infinity
-  let okInQuiet = 0
-  const recordOp = (r: OpRecord) => {
-    ops.push(r)
-    known.observe(r)
-    if (r.status === 'ok' && r.complete >= quietStart) okInQuiet++
-    writer.write(r)
+  const prng = new Prng(o.seed)
+  return {
+    o,
+    cluster,
+    runDir,
+    historyPath,
+    writer,
+    clock: () => performance.now() - t0,
+    keys,
+    nemesisPrng: prng.fork(),
+    clientPrng: prng.fork(),
+    opTimeoutMs,
+    ops: [],
+    nemesisLog: [],
+    statuses: [],
+    phases: [],
+    warnings: [],
   }
-  const nemesis = new Nemesis({
-    dir: o.dir,
-    config,
-    secret,
-    unsafeStaleReads: unsafe,
-    clock,
+}
+
+function newNemesis(run: RunState, hooks: CheckHooks): Nemesis {
+  return new Nemesis({
+    dir: run.o.dir,
+    config: run.cluster.config,
+    secret: run.cluster.secret,
+    mutant: run.cluster.mutant,
+    clock: run.clock,
     record: (r) => {
-      nemesisLog.push(r)
-      writer.write(r)
+      run.nemesisLog.push(r)
+      run.writer.write(r)
       hooks.line(`${stampText(r.time)} nemesis: ${r.text}${r.error ? ` — ${r.error}` : ''}`)
     },
   })
+}
 
-  // Clients.
-  let stopping = false
-  const clients = Array.from({length: o.clients}, (_, i) => {
-    const client = new ClusterClient({nodes: config.nodes, clusterId: config.clusterId, secret, startAt: leader})
-    const generator = new OpGenerator(prng.fork(), i, keys, known, isReader(i, o.clients))
-    return {client, generator, index: i}
+/** Step 3: the clients, recording into the run. */
+function startRunClients(run: RunState): RunningClients {
+  return startClients({
+    config: run.cluster.config,
+    secret: run.cluster.secret,
+    keys: run.keys,
+    clients: run.o.clients,
+    opTimeoutMs: run.opTimeoutMs,
+    probes: run.o.probes !== false,
+    prng: run.clientPrng,
+    startAt: run.cluster.leader,
+    clock: run.clock,
+    record: (r) => {
+      run.ops.push(r)
+      run.writer.write(r)
+    },
+    status: (s) => {
+      run.statuses.push(s.status)
+      run.writer.write(s)
+    },
   })
-  let counts: Counts = countOps([])
-  const faultsTotal = () => nemesis.faultsApplied()
-  hooks.counter(clock, () => {
-    counts = countOps(ops)
-    return counterText(counts, faultsTotal())
-  })
-  hooks.line(
-    `${stampText(0)} ${o.clients} client(s) on ${o.keys} key(s) for ${seconds(o.durationMs)}, faults: ${o.faults.length > 0 ? o.faults.join(',') : 'none'}, op timeout ${opTimeoutMs}ms, seed ${o.seed}`,
-  )
-  const loops = clients.map((c) =>
-    runClientLoop({
-      index: c.index,
-      stride: o.clients,
-      client: c.client,
-      generator: c.generator,
-      opTimeoutMs,
-      clock,
-      nextId: () => ++opId,
-      stopping: () => stopping,
-      record: recordOp,
-    }),
-  )
+}
 
-  // Leader and term over time, for the report: every node's role and term a few times a second.
-  const poller = pollStatuses(config, secret, {
-    intervalMs: STATUS_POLL_MS,
-    active: () => !stopping,
-    onRound: (statuses) => writer.write(statusRecord(clock(), statuses)),
-  })
-
+/** Steps 4-6: faults, final heal, quiet period, durability crash. */
+async function runPhases(run: RunState, nemesis: Nemesis, clients: RunningClients, hooks: CheckHooks): Promise<PhaseTimes> {
+  const o = run.o
   let interrupted = false
-  // Whatever fails below, the clients stop and the history file is closed.
-  const stopClients = async () => {
-    stopping = true
-    await Promise.all(loops)
-    await poller
-    await Promise.all(clients.map((c) => c.client.close()))
-    hooks.stopCounter()
-  }
+  let healedAt: number | null = null
   try {
-    try {
-      interrupted = await faultPhase(o, config, nemesis, nemesisPrng, clock, hooks.signal)
-    } finally {
-      // The final heal: always, also when the run failed half-way.
-      const quiet = hooks.signal?.aborted ? '' : `; then a ${seconds(o.quietMs)} quiet period`
-      hooks.line(`${stampText(clock())} final heal: resume, heal, restart${quiet}`)
-      writer.write({phase: 'final-heal', time: roundMs(clock())})
-      await nemesis.repairAll()
-    }
-    try {
-      await waitForLeader(o.dir, config, o.leaderTimeoutMs ?? LEADER_TIMEOUT_MS)
-    } catch (err) {
-      warnings.push(`after the final heal: ${(err as Error).message}`)
-    }
-    quietStart = clock()
-    writer.write({phase: 'quiet', time: roundMs(quietStart)})
-    if (!interrupted) await sleepUntil(() => quietStart + o.quietMs - clock(), hooks.signal)
-  } catch (err) {
-    await stopClients()
-    await writer.close().catch(() => undefined)
-    throw err
+    interrupted = await faultPhase(run, nemesis, hooks.signal)
+  } finally {
+    // The final heal: always, also when the run failed half-way.
+    const quiet = hooks.signal?.aborted ? '' : `; then a ${seconds(o.quietMs)} quiet period`
+    hooks.line(`${stampText(run.clock())} final heal: resume, heal, restart${quiet}`)
+    phase(run, 'final-heal')
+    await nemesis.repairAll({background: true})
+    healedAt = run.clock()
   }
-  await stopClients()
-  const elapsedMs = clock()
-  if (okInQuiet === 0 && !interrupted) warnings.push('no operation succeeded after the final heal (liveness problem?)')
-  if (o.faults.length > 0 && nemesis.faultsApplied() === 0 && !interrupted) {
-    warnings.push(`no fault was injected in ${seconds(o.durationMs)} (a fault comes every 1-3 s, none in the last second): the verdict says nothing about faults; run longer, e.g. --duration 10s`)
+  await leaderOrWarning(run, 'after the final heal')
+  clients.setPhase('quiet')
+  const quietFrom = phase(run, 'quiet')
+  if (!interrupted) await sleepUntil(() => quietFrom + o.quietMs - run.clock(), hooks.signal)
+  const quiet = {from: quietFrom, to: run.clock()}
+  interrupted ||= hooks.signal?.aborted === true
+  if (interrupted || o.durability === false) return {interrupted, healedAt, quiet: interrupted ? null : quiet, durability: false}
+  hooks.line(`${stampText(run.clock())} durability: write-once keys, then kill every node at once and restart them (${DURABILITY_ROUNDS} times)`)
+  clients.setPhase('durability')
+  phase(run, 'durability')
+  for (let round = 0; round < DURABILITY_ROUNDS && !hooks.signal?.aborted; round++) {
+    const from = run.clock()
+    await sleepUntil(() => from + DURABILITY_WRITES_MS - run.clock(), hooks.signal)
+    await nemesis.crashAll()
+    await leaderOrWarning(run, 'after the restart of every node')
   }
-  if (unsafe) {
-    warnings.push(`the replicas still run in the test-only --unsafe-stale-reads mode; for correct reads restart them: ${raftctl(o.dir, 'stop')} && ${raftctl(o.dir, 'start')}`)
-  }
+  const restarted = run.clock()
+  await sleepUntil(() => restarted + AFTER_RESTART_MS - run.clock(), hooks.signal)
+  return {interrupted: hooks.signal?.aborted === true, healedAt, quiet, durability: true}
+}
 
-  counts = countOps(ops)
-  hooks.line(`${stampText(elapsedMs)} ${counterText(counts, faultsTotal())}`)
-  const history = toCheckerHistory(ops)
+/**
+ * Step 4, the fault phase: plan a fault, apply it, hold it, undo it, rest; until the duration has
+ * passed (no fault starts in its last second). A background fault (a slow network) may start at
+ * any step and stays across the next ones until its own time is up. Returns true if interrupted.
+ */
+async function faultPhase(run: RunState, nemesis: Nemesis, signal?: AbortSignal): Promise<boolean> {
+  const o = run.o
+  const prng = run.nemesisPrng
+  const end = o.durationMs
+  const ids = run.cluster.config.nodes.map((n) => n.id)
+  const background = o.faults.some((k) => BACKGROUND_KINDS.includes(k))
+  const deck = new FaultDeck(o.faults)
+  let backgroundUntil = 0
+  let wake = Math.min(end, run.clock() + restMs(prng))
+  for (;;) {
+    if (!(await sleepUntil(() => wake - run.clock(), signal))) return true
+    if (nemesis.hasBackground && run.clock() >= backgroundUntil) await nemesis.endBackground()
+    if (run.clock() >= end - 1000 || o.faults.length === 0) {
+      if (!(await sleepUntil(() => end - run.clock(), signal))) return true
+      return false
+    }
+    if (background && !nemesis.hasBackground && prng.chance(BACKGROUND_CHANCE)) {
+      const b = planBackground(prng, ids)
+      await nemesis.applyBackground(b.fault as Fault & {type: 'net'})
+      backgroundUntil = run.clock() + b.holdMs
+    }
+    if (deck.empty) {
+      wake = Math.min(end, run.clock() + restMs(prng))
+      continue
+    }
+    const planned = planFault(prng, deck.draw(prng), ids, await nemesis.leader(), run.cluster.config.electionTimeoutMs)
+    await nemesis.apply(planned.fault)
+    const until = Math.min(end, run.clock() + planned.holdMs)
+    if (!(await sleepUntil(() => until - run.clock(), signal))) return true
+    await nemesis.repairAll()
+    wake = Math.min(end, run.clock() + restMs(prng))
+  }
+}
+
+/** What step 7 read: through the leader, on every node, and the keys read again. */
+interface ReadBackResult {
+  cluster: ReadBack[]
+  nodes: NodeReadBack[]
+  recheck: ReadBack[]
+}
+
+/**
+ * Step 7: the write-once keys, read back after the crash: through the leader (linearizable reads),
+ * then from every node's own state once it applied as far, then — the keys some node holds that
+ * the first read did not find — through the leader again.
+ */
+async function readBackWriteOnce(run: RunState, hooks: CheckHooks): Promise<ReadBackResult> {
+  const writes = writeOnceOps(run.ops, (k) => isWriteOnceKey(run.keys, k))
+  const keys = writes.map((w) => w.key)
+  const {config, secret} = run.cluster
+  phase(run, 'read-back')
+  hooks.line(`${stampText(run.clock())} reading back ${writes.length} write-once key(s), through the leader and on every node`)
+  const cluster = await readBackKeys(config, secret, keys, 2000)
+  const index = readBackIndex(cluster)
+  const nodes = index > 0 ? await readBackEveryNode(config, secret, keys, index, 2000) : []
+  const again = extraCandidates(writes, cluster, nodes)
+  const recheck = again.length > 0 ? await readBackKeys(config, secret, again, 2000) : []
+  return {cluster, nodes, recheck}
+}
+
+/** Step 8: the verdicts, the verdict line, closing the history; the report. */
+async function finish(run: RunState, nemesis: Nemesis, times: PhaseTimes, back: ReadBackResult | null, hooks: CheckHooks): Promise<CheckReport> {
+  const o = run.o
+  const elapsedMs = run.clock()
+  const counts = countOps(run.ops)
+  warn(run, nemesis, times)
+  hooks.line(`${stampText(elapsedMs)} ${counterText(counts, nemesis.faultsApplied())}`)
+  const history = toCheckerHistory(run.ops.filter((r) => !isWriteOnceKey(run.keys, r.key)))
   hooks.line(`${stampText(elapsedMs)} checking ${history.length} ops for linearizability...`)
-  const checkStart = performance.now()
-  const result = checkLinearizable(history, o.maxStates !== undefined ? {maxStates: o.maxStates} : undefined)
-  const checkMs = Math.round(performance.now() - checkStart)
-
-  let verdict: Verdict
-  let violation: Violation | null = null
-  let excerptLines: string[] = []
-  if (result.ok) {
-    verdict = 'linearizable'
-  } else {
-    verdict = result.reason.startsWith('undecided:') ? 'undecided' : 'not-linearizable'
-    const around = nemesisAround(result.excerpt, nemesisLog)
-    violation = {
-      key: result.key,
-      reason: result.reason,
-      excerpt: result.excerpt.map(formatOp),
-      nemesis: around.map(formatNemesis),
-      ops: result.excerpt.map((h) => h.id),
-      ...(result.detail ? {detail: result.detail} : {}),
-    }
-    excerptLines = mergeByTime(result.excerpt, around)
-  }
-  writer.write({verdict, checkedOps: history.length, ...(violation ? {violation} : {})})
+  const lin = judgeLinearizability(history, run.nemesisLog, o.maxStates)
+  const liveness = times.interrupted
+    ? ({result: 'n/a', text: 'not judged (the run was interrupted)', windowsJudged: 0, problems: []} satisfies LivenessVerdict)
+    : judgeLiveness({
+        nodeIds: run.cluster.config.nodes.map((n) => n.id),
+        settleMs: settleMs(run.cluster.config.electionTimeoutMs),
+        statuses: run.statuses,
+        ops: run.ops,
+        windows: nemesis.windows,
+        healedAt: times.healedAt,
+        quiet: times.quiet,
+        clients: o.clients,
+      })
+  const durability = judgeDurability(
+    writeOnceOps(run.ops, (k) => isWriteOnceKey(run.keys, k)),
+    back?.cluster ?? null,
+    times.interrupted ? 'the run was interrupted' : '--no-durability',
+    back?.nodes,
+    back?.recheck,
+  )
+  const verdicts = {linearizability: linearizabilityLine(lin), liveness, durability}
+  run.writer.write({
+    verdict: lin.verdict,
+    checkedOps: lin.checkedOps,
+    ...(lin.violation ? {violation: lin.violation} : {}),
+    liveness: {result: liveness.result, text: liveness.text, problems: liveness.problems},
+    durability: {result: durability.result, text: durability.text, acknowledged: durability.acknowledged, verified: durability.verified, lost: durability.lost.slice(0, 100), divergent: durability.divergent},
+  })
   try {
-    await writer.close()
+    await run.writer.close()
   } catch (err) {
-    warnings.push(`could not write the history file ${historyPath}: ${(err as Error).message}`)
+    run.warnings.push(`could not write the history file ${run.historyPath}: ${(err as Error).message}`)
   }
-
-  const total = OP_NAMES.reduce((s, n) => s + OUTCOMES.reduce((m, o) => m + counts[n][o], 0), 0)
-  const nemesisErrors = nemesisLog.filter((r) => r.error).map((r) => `${formatNemesis(r)}: ${r.error}`)
+  const total = OP_NAMES.reduce((s, n) => s + OUTCOMES.reduce((m, x) => m + counts[n][x], 0), 0)
   return {
-    verdict,
-    exitCode: verdict === 'linearizable' ? 0 : verdict === 'undecided' ? CHECK_EXIT.undecided : CHECK_EXIT.notLinearizable,
+    verdict: lin.verdict,
+    exitCode: exitCodeOf(lin.verdict, liveness, durability),
     dir: o.dir,
-    history: historyPath,
-    runDir,
+    history: run.historyPath,
+    runDir: run.runDir,
     seed: o.seed,
-    nodes: config.nodes.length,
+    nodes: run.cluster.config.nodes.length,
     clients: o.clients,
-    keys,
+    keys: [...run.keys.registers],
     durationMs: o.durationMs,
     elapsedMs: Math.round(elapsedMs),
-    opTimeoutMs,
+    opTimeoutMs: run.opTimeoutMs,
     faultsEnabled: o.faults,
-    unsafeStaleReads: unsafe,
-    interrupted,
+    mutant: run.cluster.mutant,
+    unsafeStaleReads: run.cluster.mutant === 'read-without-readindex',
+    interrupted: times.interrupted,
     ops: {...counts, total},
-    faults: {...nemesis.applied, total: faultsTotal()},
-    nemesisEvents: nemesisLog.length,
-    nemesisErrors,
-    checkedOps: history.length,
-    checkMs,
-    violation,
-    warnings,
-    excerptLines,
+    faults: {...nemesis.applied, total: nemesis.faultsApplied()},
+    nemesisEvents: run.nemesisLog.length,
+    nemesisErrors: run.nemesisLog.filter((r) => r.error).map((r) => `${formatNemesis(r)}: ${r.error}`),
+    checkedOps: lin.checkedOps,
+    checkMs: lin.checkMs,
+    violation: lin.violation,
+    verdicts,
+    warnings: run.warnings,
+    excerptLines: lin.excerptLines,
   }
 }
 
-/**
- * The fault phase: a step every 1–3 s until the duration has passed; each step undoes the fault in
- * force and most start another (none in the last second). Returns true if it was interrupted.
- */
-async function faultPhase(
-  o: CheckOptions,
-  config: ClusterConfig,
-  nemesis: Nemesis,
-  prng: Prng,
-  clock: () => number,
-  signal?: AbortSignal,
-): Promise<boolean> {
-  const end = o.durationMs
-  for (;;) {
-    const wake = Math.min(end, clock() + nextDelayMs(prng))
-    if (!(await sleepUntil(() => wake - clock(), signal))) return true
-    if (clock() >= end - 1) return false
-    if (o.faults.length === 0) continue
-    await nemesis.repairAll()
-    if (end - clock() < 1000) continue
-    if (nemesis.faultsApplied() > 0 && !prng.chance(FAULT_CHANCE)) continue
-    const leader = await nemesis.leader()
-    await nemesis.apply(planFault(prng, o.faults, config.nodes.map((n) => n.id), leader))
+function linearizabilityLine(lin: LinearizabilityVerdict): {result: 'pass' | 'fail' | 'undecided'; text: string} {
+  switch (lin.verdict) {
+    case 'linearizable':
+      return {result: 'pass', text: `${lin.checkedOps} ops checked in ${lin.checkMs} ms`}
+    case 'not-linearizable':
+      return {result: 'fail', text: `key ${lin.violation!.key}: ${lin.violation!.reason}`}
+    case 'undecided':
+      return {result: 'undecided', text: `the checker gave up on key ${lin.violation!.key}`}
   }
 }
 
-/**
- * Starts the cluster (creating it if need be, or restarting it in the test-only stale-reads mode),
- * resumes paused nodes, heals a stored partition, and waits for a leader.
- */
-async function prepareCluster(o: CheckOptions, hooks: CheckHooks): Promise<{config: ClusterConfig; unsafe: boolean; leader: NodeId}> {
-  const exists = clusterExists(o.dir)
-  let unsafe = o.unsafeStaleReads
-  // A --nodes that disagrees with the cluster is left to startNodes to refuse (with its hint).
-  if (exists && (o.nodes === undefined || o.nodes === loadCluster(o.dir).nodes.length)) {
-    const resumed = await resumeNodes(o.dir)
-    if (resumed.resumed.length > 0) hooks.line(`resumed paused node(s) ${resumed.resumed.join(', ')}`)
-    if (o.unsafeStaleReads) {
-      const stopped = await stopNodes(o.dir, undefined, false)
-      if (stopped.stopped.length > 0) hooks.line(`stopped node(s) ${stopped.stopped.join(', ')} to restart them with --unsafe-stale-reads`)
-    } else if (runningUnsafeStaleReads(o.dir)) {
-      unsafe = true
-      hooks.line('the cluster runs with --unsafe-stale-reads (test only): expect a violation; killed nodes restart in that mode')
-    }
+/** The warnings a run earns besides its verdicts. */
+function warn(run: RunState, nemesis: Nemesis, times: PhaseTimes): void {
+  const o = run.o
+  if (o.faults.length > 0 && nemesis.faultsApplied() === 0 && !times.interrupted) {
+    run.warnings.push(`no fault was injected in ${seconds(o.durationMs)} (none starts in the last second): the verdict says nothing about faults; run longer, e.g. --duration 10s`)
   }
-  const started = await startNodes(o.dir, {
-    init: {
-      nodes: o.nodes ?? DEFAULTS.nodes,
-      basePort: o.basePort ?? DEFAULTS.basePort,
-      host: DEFAULTS.host,
-      electionTimeoutMs: DEFAULTS.electionTimeoutMs,
-      heartbeatMs: DEFAULTS.heartbeatMs,
-    },
-    nodesGiven: o.nodes !== undefined,
-    unsafeStaleReads: unsafe,
-  })
-  if (started.initialised) hooks.line(`initialised a ${started.config.nodes.length}-node cluster in ${o.dir}`)
-  if (started.started.length > 0) hooks.line(`started node(s) ${started.started.join(', ')}${unsafe ? ' with --unsafe-stale-reads (test only)' : ''}`)
-  const config = started.config
-  if (currentPartition(o.dir, config) !== null) {
-    await applyPartition(o.dir, config, null)
-    hooks.line('healed the partition that was in force')
+  if (run.cluster.mutant) {
+    run.warnings.push(`the replicas still run in the test-only --mutant ${run.cluster.mutant} mode; for a correct cluster restart them: ${raftctl(o.dir, 'stop')} && ${raftctl(o.dir, 'start')}`)
   }
-  const status = await waitForLeader(o.dir, config, o.leaderTimeoutMs ?? LEADER_TIMEOUT_MS)
-  return {config, unsafe, leader: status.leader!}
+}
+
+async function leaderOrWarning(run: RunState, when: string): Promise<void> {
+  try {
+    await waitForLeader(run.o.dir, run.cluster.config, run.o.leaderTimeoutMs ?? LEADER_TIMEOUT_MS)
+  } catch (err) {
+    run.warnings.push(`${when}: ${(err as Error).message}`)
+  }
+}
+
+function phase(run: RunState, name: PhaseRecord['phase']): number {
+  const time = run.clock()
+  const r: PhaseRecord = {phase: name, time: roundMs(time)}
+  run.phases.push(r)
+  run.writer.write(r)
+  return time
 }
 
 /** Sleeps until `remaining()` is <= 0 (re-evaluated); false if aborted. */
@@ -411,44 +508,6 @@ async function sleepUntil(remaining: () => number, signal?: AbortSignal): Promis
   }
 }
 
-/** A history line: each node's role, term and commit index (null: no answer), the agreed leader. */
-export function statusRecord(time: number, statuses: readonly (NodeStatus | null)[]): StatusRecord {
-  const leader = agreedLeader([...statuses])
-  return {
-    status: {
-      time: roundMs(time),
-      leader,
-      term: leader !== null ? statuses[leader - 1]!.term : null,
-      nodes: statuses.map((s) => (s === null ? null : {role: s.role, term: s.term, commit: s.commitIndex})),
-    },
-  }
-}
-
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)}s`
-}
-
-export function formatNemesis(r: NemesisRecord): string {
-  return `nemesis ${r.text} [${r.time}]`
-}
-
-/** Nemesis actions from just before the excerpt's first op to its last completion. */
-export function nemesisAround(excerpt: HistoryOp[], log: NemesisRecord[]): NemesisRecord[] {
-  if (excerpt.length === 0) return []
-  const lo = Math.min(...excerpt.map((h) => h.invoke))
-  const hi = Math.max(...excerpt.map((h) => (Number.isFinite(h.complete) ? h.complete : h.invoke)))
-  const before = log.filter((r) => r.time < lo)
-  const inside = log.filter((r) => r.time >= lo && r.time <= hi)
-  // The last action before the window is what put the cluster in the state the ops saw.
-  return [...before.slice(-1), ...inside]
-}
-
-/** Ops (formatOp) and nemesis actions in one list ordered by time (op invoke, action start). */
-export function mergeByTime(excerpt: HistoryOp[], nemesis: NemesisRecord[]): string[] {
-  const rows: {t: number; order: number; text: string}[] = [
-    ...excerpt.map((h, i) => ({t: h.invoke, order: i, text: formatOp(h)})),
-    ...nemesis.map((r, i) => ({t: r.time, order: -1000 + i, text: `~ ${formatNemesis(r)}`})),
-  ]
-  rows.sort((a, b) => a.t - b.t || a.order - b.order)
-  return rows.map((r) => r.text)
 }

@@ -1,4 +1,5 @@
 // Plain-text rendering shared by commands (and the dashboard's non-TTY fallback).
+import {describeDiskFaults} from '../clusterdir/disk-faults.js'
 import {describePartition} from '../cluster/partition.js'
 import type {ClusterStatus} from '../cluster/status.js'
 import {describeMembership, isJoint} from '../core/membership.js'
@@ -26,7 +27,8 @@ export function statusTable(status: ClusterStatus): string {
       ? `leader: node ${status.leader}, term ${status.term}`
       : `leader: none${status.term !== null ? ` (highest term ${status.term})` : ''}`
   const partition = status.partition ? `\npartition: ${describePartition(status.partition, status.nodes.map((n) => n.id))}` : ''
-  return [line(header), ...rows.map(line)].join('\n') + `\n${summary}${configurationLine(status)}${partition}\n`
+  const disks = status.disks.length > 0 ? `\ndisks: ${status.disks.map((d) => `node ${d.node} ${describeDiskFaults(d)}`).join('; ')}` : ''
+  return [line(header), ...rows.map(line)].join('\n') + `\n${summary}${configurationLine(status)}${partition}${disks}\n`
 }
 
 /** `configuration: voters 1,2,3; learners 4`, shown when it is not simply every node as a voter. */
@@ -59,5 +61,6 @@ export function statusJson(status: ClusterStatus): object {
     })),
     partition: status.partition,
     configuration: status.configuration && {...status.configuration, joint: isJoint(status.configuration)},
+    disks: status.disks,
   }
 }

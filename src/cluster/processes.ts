@@ -5,6 +5,7 @@ import {closeSync, fstatSync, mkdirSync, openSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {execa, type Options} from 'execa'
 import type {NodeId} from '../core/types.js'
+import type {TestMode} from '../protocol/test-modes.js'
 import {nodeDir, paths} from '../clusterdir/config.js'
 import {isAlive, writePidFile} from '../clusterdir/pids.js'
 
@@ -27,7 +28,8 @@ export function replicaNodeFlags(env: NodeJS.ProcessEnv = process.env): string[]
 }
 
 export interface SpawnOptions {
-  unsafeStaleReads?: boolean
+  /** Test only: a deliberately broken replica (`--mutant NAME`, protocol/test-modes.ts). */
+  mutant?: TestMode
 }
 
 export interface Spawned {
@@ -47,7 +49,7 @@ export function spawnReplica(dir: string, id: NodeId, opts: SpawnOptions = {}): 
   try {
     const logOffset = fstatSync(logFd).size
     const args = [...replicaNodeFlags(), REPLICA_MAIN, '--dir', dir, '--id', String(id)]
-    if (opts.unsafeStaleReads) args.push('--unsafe-stale-reads')
+    if (opts.mutant) args.push('--mutant', opts.mutant)
     const options: Options = {
       detached: true,
       // execa's types only list literal descriptors; it passes any number through to spawn.

@@ -5,6 +5,7 @@ import {formatDuration} from '../lib/duration.js'
 import {CliError, ExitCode, operationalError, usageError} from '../lib/errors.js'
 import type {NodeId} from '../core/types.js'
 import type {PartitionRules} from '../transport/link-filter.js'
+import {isTestMode, type TestMode} from '../protocol/test-modes.js'
 import {
   clusterExists,
   DEFAULTS,
@@ -66,7 +67,8 @@ export interface StartOptions {
   nodesGiven?: boolean
   /** --base-port was given explicitly: it must match an existing cluster. */
   basePortGiven?: boolean
-  unsafeStaleReads?: boolean
+  /** Test only: start the replicas deliberately broken (protocol/test-modes.ts). */
+  mutant?: TestMode
 }
 
 /**
@@ -113,7 +115,7 @@ export async function startNodes(dir: string, opts: StartOptions): Promise<Start
         continue
       }
       removePidFile(dir, id)
-      spawned.set(id, spawnReplica(dir, id, {unsafeStaleReads: opts.unsafeStaleReads}))
+      spawned.set(id, spawnReplica(dir, id, {mutant: opts.mutant}))
       started.push(id)
     }
     return {config, initialised, started, alreadyRunning, spawned}
@@ -391,12 +393,27 @@ async function waitForPauseState(pids: number[], paused: boolean): Promise<void>
   }
 }
 
-/** Whether a running replica of the cluster serves reads without ReadIndex (test-only mode). */
-export function runningUnsafeStaleReads(dir: string): boolean {
-  return loadCluster(dir).nodes.some((n) => {
+/**
+ * The test-only mode each running replica of the cluster was started in (`--mutant NAME`, or the
+ * older `--unsafe-stale-reads`; null for a normal one), by node id.
+ */
+export function runningModes(dir: string): Map<NodeId, TestMode | null> {
+  const modes = new Map<NodeId, TestMode | null>()
+  for (const n of loadCluster(dir).nodes) {
     const pid = runningPid(dir, n.id)
-    return pid !== null && (processArgs(pid) ?? []).includes('--unsafe-stale-reads')
-  })
+    const args = pid === null ? null : processArgs(pid)
+    if (!args) continue
+    const at = args.indexOf('--mutant')
+    const name = at >= 0 ? args[at + 1] : undefined
+    modes.set(n.id, name !== undefined && isTestMode(name) ? name : args.includes('--unsafe-stale-reads') ? 'read-without-readindex' : null)
+  }
+  return modes
+}
+
+/** The test-only mode a running replica of the cluster runs in, or null when none does. */
+export function runningMutant(dir: string): TestMode | null {
+  for (const mode of runningModes(dir).values()) if (mode !== null) return mode
+  return null
 }
 
 export interface PartitionResult {
@@ -411,9 +428,15 @@ export interface PartitionResult {
  * anything is stored; nodes that are down or do not answer apply it when they start.
  */
 export async function applyPartition(dir: string, config: ClusterConfig, rules: PartitionRules | null): Promise<PartitionResult> {
-  const secret = readSecret(dir)
+  readSecret(dir)
   const complete = completePartition(rules, config.nodes.map((n) => n.id))
   await withDirLock(dir, () => writePartition(dir, complete))
+  return pushPartition(dir, config, complete)
+}
+
+/** Pushes stored rules (every side named) to every running node; names those that did not answer. */
+export async function pushPartition(dir: string, config: ClusterConfig, complete: PartitionRules | null): Promise<PartitionResult> {
+  const secret = readSecret(dir)
   const applied: NodeId[] = []
   const unreachable: NodeId[] = []
   await Promise.all(

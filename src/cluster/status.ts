@@ -7,6 +7,7 @@ import type {AdminRequest, NodeStatus} from '../protocol/protocol.js'
 import type {PartitionRules} from '../transport/link-filter.js'
 import {ClientConnection} from '../transport/client.js'
 import {nodeById, readPartition, type ClusterConfig} from '../clusterdir/config.js'
+import {allDiskFaults, type DiskFaults} from '../clusterdir/disk-faults.js'
 import {completePartition} from './partition.js'
 import {isPaused, runningPid} from '../clusterdir/pids.js'
 
@@ -39,6 +40,8 @@ export interface ClusterStatus {
   partition: PartitionRules | null
   /** The configuration in force: the leader's, else that of the up node in the highest term; null if none is up. */
   configuration: Membership | null
+  /** Nodes with disk faults (raftctl net slow-disk, raftctl check), in node order. */
+  disks: ({node: NodeId} & DiskFaults)[]
 }
 
 export interface Secrets {
@@ -121,6 +124,9 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
     nodes,
     partition: completePartition(readPartition(dir), config.nodes.map((n) => n.id)),
     configuration,
+    disks: allDiskFaults(dir, config)
+      .map((f, i) => ({node: config.nodes[i]!.id, ...f}))
+      .filter((d) => Object.keys(d).length > 1),
   }
 }
 

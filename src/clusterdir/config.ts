@@ -79,6 +79,8 @@ export const paths = {
   log: (dir: string, id: NodeId) => join(nodeDir(dir, id), 'replica.log'),
   /** RAFTCTL_CAPTURE: the node's sampled Raft messages (server/message-capture.ts). */
   messages: (dir: string, id: NodeId) => join(nodeDir(dir, id), 'messages.ndjson'),
+  /** The node's disk faults (`raftctl net slow-disk`, `raftctl check`; storage/faulty-fs.ts). */
+  diskFaults: (dir: string, id: NodeId) => join(nodeDir(dir, id), 'disk-faults.json'),
 }
 
 export function clusterExists(dir: string): boolean {
@@ -234,7 +236,9 @@ export function readSecret(dir: string): string {
 export function readPartition(dir: string): PartitionRules | null {
   try {
     const parsed = JSON.parse(readFileSync(paths.partition(dir), 'utf8')) as PartitionRules | null
-    return parsed && Array.isArray(parsed.groups) && parsed.groups.length > 0 ? parsed : null
+    if (!parsed || !Array.isArray(parsed.groups)) return null
+    // One-way cuts (a ring) and link faults need no groups.
+    return parsed.groups.length > 0 || (parsed.cuts ?? []).length > 0 || (parsed.links ?? []).length > 0 ? parsed : null
   } catch {
     return null
   }

@@ -4,6 +4,7 @@ import {durationFlag, intFlag} from '../cli/flags.js'
 import {statusJson, statusTable} from '../cli/render.js'
 import {DEFAULTS, MAX_NODES, parseNodeId, resolveDir, loadCluster, clusterExists} from '../clusterdir/config.js'
 import {startNodes, waitForLeader} from '../cluster/service.js'
+import {TEST_MODES, type TestMode} from '../protocol/test-modes.js'
 
 export default class Start extends BaseCommand {
   static override description =
@@ -17,6 +18,7 @@ export default class Start extends BaseCommand {
     wait: Flags.boolean({description: 'wait for a leader and print the status table', default: true, allowNo: true}),
     timeout: durationFlag({description: 'how long to wait for a leader', default: 10_000, min: 1}),
     'unsafe-stale-reads': Flags.boolean({hidden: true, description: 'test only: replicas serve reads without ReadIndex', default: false}),
+    mutant: Flags.string({hidden: true, description: 'test only: start the replicas deliberately broken', options: [...TEST_MODES]}),
   }
 
   async run(): Promise<unknown> {
@@ -36,7 +38,7 @@ export default class Start extends BaseCommand {
       },
       nodesGiven: flags.nodes !== undefined,
       basePortGiven: flags['base-port'] !== undefined,
-      unsafeStaleReads: flags['unsafe-stale-reads'],
+      mutant: (flags.mutant as TestMode | undefined) ?? (flags['unsafe-stale-reads'] ? 'read-without-readindex' : undefined),
     })
     const json = this.jsonEnabled()
     if (!json) {

@@ -118,7 +118,8 @@ export function buildCheckView(h: ParsedHistory, source: string): CheckView {
   )
   const bands = faultBands(h.nemesis, endMs)
   const marks: Mark[] = []
-  for (const p of h.phases) marks.push({t: round1(p.time), kind: p.phase, text: p.phase === 'quiet' ? 'quiet period' : 'final heal'})
+  const PHASE_TEXT = {quiet: 'quiet period', 'final-heal': 'final heal', durability: 'durability: write-once keys, then every node killed', 'read-back': 'read back'} as const
+  for (const p of h.phases) marks.push({t: round1(p.time), kind: p.phase, text: PHASE_TEXT[p.phase] ?? p.phase})
   const violation = violationView(h)
   if (violation?.stuck) marks.push({t: violation.stuck.invoke, kind: 'violation', text: `violation: #${violation.stuck.id} cannot be placed`})
 
@@ -158,7 +159,8 @@ function settingsOf(meta: Record<string, unknown>, source: string, ops: number):
   add('duration', num(meta.durationMs) !== undefined ? `${meta.durationMs} ms of faults` : undefined)
   add('quiet period', num(meta.quietMs) !== undefined ? `${meta.quietMs} ms` : undefined)
   add('op timeout', num(meta.opTimeoutMs) !== undefined ? `${meta.opTimeoutMs} ms` : undefined)
-  if (meta.unsafeStaleReads === true) add('replicas', 'TEST ONLY --unsafe-stale-reads (reads without ReadIndex)')
+  if (typeof meta.mutant === 'string') add('replicas', `TEST ONLY --mutant ${meta.mutant}`)
+  else if (meta.unsafeStaleReads === true) add('replicas', 'TEST ONLY --unsafe-stale-reads (reads without ReadIndex)')
   add('operations', ops)
   add('history', source)
   return out
@@ -180,18 +182,11 @@ function verdictsOf(h: ParsedHistory, endMs: number): Verdict[] {
       text: `${v.verdict === 'undecided' ? 'undecided' : 'NOT linearizable'} on key ${viol?.key ?? '?'}: ${viol?.reason ?? ''}`,
     })
   }
-  // Liveness: the cluster served clients again after the final heal.
-  const quiet = h.phases.find((p) => p.phase === 'quiet')?.time ?? num(h.meta?.durationMs)
-  if (quiet === undefined) {
-    out.push({name: 'liveness', result: 'n/a', text: 'no quiet period recorded'})
+  const liveness = v?.liveness as {result?: string; text?: string} | undefined
+  if (liveness && typeof liveness.result === 'string') {
+    out.push({name: 'liveness', result: verdictResult(liveness.result), text: liveness.text ?? ''})
   } else {
-    const after = h.ops.filter((o) => o.status === 'ok' && o.complete >= quiet)
-    const first = after.length > 0 ? -maxOf(after.map((o) => -o.complete)) - quiet : null
-    out.push(
-      after.length > 0
-        ? {name: 'liveness', result: 'pass', text: `${after.length} ops succeeded after the final heal, the first ${round1(first!)} ms into the quiet period`}
-        : {name: 'liveness', result: h.verdict === null ? 'n/a' : 'fail', text: 'no operation succeeded after the final heal'},
-    )
+    out.push(quietLiveness(h))
   }
   const gap = longestGap(h.ops, endMs)
   out.push({
@@ -199,12 +194,32 @@ function verdictsOf(h: ParsedHistory, endMs: number): Verdict[] {
     result: 'n/a',
     text: gap ? `longest time without a successful op: ${round1(gap.ms)} ms (from ${round1(gap.from)} ms)` : 'no successful op',
   })
-  out.push({
-    name: 'durability',
-    result: 'n/a',
-    text: 'not checked on its own: an acknowledged write that was lost makes a later read unplaceable, a linearizability violation',
-  })
+  const durability = v?.durability as {result?: string; text?: string} | undefined
+  out.push(
+    durability && typeof durability.result === 'string'
+      ? {name: 'durability', result: verdictResult(durability.result), text: durability.text ?? ''}
+      : {
+          name: 'durability',
+          result: 'n/a',
+          text: 'not checked on its own: an acknowledged write that was lost makes a later read unplaceable, a linearizability violation',
+        },
+  )
   return out
+}
+
+function verdictResult(r: string): Verdict['result'] {
+  return r === 'pass' || r === 'fail' || r === 'undecided' ? r : 'n/a'
+}
+
+/** Histories without a liveness verdict (older runs): did clients succeed after the final heal? */
+function quietLiveness(h: ParsedHistory): Verdict {
+  const quiet = h.phases.find((p) => p.phase === 'quiet')?.time ?? num(h.meta?.durationMs)
+  if (quiet === undefined) return {name: 'liveness', result: 'n/a', text: 'no quiet period recorded'}
+  const after = h.ops.filter((o) => o.status === 'ok' && o.complete >= quiet)
+  const first = after.length > 0 ? -maxOf(after.map((o) => -o.complete)) - quiet : null
+  return after.length > 0
+    ? {name: 'liveness', result: 'pass', text: `${after.length} ops succeeded after the final heal, the first ${round1(first!)} ms into the quiet period`}
+    : {name: 'liveness', result: h.verdict === null ? 'n/a' : 'fail', text: 'no operation succeeded after the final heal'}
 }
 
 /** The longest stretch of the run with no op completing successfully. */

@@ -54,8 +54,14 @@ function page(title: string, kind: string, data: unknown, body: string, a: Asset
 const chart = (id: string, title: string, note = '') =>
   `<section class="chart"><h2>${esc(title)}</h2>${note ? `<p class="note">${note}</p>` : ''}<div id="${id}" class="plot"></div></section>`
 
+/** The run's verdict as a whole: the first that failed, else undecided, else pass. */
+function overall(v: CheckView): CheckView['verdicts'][number] {
+  return v.verdicts.find((d) => d.result === 'fail') ?? v.verdicts.find((d) => d.result === 'undecided') ?? v.verdicts[0]!
+}
+
 export function renderCheckHtml(v: CheckView, x: CheckExtras, a: Assets): string {
   const lin = v.verdicts[0]!
+  const head = overall(v)
   const verdicts = `<table class="verdicts">${v.verdicts
     .map((d) => `<tr class="verdict-${d.result}"><th>${esc(d.name)}</th><td class="badge">${esc(d.result)}</td><td>${esc(d.text)}</td></tr>`)
     .join('')}</table>`
@@ -100,9 +106,9 @@ export function renderCheckHtml(v: CheckView, x: CheckExtras, a: Assets): string
     lamport = `<section id="lamport-section"><h2>Raft messages</h2><p class="note">${esc(x.lamportNote)}</p></section>`
   }
   const body = [
-    `<header><h1>${esc(v.title)}</h1><p class="headline verdict-${lin.result}" id="headline">${esc(lin.text)}</p></header>`,
+    `<header><h1>${esc(v.title)}</h1><p class="headline verdict-${head.result}" id="headline">${esc(head === lin ? head.text : `${head.name}: ${head.text}`)}</p></header>`,
     `<section class="top"><div><h2>Verdicts</h2>${verdicts}</div><div><h2>Run</h2>${table(v.settings)}${counts}</div></section>`,
-    '<p class="legend"><span class="swatch swatch-partition"></span>partition <span class="swatch swatch-kill"></span>kill (SIGKILL until restart) <span class="swatch swatch-pause"></span>pause (SIGSTOP until SIGCONT) <span class="swatch swatch-violation"></span>violation. Drag on a chart to zoom (all time charts follow), double-click to reset.</p>',
+    '<p class="legend"><span class="swatch swatch-partition"></span>partition (groups, bridge, tethered, one-way) <span class="swatch swatch-net"></span>link faults (delay, loss, duplication) <span class="swatch swatch-kill"></span>kill (SIGKILL until restart) <span class="swatch swatch-pause"></span>pause (SIGSTOP until SIGCONT) <span class="swatch swatch-disk"></span>slow or stalled disk <span class="swatch swatch-crash"></span>every node killed (durability) <span class="swatch swatch-violation"></span>violation. Drag on a chart to zoom (all time charts follow), double-click to reset.</p>',
     chart('latency', 'Latency over time', `each point an operation at its invoke time; ${v.latency.shown.toLocaleString('en-US')} of ${v.latency.total.toLocaleString('en-US')} shown (per time bin: the fastest, the slowest and evenly spaced ranks between)`),
     chart('throughput', 'Throughput', `completed operations per second, ${v.throughput.binMs} ms bins`),
     chart('leader', 'Leader and term', 'the leader the answering nodes agree on (left axis, gaps: none) and the highest term (right axis), polled every 200 ms'),
@@ -111,7 +117,7 @@ export function renderCheckHtml(v: CheckView, x: CheckExtras, a: Assets): string
     lamport,
     `<section><h2>Faults</h2>${faults}</section>`,
   ].join('\n')
-  return page(v.title, 'check', v, body, a, ` data-verdict="${esc(lin.result)}" data-bands="${v.bands.length}"`)
+  return page(v.title, 'check', v, body, a, ` data-verdict="${esc(head.result)}" data-bands="${v.bands.length}"`)
 }
 
 export function renderBenchHtml(v: BenchView, a: Assets): string {

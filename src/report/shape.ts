@@ -4,7 +4,8 @@
 export const round1 = (x: number) => Math.round(x * 10) / 10
 export const round2 = (x: number) => Math.round(x * 100) / 100
 
-export type FaultKind = 'partition' | 'kill' | 'pause'
+/** How a fault is drawn: network cuts, link faults (delay, loss, duplication), kills, pauses, disks, the whole-cluster crash. */
+export type FaultKind = 'partition' | 'net' | 'kill' | 'pause' | 'disk' | 'crash'
 
 /** A period a fault was in force: drawn as a coloured band on every time chart. */
 export interface Band {
@@ -12,6 +13,8 @@ export interface Band {
   to: number
   kind: FaultKind
   text: string
+  /** Held across the other faults (a slow network): drawn under them. */
+  background?: boolean
   /** The fault did not fully apply (e.g. a node that did not answer). */
   error?: string
 }
@@ -19,7 +22,7 @@ export interface Band {
 /** A moment drawn as a vertical line: the final heal, the quiet period, the violation, ... */
 export interface Mark {
   t: number
-  kind: 'final-heal' | 'quiet' | 'violation' | 'leader'
+  kind: 'final-heal' | 'quiet' | 'durability' | 'read-back' | 'violation' | 'leader'
   text: string
 }
 
@@ -29,12 +32,16 @@ interface NemesisLike {
   took: number
   nodes: number[]
   text: string
+  kind?: string
+  /** A background fault (a slow network across the others) and its end. */
+  background?: boolean
   error?: string
 }
 
 /**
- * Pairs each fault with the action that undid it: a partition with the next heal, a kill of node
- * N with the restart of N, a pause of N with the resume of N. A fault never undone lasts to `endMs`.
+ * Pairs each fault with the action that undid it: a partition or a link fault with the next heal,
+ * a kill of node N (or the crash of every node) with the restart of N, a pause of N with the resume
+ * of N, a slow disk of N with the restore of N's disk. A fault never undone lasts to `endMs`.
  */
 export function faultBands(nemesis: readonly NemesisLike[], endMs: number): Band[] {
   const open: Band[] = []
@@ -50,18 +57,36 @@ export function faultBands(nemesis: readonly NemesisLike[], endMs: number): Band
   }
   for (const r of [...nemesis].sort((a, b) => a.time - b.time)) {
     const end = r.time + (r.took ?? 0)
+    // The end of a background fault closes its band; any other link fault opens one.
+    if (r.nemesis === 'net' && r.background && r.kind === 'end') {
+      close((b) => b.background === true, end)
+      continue
+    }
     switch (r.nemesis) {
+      case 'net':
       case 'partition':
       case 'kill':
       case 'pause':
-        open.push({from: r.time, to: endMs, kind: r.nemesis, text: r.text, ...(r.error ? {error: r.error} : {})})
+      case 'crash':
+      case 'slow-disk':
+        open.push({
+          from: r.time,
+          to: endMs,
+          kind: r.nemesis === 'slow-disk' ? 'disk' : (r.nemesis as FaultKind),
+          text: r.text,
+          ...(r.background ? {background: true} : {}),
+          ...(r.error ? {error: r.error} : {}),
+        })
         openNodes.push(r.nodes ?? [])
         break
       case 'heal':
-        close((b) => b.kind === 'partition', end)
+        close((b) => b.kind === 'partition' || (b.kind === 'net' && !b.background), end)
         break
       case 'restart':
-        close((b, nodes) => b.kind === 'kill' && nodes.some((n) => r.nodes.includes(n)), end)
+        close((b, nodes) => (b.kind === 'kill' || b.kind === 'crash') && nodes.some((n) => r.nodes.includes(n)), end)
+        break
+      case 'disk-restore':
+        close((b, nodes) => b.kind === 'disk' && nodes.some((n) => r.nodes.includes(n)), end)
         break
       case 'resume':
         close((b, nodes) => b.kind === 'pause' && nodes.some((n) => r.nodes.includes(n)), end)

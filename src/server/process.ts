@@ -5,6 +5,7 @@
 import {appendFileSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {initialVoters, loadCluster, paths, readPartition, readSecret, timing, type ClusterConfig, type NodeConfig} from '../clusterdir/config.js'
 import {lockDataDir} from '../clusterdir/data-lock.js'
+import {diskFaultsReader} from '../clusterdir/disk-faults.js'
 import {writePidFile} from '../clusterdir/pids.js'
 import {formatMessage} from '../core/format.js'
 import {members} from '../core/membership.js'
@@ -12,6 +13,7 @@ import type {Message, NodeId} from '../core/types.js'
 import {Prng} from '../lib/prng.js'
 import {StorageCorruptionError, StorageIdentityError} from '../storage/errors.js'
 import {RealFs} from '../storage/real-fs.js'
+import {FaultyFs} from '../storage/faulty-fs.js'
 import {SegmentLogStorage} from '../storage/segment-log.js'
 import {describeRules, LinkFilter} from '../transport/link-filter.js'
 import {NodeServer, type NodeServerStats, type RequestContext} from '../transport/server.js'
@@ -25,8 +27,11 @@ import {captureMode, MessageCapture} from './message-capture.js'
 export interface ReplicaProcessOptions {
   dir: string
   id: NodeId
-  /** Test-only: answer reads from local state without ReadIndex (see `raftctl check`). */
-  unsafeStaleReads?: boolean
+  /** Test-only: a deliberately broken replica (see `raftctl check --mutant`). */
+  mutant?: ReplicaMutant
+  /** Test-only: false switches PreVote / CheckQuorum off (both on by default). */
+  preVote?: boolean
+  checkQuorum?: boolean
 }
 
 /** RAFTCTL_TRACE=1: every Raft message sent and received goes to the node log (debugging). */
@@ -117,7 +122,8 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
   const log = new NodeLog(paths.log(dir, id), id)
   /** Set once SIGTERM/SIGINT started the shutdown. */
   let stopping = false
-  const storage = new SegmentLogStorage(new RealFs(), paths.data(dir, id), {
+  // The file port is wrapped for injected disk faults (node-N/disk-faults.json: raftctl net, check).
+  const storage = new SegmentLogStorage(new FaultyFs(new RealFs(), diskFaultsReader(dir, id)), paths.data(dir, id), {
     log: (text, recovery) => log.emit({type: 'storage', text, recovery: recovery === true}),
     identity: {clusterId: config.clusterId, nodeId: id},
   })
@@ -261,7 +267,9 @@ function openReplica(
         heartbeatTicks,
         prng: new Prng((process.pid * 2654435761 + Date.now()) >>> 0),
         snapshotEvery: config.snapshotEvery,
-        mutant: opts.unsafeStaleReads ? ('read-without-readindex' satisfies ReplicaMutant) : undefined,
+        mutant: opts.mutant,
+        preVote: opts.preVote,
+        checkQuorum: opts.checkQuorum,
       },
       {storage, log: (e) => log.emit(e), ...ports},
     )

@@ -11,7 +11,9 @@
 // - A lost connection is redialled with exponential backoff and jitter while there is traffic
 //   for it; a successful handshake resets the backoff.
 // - The LinkFilter is consulted when a message is sent and again when it is written, so a
-//   partition applied in between still stops it.
+//   partition applied in between still stops it. A link with a fault (delay, loss, duplication)
+//   shapes each message on send (link-shaping.ts): a delayed copy joins the queue when its timer
+//   fires, if the link still allows it then.
 
 import type {Message, NodeId} from '../core/types.js'
 import {dial, type FramedSocket} from './connection.js'
@@ -20,6 +22,7 @@ import {DEFAULT_MAX_FRAME_BYTES} from './framing.js'
 import {encodePeerMessage} from './peer-codec.js'
 import {DEFAULT_HANDSHAKE_TIMEOUT_MS, isErrorFrame, type Secret} from './handshake.js'
 import type {LinkFilter} from './link-filter.js'
+import {shapeMessage} from './link-shaping.js'
 
 export interface PeerAddress {
   host: string
@@ -68,8 +71,10 @@ export interface PeerTransportStats {
   sent: number
   /** Messages dropped: queue overflow, partition, unknown peer, oversized, closed transport. */
   dropped: number
-  /** Of those, dropped by the LinkFilter. */
+  /** Of those, dropped by the LinkFilter (partitions, and losses of faulty links). */
   filtered: number
+  /** Extra copies sent by links that duplicate. */
+  duplicated: number
   peers: Record<number, PeerStats>
 }
 
@@ -139,7 +144,7 @@ export class PeerTransport {
   private readonly backoffMaxMs: number
   private readonly maxFrameBytes: number
   private closedFlag = false
-  private totals = {sent: 0, dropped: 0, filtered: 0}
+  private totals = {sent: 0, dropped: 0, filtered: 0, duplicated: 0}
   private unknownReported = new Set<NodeId>()
 
   constructor(options: PeerTransportOptions) {
@@ -172,18 +177,41 @@ export class PeerTransport {
         return this.drop(null)
       }
       if (!this.allowed(msg)) return this.drop(link, true)
-      if (link.queue.push(msg) > 0) this.drop(link)
-      switch (link.state) {
-        case 'open':
-          return this.scheduleFlush(link)
-        case 'idle':
-          return this.connect(link)
-        default:
-          return // dialing or backing off: the queue waits
-      }
+      const fault = this.opts.filter?.linkFault(msg.from, msg.to)
+      if (fault) return this.sendShaped(link, msg, shapeMessage(fault, Math.random))
+      this.enqueue(link, msg)
     } catch (error) {
       // A bug here must not take the Raft loop down with it; losing a message is allowed.
       this.log(`send to peer ${msg?.to} failed: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+
+  private enqueue(link: PeerLink, msg: Message): void {
+    if (link.queue.push(msg) > 0) this.drop(link)
+    switch (link.state) {
+      case 'open':
+        return this.scheduleFlush(link)
+      case 'idle':
+        return this.connect(link)
+      default:
+        return // dialing or backing off: the queue waits
+    }
+  }
+
+  /** A faulty link: no copy (lost), or copies that join the queue now or after their delay. */
+  private sendShaped(link: PeerLink, msg: Message, delays: number[]): void {
+    if (delays.length === 0) return this.drop(link, true)
+    if (delays.length > 1) this.totals.duplicated += delays.length - 1
+    for (const ms of delays) {
+      if (ms < 1) {
+        this.enqueue(link, msg)
+        continue
+      }
+      setTimeout(() => {
+        if (this.closedFlag) return
+        if (!this.allowed(msg)) return this.drop(link, true)
+        this.enqueue(link, msg)
+      }, ms).unref()
     }
   }
 

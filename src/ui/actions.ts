@@ -3,6 +3,7 @@
 // or throws with the reason.
 import type {ClusterConfig} from '../clusterdir/config.js'
 import {runningPid} from '../clusterdir/pids.js'
+import {healAll} from '../cluster/network.js'
 import {applyPartition, startNodes, stopNodes} from '../cluster/service.js'
 import type {NodeId} from '../core/types.js'
 
@@ -32,8 +33,8 @@ export function clusterActions(dir: string, config: ClusterConfig): ClusterActio
       return `isolated node ${id}${unreachableNote(r.unreachable)}`
     },
     async heal() {
-      const r = await applyPartition(dir, config, null)
-      return `healed the partition${unreachableNote(r.unreachable)}`
+      const r = await healAll(dir, config)
+      return `healed the partition${r.disks.length > 0 ? ' and the disks' : ''}${unreachableNote(r.unreachable)}`
     },
   }
 }

@@ -356,6 +356,8 @@ export function Summary({view, width, color}: {view: DashboardView; width: numbe
     segs.push({text: '    config: '})
     segs.push({text: view.configuration!, color: view.joint ? 'yellow' : 'cyan', bold: view.joint})
   }
+  if (view.net) segs.push({text: '    net: '}, {text: view.net, color: 'yellow', bold: true})
+  if (view.disks) segs.push({text: '    disks: '}, {text: view.disks, color: 'yellow', bold: true})
   return <Line segs={segs} width={width} color={color} />
 }
 

@@ -5,7 +5,9 @@
 // Invariant: the feed is ordered by time and holds at most FEED_MAX items; an event a node sends
 // twice (a backfill overlapping a subscription) appears once.
 import {describeMembership, isJoint} from '../core/membership.js'
+import {describeDiskFaults} from '../clusterdir/disk-faults.js'
 import {partitionSides} from '../cluster/partition.js'
+import {describeLinkFault, type LinkFault} from '../transport/link-filter.js'
 import type {ClusterStatus, NodeRow} from '../cluster/status.js'
 import type {NodeId} from '../core/types.js'
 import {formatNodeEvent, type NodeEvent, type NodeEventBody} from '../protocol/events.js'
@@ -434,6 +436,10 @@ export interface DashboardView {
   configuration: string | null
   /** A joint configuration is in force (voters are being swapped). */
   joint: boolean
+  /** Link faults in force, short (`delay 100ms±20ms on 8 links`), or null. */
+  net: string | null
+  /** Disk faults in force, short (`node 3 fsync +2000ms`), or null. */
+  disks: string | null
   feed: FeedItem[]
   selected: NodeId
   healing: boolean
@@ -476,14 +482,26 @@ export function dashboardView(state: DashboardState, dir: string): DashboardView
     rows,
     down: s ? rows.filter((r) => !r.up && r.role !== 'paused').map((r) => r.id) : [],
     paused: s ? rows.filter((r) => r.role === 'paused').map((r) => r.id) : [],
-    groups: s?.partition ? partitionSides(s.partition.groups, state.nodeIds) : null,
-    cuts: (s?.partition as {cuts?: unknown[]} | null | undefined)?.cuts?.length ?? 0,
+    groups: s?.partition && (partitionSides(s.partition.groups, state.nodeIds).length > 1 || (s.partition.cuts ?? []).length > 0) ? partitionSides(s.partition.groups, state.nodeIds) : null,
+    cuts: s?.partition?.cuts?.length ?? 0,
+    net: s?.partition?.links?.length ? linkSummary(s.partition.links) : null,
+    disks: s?.disks?.length ? s.disks.map((d) => `node ${d.node} ${describeDiskFaults(d)}`).join(', ') : null,
     configuration: s?.configuration ? describeMembership(s.configuration) : null,
     joint: s?.configuration ? isJoint(s.configuration) : false,
     feed: state.feed,
     selected: state.selected,
     healing: state.pending[0] === 'heal',
   }
+}
+
+/** `delay 100ms±20ms on 8 links, loss 10% on 2`: each kind of link fault, with how many links have it. */
+export function linkSummary(links: readonly LinkFault[]): string {
+  const counts = new Map<string, number>()
+  for (const l of links) {
+    const text = describeLinkFault(l)
+    counts.set(text, (counts.get(text) ?? 0) + 1)
+  }
+  return [...counts].map(([text, n]) => `${text} on ${n} link${n === 1 ? '' : 's'}`).join(', ')
 }
 
 /**

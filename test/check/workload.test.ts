@@ -4,7 +4,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {UnavailableError, type ClusterClient} from '../../src/client/cluster-client.js'
 import {Prng} from '../../src/lib/prng.js'
-import {isReader, KnownValues, OpGenerator, perform, runClientLoop} from '../../src/check/workload.js'
+import {isReader, KnownValues, OpGenerator, perform, PROBE_WRITE_ONCE_EVERY, ProbeGenerator, runClientLoop} from '../../src/check/workload.js'
 import type {OpRecord} from '../../src/check/history.js'
 
 test('written values are unique across clients; a cas expects the latest value seen', () => {
@@ -52,6 +52,23 @@ function fakeClient(script: {get?: () => unknown; put?: () => unknown; cas?: () 
     cas: () => run(script.cas),
   } as unknown as ClusterClient
 }
+
+test('leader probes: readers start each claim on their own key; a writer starts each claim with a write-once key', () => {
+  let epoch = 1
+  const regs = ['t/k0', 't/k1', 't/k2']
+  const reader = new ProbeGenerator(7, regs, 'reader', 4, () => epoch)
+  assert.deepEqual([reader.next(), reader.next()].map((o) => o.key), ['t/k1', 't/k2'])
+  epoch = 2
+  assert.equal(reader.next().key, 't/k1')
+  const writer = new ProbeGenerator(9, regs, 'writer', 0, () => epoch, 't/once/')
+  const ops = Array.from({length: 2 * PROBE_WRITE_ONCE_EVERY}, () => writer.next())
+  assert.deepEqual(ops.map((o) => o.key.startsWith('t/once/')), ops.map((_, i) => i % PROBE_WRITE_ONCE_EVERY === 0))
+  for (const o of ops.filter((x) => x.key.startsWith('t/once/'))) assert.equal(o.key, `t/once/${o.value}`)
+  assert.equal(new Set(ops.map((o) => o.value)).size, ops.length)
+  epoch = 3
+  assert.ok(writer.next().key.startsWith('t/once/'), 'a new claim starts with a write-once key')
+  assert.ok(new ProbeGenerator(9, regs, 'writer').next().key.startsWith('t/k'), 'no prefix: registers only')
+})
 
 test('outcomes: a timed-out write is indeterminate, a timed-out read failed, a refused cas failed with what it saw', async () => {
   const timeout = (write: boolean) => () => new UnavailableError('no leader', write)

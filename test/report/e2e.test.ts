@@ -44,7 +44,7 @@ test('check writes report.html beside its history, with the captured messages', 
   const lines = readFileSync(checkDoc.history, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
   assert.ok(typeof lines[0].meta.epochMs === 'number')
   assert.ok(lines.filter((l) => l.status).length >= 10)
-  assert.deepEqual(lines.filter((l) => l.phase).map((l) => l.phase), ['final-heal', 'quiet'])
+  assert.deepEqual(lines.filter((l) => l.phase).map((l) => l.phase), ['final-heal', 'quiet', 'durability', 'read-back'])
 })
 
 test('Chromium renders the real check report: every chart and the Lamport diagram', {skip: chromium ? false : 'chromium is not installed', timeout: 60_000}, async () => {
@@ -58,7 +58,7 @@ test('Chromium renders the real check report: every chart and the Lamport diagra
 })
 
 test('in human mode check prints the report path on stderr; --no-report writes none', {timeout: 60_000}, async () => {
-  const args = ['check', '--duration', '1s', '--quiet-period', '500ms', '--faults', 'none', '--clients', '2']
+  const args = ['check', '--duration', '1s', '--quiet-period', '500ms', '--faults', 'none', '--clients', '2', '--no-durability']
   const r = await cluster.run(args)
   assert.equal(r.exitCode, 0, r.stderr)
   const path = /^report: (\S+)$/m.exec(r.stderr)?.[1]

@@ -275,3 +275,38 @@ test('send() never throws: unknown peer, unencodable message, closed transport; 
     await stopAll(nodes)
   }
 })
+
+test('a faulty link delays, loses and duplicates what it carries, one direction only', async () => {
+  const nodes = [await startNode(1), await startNode(2)]
+  const [a, b] = nodes as [TestNode, TestNode]
+  try {
+    connectAll(nodes)
+    // Warm up the connections, then slow 1 -> 2 only.
+    a.transport!.send(heartbeat(1, 2))
+    b.transport!.send(heartbeat(2, 1))
+    await waitFor(() => a.received.length === 1 && b.received.length === 1, 2000, 'warm-up')
+    a.filter.set({groups: [], links: [{from: 1, to: 2, delayMs: 150}]})
+    b.filter.set(a.filter.rules())
+    const sent = performance.now()
+    a.transport!.send(heartbeat(1, 2, 2))
+    b.transport!.send(heartbeat(2, 1, 2))
+    await waitFor(() => a.received.length === 2, 1000, 'the undelayed direction')
+    assert.ok(performance.now() - sent < 120, 'the other direction is not delayed')
+    assert.equal(b.received.length, 1, 'the delayed message is not there yet')
+    await waitFor(() => b.received.length === 2, 2000, 'the delayed message')
+    assert.ok(performance.now() - sent >= 145, `arrived after ${performance.now() - sent} ms`)
+    // Everything lost, then everything twice.
+    a.filter.set({groups: [], links: [{from: 1, to: 2, loss: 1}]})
+    for (let i = 0; i < 20; i++) a.transport!.send(heartbeat(1, 2, 3))
+    a.filter.set({groups: [], links: [{from: 1, to: 2, duplicate: 1}]})
+    a.transport!.send(heartbeat(1, 2, 4))
+    await waitFor(() => b.received.length === 4, 2000, 'both copies')
+    await sleep(50)
+    assert.deepEqual(b.received.slice(2).map((m) => m.term), [4, 4])
+    const stats = a.transport!.stats()
+    assert.equal(stats.filtered, 20)
+    assert.equal(stats.duplicated, 1)
+  } finally {
+    await stopAll(nodes)
+  }
+})

@@ -39,6 +39,7 @@ export function snapshot(nodes: Record<number, NodeSpec>, partition: {groups: nu
     term: leaderRow?.term ?? (terms.length > 0 ? Math.max(...terms) : null),
     nodes: rows,
     partition,
+    disks: [],
   }
 }
 

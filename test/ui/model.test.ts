@@ -271,3 +271,14 @@ test('the lag bar is empty when caught up, shows any lag, and fills logarithmica
   assert.equal(lagCells(10_000, 20), 20)
   assert.equal(lagCells(5_000_000, 20), 20)
 })
+
+test('link and disk faults are summed up; link faults alone are no partition', () => {
+  const links = [1, 2, 3].flatMap((a) => [1, 2, 3].filter((b) => b !== a).map((b) => ({from: a, to: b, delayMs: 100, jitterMs: 20})))
+  links[0] = {...links[0]!, loss: 0.1}
+  const status = {...healthy(), partition: {groups: [], links}, disks: [{node: 3, fsyncDelayMs: 2000}, {node: 1, volatile: true}]}
+  const s = run([{type: 'status', status, time: T0}])
+  const v = dashboardView(s, '/d')
+  assert.equal(v.groups, null)
+  assert.equal(v.net, 'delay 100ms±20ms, loss 10% on 1 link, delay 100ms±20ms on 5 links')
+  assert.equal(v.disks, 'node 3 fsync +2000ms, node 1 volatile write cache')
+})
