@@ -9,12 +9,8 @@ export interface ProgressOptions {
 }
 
 /** No animation when the stream is not a terminal, or NO_COLOR / CI is set. */
-export function animationEnabled(stream: {isTTY?: boolean}, env: NodeJS.ProcessEnv): boolean {
-  if (stream.isTTY !== true) return false
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false
-  if (env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false') return false
-  return true
-}
+import {animationEnabled} from '../lib/terminal.js'
+export {animationEnabled}
 
 export function stamp(ms: number): string {
   return `[${(ms / 1000).toFixed(1).padStart(5)}s]`
