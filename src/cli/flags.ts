@@ -45,3 +45,8 @@ export function intFlag(opts: {description: string; min: number; max: number; de
 
 /** `--node ID` of the key-value commands (checked against the cluster once it is loaded). */
 export const nodeFlag = Flags.string({description: 'talk to this node only (no redirects): a follower refuses writes and linearizable reads, naming the leader', helpValue: 'ID'})
+
+/** `--force` of the configuration changes: skip etcd's strict reconfiguration check. */
+export function forceFlag(what = 'the new configuration') {
+  return Flags.boolean({description: `skip the check that ${what} has a quorum of the nodes up`, default: false})
+}

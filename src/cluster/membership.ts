@@ -41,7 +41,7 @@ import {runningPid} from '../clusterdir/pids.js'
 import {sleep, stopPids} from './processes.js'
 import {completePartition} from './partition.js'
 import {applyPartition, startNodes} from './service.js'
-import {adminRequest, agreedLeader, nodeStatuses} from './status.js'
+import {adminRequest, agreedLeader, configurationOf, nodeStatuses} from './status.js'
 
 /** A learner is promoted once its match index is this close to the leader's last index. */
 export const PROMOTE_LAG = 64
@@ -77,13 +77,12 @@ async function view(dir: string, timeoutMs = 1000): Promise<ClusterView> {
   const statuses = await nodeStatuses(config, readSecret(dir), timeoutMs)
   const id = agreedLeader(statuses)
   const leader = statuses.find((s) => s !== null && s.id === id) ?? null
-  let configuration = leader?.membership ?? null
-  if (!configuration) {
-    let best: NodeStatus | null = null
-    for (const s of statuses) if (s && (best === null || s.term > best.term || (s.term === best.term && s.appliedIndex > best.appliedIndex))) best = s
-    configuration = best?.membership ?? null
-  }
-  return {config, statuses, leader, configuration}
+  return {config, statuses, leader, configuration: configurationOf(statuses, leader)}
+}
+
+/** The status node `id` answered in this view, or null (down, or not a member of the address book). */
+function statusOf(v: ClusterView, id: NodeId): NodeStatus | null {
+  return v.statuses[v.config.nodes.findIndex((n) => n.id === id)] ?? null
 }
 
 /** `member list`: every member of the configuration, with what the leader knows of it. */
@@ -98,7 +97,7 @@ export async function listMembers(dir: string): Promise<MemberList> {
 function rows(v: ClusterView, m: Membership): MemberRow[] {
   return members(m).map((id) => {
     const node = v.config.nodes.find((n) => n.id === id) ?? v.config.removed?.find((n) => n.id === id)
-    const s = v.statuses[v.config.nodes.findIndex((n) => n.id === id)] ?? null
+    const s = statusOf(v, id)
     const match = v.leader?.matchIndex?.[id] ?? null
     return {
       id,
@@ -352,7 +351,7 @@ export async function transferLeader(dir: string, to: NodeId | undefined, timeou
   const from = v.leader.id
   const m = v.leader.membership
   if (to === undefined) {
-    const candidates = m.voters.filter((id) => id !== from && v.statuses[v.config.nodes.findIndex((n) => n.id === id)] != null)
+    const candidates = m.voters.filter((id) => id !== from && statusOf(v, id) !== null)
     if (candidates.length === 0) throw operationalError('no other voter is up to take over')
     to = candidates.sort((a, b) => (v.leader!.matchIndex?.[b] ?? 0) - (v.leader!.matchIndex?.[a] ?? 0) || a - b)[0]!
   }

@@ -131,7 +131,7 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
 }
 
 /** The leader's configuration, else the one of the up node in the highest term (it has seen the most). */
-function configurationOf(statuses: (NodeStatus | null)[], leader: NodeStatus | null): Membership | null {
+export function configurationOf(statuses: (NodeStatus | null)[], leader: NodeStatus | null): Membership | null {
   if (leader?.membership) return leader.membership
   let best: NodeStatus | null = null
   for (const s of statuses) if (s?.membership && (best === null || s.term > best.term || (s.term === best.term && s.appliedIndex > best.appliedIndex))) best = s

@@ -36,6 +36,10 @@ interface Link {
   events: 'starting' | 'pushed' | 'polled'
 }
 
+function newLink(): Link {
+  return {conn: null, last: null, misses: 0, dialTimedOut: false, dialing: null, events: 'starting'}
+}
+
 export class ClusterSource implements StatusSource {
   private readonly links = new Map<NodeId, Link>()
   private eventsCb: (events: NodeEvent[]) => void = () => {}
@@ -49,7 +53,7 @@ export class ClusterSource implements StatusSource {
     private readonly secret: string,
     private readonly timeoutMs = 500,
   ) {
-    for (const n of config.nodes) this.links.set(n.id, {conn: null, last: null, misses: 0, dialTimedOut: false, dialing: null, events: 'starting'})
+    for (const n of config.nodes) this.links.set(n.id, newLink())
   }
 
   onEvents(cb: (events: NodeEvent[]) => void): void {
@@ -83,7 +87,7 @@ export class ClusterSource implements StatusSource {
     if (config.clusterId !== this.config.clusterId) return
     this.config = config
     const ids = new Set(config.nodes.map((n) => n.id))
-    for (const id of ids) if (!this.links.has(id)) this.links.set(id, {conn: null, last: null, misses: 0, dialTimedOut: false, dialing: null, events: 'starting'})
+    for (const id of ids) if (!this.links.has(id)) this.links.set(id, newLink())
     for (const [id, link] of this.links) {
       if (ids.has(id)) continue
       this.links.delete(id)

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
-import {durationFlag, intFlag} from '../../cli/flags.js'
+import {durationFlag, forceFlag, intFlag} from '../../cli/flags.js'
 import {raftctl, resolveDir} from '../../clusterdir/config.js'
 import {addMember, PROMOTE_LAG} from '../../cluster/membership.js'
 
@@ -10,7 +10,7 @@ export default class MemberAdd extends BaseCommand {
   static override flags = {
     learner: Flags.boolean({description: 'keep it a learner (it receives the log but never votes)', default: false}),
     port: intFlag({description: 'its port (default: the next free one after the cluster\'s)', min: 1, max: 65535}),
-    force: Flags.boolean({description: 'skip the check that the new configuration has a quorum of the nodes up', default: false}),
+    force: forceFlag(),
     timeout: durationFlag({description: 'how long to wait for each step (start, commit, catch-up)', default: 30_000, min: 1}),
   }
 

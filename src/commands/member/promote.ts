@@ -1,6 +1,6 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
-import {durationFlag} from '../../cli/flags.js'
+import {durationFlag, forceFlag} from '../../cli/flags.js'
 import {loadCluster, parseNodeId, resolveDir} from '../../clusterdir/config.js'
 import {promoteMember, PROMOTE_LAG} from '../../cluster/membership.js'
 import {describeMembership} from '../../core/membership.js'
@@ -10,7 +10,7 @@ export default class MemberPromote extends BaseCommand {
   static override examples = ['<%= config.bin %> member promote 4']
   static override args = {id: Args.string({description: 'the learner to promote', required: true})}
   static override flags = {
-    force: Flags.boolean({description: 'skip the check that the new configuration has a quorum of the nodes up', default: false}),
+    force: forceFlag(),
     timeout: durationFlag({description: 'how long to wait for it to catch up and for the change to commit', default: 30_000, min: 1}),
   }
 

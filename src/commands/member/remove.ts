@@ -1,6 +1,6 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
-import {durationFlag} from '../../cli/flags.js'
+import {durationFlag, forceFlag} from '../../cli/flags.js'
 import {loadCluster, parseNodeId, resolveDir} from '../../clusterdir/config.js'
 import {removeMember} from '../../cluster/membership.js'
 import {describeMembership} from '../../core/membership.js'
@@ -10,7 +10,7 @@ export default class MemberRemove extends BaseCommand {
   static override examples = ['<%= config.bin %> member remove 3', '<%= config.bin %> member remove 2 --force']
   static override args = {id: Args.string({description: 'the node to remove', required: true})}
   static override flags = {
-    force: Flags.boolean({description: 'skip the check that the new configuration has a quorum of the nodes up', default: false}),
+    force: forceFlag(),
     timeout: durationFlag({description: 'how long to wait for the change to commit', default: 10_000, min: 1}),
   }
 

@@ -1,6 +1,6 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
-import {durationFlag} from '../../cli/flags.js'
+import {durationFlag, forceFlag} from '../../cli/flags.js'
 import {loadCluster, parseNodeId, resolveDir} from '../../clusterdir/config.js'
 import {replaceMember} from '../../cluster/membership.js'
 
@@ -9,7 +9,7 @@ export default class MemberReplace extends BaseCommand {
   static override examples = ['<%= config.bin %> member replace 3']
   static override args = {id: Args.string({description: 'the node to replace', required: true})}
   static override flags = {
-    force: Flags.boolean({description: 'skip the check that each new configuration has a quorum of the nodes up', default: false}),
+    force: forceFlag('each new configuration'),
     timeout: durationFlag({description: 'how long to wait for each step', default: 30_000, min: 1}),
   }
 
