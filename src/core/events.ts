@@ -7,7 +7,8 @@ import type {NodeId} from './types.js'
 export type RaftEvent =
   | {type: 'pre-vote-started'; term: number}
   | {type: 'election-started'; term: number}
-  | {type: 'voted'; for: NodeId; term: number}
+  /** `outsider`: the candidate is not a voter of this node's configuration (one it has not applied yet). */
+  | {type: 'voted'; for: NodeId; term: number; outsider?: true}
   | {type: 'became-leader'; term: number}
   | {type: 'stepped-down'; term: number}
   | {type: 'lost-quorum'; term: number}
@@ -22,5 +23,7 @@ export type RaftEvent =
   /** This leader applied its own removal and stepped down. */
   | {type: 'removed'; term: number}
   | {type: 'conf-change-proposed'; index: number; change: string}
+  /** A later change in the log proves the change at `index` committed: commitIndex moved up to it. */
+  | {type: 'commit-proven'; index: number}
 
 export type RaftEventType = RaftEvent['type']

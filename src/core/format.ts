@@ -41,7 +41,7 @@ export function formatEvent(e: RaftEvent): string {
     case 'election-started':
       return `election started for term ${e.term}`
     case 'voted':
-      return `voted for ${e.for} in term ${e.term}`
+      return `voted for ${e.for} in term ${e.term}${e.outsider ? ' (not a voter of the configuration applied here)' : ''}`
     case 'became-leader':
       return `became leader of term ${e.term}`
     case 'stepped-down':
@@ -66,5 +66,7 @@ export function formatEvent(e: RaftEvent): string {
       return `removed from the configuration: stepped down in term ${e.term}`
     case 'conf-change-proposed':
       return `proposed configuration change at ${e.index}: ${e.change}`
+    case 'commit-proven':
+      return `committed up to ${e.index}: a later configuration change in the log proves it`
   }
 }

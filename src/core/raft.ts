@@ -340,8 +340,12 @@ export class RaftNode {
 
   step(m: Message): void {
     if (m.to !== this.id) return
-    // A removed node (or one not yet added) cannot disrupt the cluster with its campaigns.
-    if (m.type === 'RequestVote' && !isVoter(this.membership, m.from) && this.knowsConfiguration()) return
+    // A removed node (or one not yet added) cannot disrupt a working cluster with its campaigns.
+    // Only while a leader is heard from: a voter whose applied configuration is stale (it has
+    // not applied the change that added the candidate) must still vote, or a cluster whose
+    // remaining voters all lag could never elect anyone (found by the simulator).
+    const heardLeader = this.leaderId !== 0 && this.electionElapsed < this.cfg.electionTicks
+    if (m.type === 'RequestVote' && heardLeader && !isVoter(this.membership, m.from) && this.knowsConfiguration()) return
     if (m.term > this.currentTerm) {
       if (m.type === 'RequestVote') {
         const inLease = this.cfg.checkQuorum && this.leaderId !== 0 && this.electionElapsed < this.cfg.electionTicks
@@ -502,12 +506,28 @@ export class RaftNode {
     if (this.maybeCommit()) this.needCommitBroadcast = true
   }
 
-  /** A committed configuration change not yet applied: campaigning now could use a stale configuration. */
+  /**
+   * A committed configuration change not yet applied: campaigning now could use a stale
+   * configuration (etcd #12133). "Committed" includes what the log itself proves: a leader
+   * appends a change only after applying the one before it, so every change that has a later
+   * change after it in this log is committed, whatever the commitIndex here says. A node whose
+   * commitIndex on disk lags (a power loss, a restart before the leader's next heartbeat) learns
+   * it from its own log and applies those first; without this it could lead two changes behind
+   * the configuration in force (etcd #7625, tbg's "Append" invariant). Advancing commitIndex so
+   * is sound: those entries are committed.
+   */
   private hasUnappliedConfChange(): boolean {
     if (this.cfg.mutant === 'campaign-with-unapplied-config') return false
     const log = this.raftLog
-    for (const e of log.entries(log.applied + 1, log.committed)) if (e.type === 'config') return true
-    return false
+    const changes: number[] = []
+    for (const e of log.entries(log.applied + 1, log.lastIndex())) if (e.type === 'config') changes.push(e.index)
+    if (changes.length === 0) return false
+    if (changes[0]! <= log.committed) return true
+    if (changes.length < 2) return false
+    const proven = changes[changes.length - 2]!
+    log.commitTo(proven)
+    this.event({type: 'commit-proven', index: proven})
+    return true
   }
 
   /** False for a node that has never learnt the configuration (added later, no log yet). */
@@ -631,7 +651,10 @@ export class RaftNode {
     this.electionElapsed++
     if (this.electionElapsed >= this.randomizedElectionTicks) {
       this.electionElapsed = 0
-      if (isVoter(this.membership, this.id) && !this.hasUnappliedConfChange()) this.campaign(false)
+      // The check first, for every node: a learner by a stale configuration may learn from its
+      // log that it is a voter (found by the simulator: after a power loss nobody could campaign).
+      const unapplied = this.hasUnappliedConfChange()
+      if (isVoter(this.membership, this.id) && !unapplied) this.campaign(false)
       // A node that may not campaign (a learner, a removed node, one with a change to apply) and
       // has not heard from its leader for an election timeout no longer names it: a removed node
       // nobody talks to would otherwise send clients to a long-gone leader for ever.
@@ -701,7 +724,7 @@ export class RaftNode {
     if (grant && !m.preVote) {
       this.votedFor = m.from
       this.electionElapsed = 0
-      this.event({type: 'voted', for: m.from, term: m.term})
+      this.event(isVoter(this.membership, m.from) ? {type: 'voted', for: m.from, term: m.term} : {type: 'voted', for: m.from, term: m.term, outsider: true})
     }
     this.send<RequestVoteResponse>({
       type: 'RequestVoteResponse', to: m.from, term: grant && m.preVote ? m.term : this.currentTerm,

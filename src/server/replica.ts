@@ -263,8 +263,14 @@ export class Replica {
   // ---------------------------------------------------------------- the loop
 
   /** Runs Ready batches until the core has nothing more to do. */
-  process(): void {
-    while (this.raft.hasReady()) this.handleReady(this.raft.ready())
+  /**
+   * Handles the core's Readys: all of them, or at most `limit` (the simulator's driver that
+   * yields between Readys, as one whose fsync runs off the event loop would). Returns whether
+   * another Ready is waiting.
+   */
+  process(limit = Infinity): boolean {
+    for (let n = 0; n < limit && this.raft.hasReady(); n++) this.handleReady(this.raft.ready())
+    return this.raft.hasReady()
   }
 
   private handleReady(rd: Ready): void {

@@ -9,7 +9,7 @@
 //                              for every mutant, the first seed in 1..N (default 2000) that
 //                              catches it, as JSON (the file the mutants test replays)
 import {writeFileSync} from 'node:fs'
-import {runSeed, SIM_MUTANTS, type SimMutant, type SimResult} from './simulation.js'
+import {RETIRED_MUTANTS, runSeed, SIM_MUTANTS, type SimMutant, type SimResult} from './simulation.js'
 
 interface Args {
   seeds: number
@@ -56,7 +56,7 @@ function parseArgs(argv: string[]): Args {
         break
       case '--mutant': {
         const m = argv[++i]
-        if (!SIM_MUTANTS.includes(m as SimMutant)) usage(`unknown mutant ${m}; see --list-mutants`)
+        if (![...SIM_MUTANTS, ...RETIRED_MUTANTS].includes(m as SimMutant)) usage(`unknown mutant ${m}; see --list-mutants`)
         args.mutant = m as SimMutant
         break
       }

@@ -49,7 +49,16 @@ import {planPartition, type PartitionKind} from './partitions.js'
 /** Every deliberately broken replica the simulator must catch. */
 export type SimMutant = ReplicaMutant | StorageMutant
 
-export const SIM_MUTANTS: readonly SimMutant[] = [...REPLICA_MUTANTS, 'commit-before-log', 'trust-page-cache']
+/**
+ * Mutants that are no longer bugs on their own: `lazy-config-commit` (a commit index that passes
+ * a configuration change persisted lazily) lost its consequence when every node learnt to infer
+ * such commits from its log (a change followed by another is committed: RaftNode's
+ * hasUnappliedConfChange). The durable commit stays as defence in depth; the mutant survived
+ * seeds 1..2000 after that fix, as it should, so it is not among those that must be caught.
+ */
+export const RETIRED_MUTANTS: readonly SimMutant[] = ['lazy-config-commit']
+
+export const SIM_MUTANTS: readonly SimMutant[] = ([...REPLICA_MUTANTS, 'commit-before-log', 'trust-page-cache'] as SimMutant[]).filter((m) => !RETIRED_MUTANTS.includes(m))
 
 const STORAGE_MUTANTS: readonly SimMutant[] = ['commit-before-log', 'trust-page-cache']
 
@@ -98,6 +107,10 @@ export interface SimStats {
   crashStatesExplored: number
   /** Starts refused because the data directory was lost, foreign or another node's. */
   refusedStarts: number
+  /** A node learnt from a later configuration change in its log that an earlier one committed. */
+  commitsProven: number
+  /** A voter granted its vote to a candidate outside the configuration it has applied. */
+  outsiderVotes: number
   membersAdded: number
   membersRemoved: number
   /** Configuration changes applied (on the leader that proposed them). */
@@ -194,6 +207,12 @@ export interface DrawnOptions {
   dupRate: number
   reorder: boolean
   maxDelayMs: number
+  /**
+   * The driver handles one Ready per turn and yields (as one whose fsync runs off the event loop
+   * would): ticks and messages land between a Ready and the next, so entries it committed wait
+   * to be applied while the node's timers run (etcd's asynchronous apply).
+   */
+  yieldBetweenReadys: boolean
   /** Chance that a Ready in which the term, the vote, the log's tail or the snapshot changed is crashed at a storage call. */
   focusCrash: number
   /** Chance, before each operation, that a client restarts (a new session). */
@@ -216,7 +235,7 @@ export interface DrawnOptions {
 }
 
 /** Draws a seed's options: the same draws in the same order for every profile, then its leanings. */
-function drawOptions(p: Prng): DrawnOptions {
+function drawOptions(p: Prng, seed: number): DrawnOptions {
   const profile = p.pick(PROFILES)
   const clients = p.int(2, 4)
   const o: DrawnOptions = {
@@ -248,6 +267,7 @@ function drawOptions(p: Prng): DrawnOptions {
     preVote: true,
     checkQuorum: true,
     memberChurn: 0,
+    yieldBetweenReadys: false,
   }
   switch (profile) {
     case 'mixed':
@@ -291,6 +311,8 @@ function drawOptions(p: Prng): DrawnOptions {
       o.clientRestart = 0.15
       break
   }
+  // Drawn from a generator of its own, so that every other draw of a seed stays as it was.
+  o.yieldBetweenReadys = new Prng((seed ^ 0x9e1d) >>> 0).chance(profile === 'membership' ? 0.6 : 0.25)
   return o
 }
 
@@ -383,7 +405,7 @@ export class Simulation {
   private readonly shadowPrng: Prng
   readonly stats: SimStats = {
     kills: 0, powerLosses: 0, crashesInsideStorage: 0, pauses: 0, transfers: 0, snapshotsInstalled: 0, sessionsExpired: 0,
-    batchedInputs: 0, staleTermLeaders: 0, retriesJoined: 0, focusCrashes: 0, replayedAppends: 0, crashStatesExplored: 0, refusedStarts: 0,
+    batchedInputs: 0, staleTermLeaders: 0, retriesJoined: 0, focusCrashes: 0, replayedAppends: 0, crashStatesExplored: 0, refusedStarts: 0, commitsProven: 0, outsiderVotes: 0,
     membersAdded: 0, membersRemoved: 0, configChanges: 0,
   }
 
@@ -393,7 +415,7 @@ export class Simulation {
     this.prng = new Prng(opts.seed)
     const p = this.prng
     this.shadowPrng = new Prng((opts.seed ^ 0x5eed) >>> 0)
-    this.o = drawOptions(p)
+    this.o = drawOptions(p, opts.seed)
     this.lossRate = this.o.lossRate
     this.ids = Array.from({length: this.o.nodes}, (_, i) => i + 1)
     this.initialIds = [...this.ids]
@@ -543,6 +565,8 @@ export class Simulation {
           send: (m) => this.send(m),
           log: (e) => {
             if (e.type === 'membership-changed') this.checker.configApplied(e.index)
+            if (e.type === 'commit-proven') this.stats.commitsProven++
+            if (e.type === 'voted' && e.outsider) this.stats.outsiderVotes++
             this.trace(`n${node.id} ${formatNodeEvent(e)}`)
           },
           defer: (fn) => this.schedule(1, () => this.input(node, epoch, fn)),
@@ -631,9 +655,13 @@ export class Simulation {
       if (!node.replica || node.paused) return
       this.maybeFocusCrash(node)
       this.exploreThisReady(node)
-      const ok = this.guard(node, () => node.replica!.process())
+      let more = false
+      const ok = this.guard(node, () => {
+        more = node.replica!.process(this.o.yieldBetweenReadys ? 1 : Infinity)
+      })
       node.disk.beforeMutation = undefined
       if (ok) this.afterProcess(node)
+      if (ok && more) this.scheduleProcess(node)
     })
   }
 

@@ -290,6 +290,7 @@ export function classifyEvent(e: NodeEventBody): {kind: FeedKind; text: string} 
       return {kind: 'partition', text: formatNodeEvent(e)}
     case 'membership-changed':
     case 'conf-change-proposed':
+    case 'commit-proven':
       return {kind: 'config', text: formatNodeEvent(e)}
     case 'snapshot-taken':
     case 'installing-snapshot':

@@ -28,7 +28,6 @@ const EXPECTED: Record<string, RegExp> = {
   'joint-new-majority-only': /election quorum|commit quorum|configuration in force|election safety|leader completeness|state machine safety|linearizability/,
   'conf-change-before-own-term-commit': /configuration in force|election quorum|commit quorum|election safety|leader completeness|state machine safety|linearizability/,
   'campaign-with-unapplied-config': /configuration in force|election quorum|election safety|leader completeness|state machine safety|linearizability|liveness/,
-  'lazy-config-commit': /configuration in force|election quorum|commit quorum|durability|state machine safety|replica states|leader completeness|linearizability/,
   'snapshot-without-config': /replica states|configuration in force|election quorum|commit quorum|state machine safety|linearizability/,
 }
 
