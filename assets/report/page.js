@@ -5,7 +5,7 @@
 // (data-rendered="error: ..." if something failed), so a headless browser can tell.
 ;(function () {
   'use strict'
-  var BAND = {partition: '#ffd8a8', net: '#fff3bf', kill: '#ffc9c9', pause: '#c5dcf5', disk: '#e5dbff', crash: '#ff8787'}
+  var BAND = {partition: '#ffd8a8', net: '#fff3bf', kill: '#ffc9c9', pause: '#c5dcf5', disk: '#e5dbff', crash: '#ff8787', member: '#c3fae8'}
   var MARK = {violation: '#d62728', 'final-heal': '#444444', quiet: '#2b8a3e', durability: '#c92a2a', 'read-back': '#5c940d', leader: '#7048e8'}
   var OP = {
     'read ok': '#1f77b4', 'write ok': '#2ca02c', 'cas ok': '#17becf',

@@ -1,16 +1,19 @@
 // The nemesis of `raftctl check`: applies the planned faults (plan.ts) to the real cluster and
 // undoes them — partitions and partial topologies and link faults through the same stored rules
 // `raftctl partition` / `raftctl net` push to the nodes, SIGKILL + restart, SIGSTOP + SIGCONT,
-// and a slow or stalled disk through the node's disk-fault control file.
+// a slow or stalled disk through the node's disk-fault control file, and a voter demoted to a
+// learner and promoted back through the same configuration changes `raftctl member` makes.
 // Invariant: at most one fault is in force at a time besides one background fault (a slow
 // network, held across the others; the whole-cluster crash of the durability phase is a step of
 // its own), and repairAll({background: true}) always leaves the network healed, every disk at
-// full speed, every node running and none paused — also when the run fails half-way.
+// full speed, every node running, none paused and every node a voter — also when the run fails
+// half-way.
 import type {NodeId} from '../core/types.js'
 import type {LinkFault, PartitionRules} from '../transport/link-filter.js'
 import type {ClusterConfig} from '../clusterdir/config.js'
 import {updateDiskFaults} from '../clusterdir/disk-faults.js'
 import {applyPartition, findLeader, pauseNodes, resumeNodes, startNodes, stopNodes} from '../cluster/service.js'
+import {demoteMember, promoteMember} from '../cluster/membership.js'
 import type {TestMode} from '../protocol/test-modes.js'
 import type {NemesisAction, NemesisRecord} from './history.js'
 import {FAULT_KINDS, type Fault, type FaultKind} from './plan.js'
@@ -43,6 +46,7 @@ export class Nemesis {
   private readonly killed = new Set<NodeId>()
   private readonly paused = new Set<NodeId>()
   private slowDisk: NodeId | null = null
+  private demoted: NodeId | null = null
   private current: FaultWindow | null = null
   readonly applied = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>
   /** Every fault applied, with when it was in force. */
@@ -97,6 +101,14 @@ export class Nemesis {
           updateDiskFaults(this.o.dir, f.node, {fsyncDelayMs: f.fsyncDelayMs})
           return undefined
         }, {fault: 'slow-disk', fsyncDelayMs: f.fsyncDelayMs})
+        break
+      case 'member':
+        await this.act('demote', [f.node], f.text, async () => {
+          // Marked first: a demotion cut short may still take effect, and the repair promotes.
+          this.demoted = f.node
+          await demoteMember(this.o.dir, f.node, {force: false, timeoutMs: MEMBER_TIMEOUT_MS})
+          return undefined
+        }, {fault: 'member'})
         break
     }
     this.applied[f.fault]++
@@ -159,6 +171,15 @@ export class Nemesis {
       await this.act('restart', ids, `restart node${ids.length > 1 ? 's' : ''} ${ids.join(',')}`, async () => {
         await this.start(ids)
         this.killed.clear()
+        return undefined
+      })
+    }
+    if (this.demoted !== null) {
+      const id = this.demoted
+      // Last: promotion waits for the learner to catch up, which needs the network and the nodes.
+      await this.act('promote', [id], `promote node ${id} back to a voter`, async () => {
+        await promoteMember(this.o.dir, id, {force: false, timeoutMs: MEMBER_TIMEOUT_MS})
+        this.demoted = null
         return undefined
       })
     }
@@ -236,6 +257,9 @@ function mergeLinks(a: readonly LinkFault[], b: readonly LinkFault[]): LinkFault
   }
   return [...byLink.values()]
 }
+
+/** How long a demotion or promotion may take (a leader change on the way included). */
+const MEMBER_TIMEOUT_MS = 10_000
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000

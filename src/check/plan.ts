@@ -11,10 +11,10 @@ import type {Prng} from '../lib/prng.js'
 import type {LinkFault, PartitionRules} from '../transport/link-filter.js'
 import {CHECK_PARTIAL_KINDS, CHECK_PARTITION_KINDS, planPartition as planSharedPartition, ringReach, type PartitionKind} from '../sim/partitions.js'
 
-export type FaultKind = 'partition' | 'kill' | 'pause' | 'bridge' | 'tethered' | 'one-way' | 'delay' | 'loss' | 'duplicate' | 'slow-disk'
+export type FaultKind = 'partition' | 'kill' | 'pause' | 'bridge' | 'tethered' | 'one-way' | 'delay' | 'loss' | 'duplicate' | 'slow-disk' | 'member'
 
 /** Every fault kind, in `--faults` order (and the order a seed draws them from). */
-export const FAULT_KINDS: readonly FaultKind[] = ['partition', 'kill', 'pause', 'bridge', 'tethered', 'one-way', 'delay', 'loss', 'duplicate', 'slow-disk']
+export const FAULT_KINDS: readonly FaultKind[] = ['partition', 'kill', 'pause', 'bridge', 'tethered', 'one-way', 'delay', 'loss', 'duplicate', 'slow-disk', 'member']
 
 /** What `--faults` means when it is not given. */
 export const DEFAULT_FAULTS: readonly FaultKind[] = ['partition', 'kill', 'pause', 'delay']
@@ -42,6 +42,7 @@ export const FAULT_TEXT: Record<FaultKind, string> = {
   loss: "a share of the messages lost on the leader's links or on all links",
   duplicate: 'a share of the messages delivered twice, on all links',
   'slow-disk': 'fsync on one node (the leader 60% of the time) slowed by 20-100 ms, or stalled until undone',
+  member: 'a configuration change under load: a voter (the leader 60% of the time) demoted to a learner, promoted back when undone (3 nodes or more; a pause below that)',
 }
 
 /** How often a kind is drawn, relative to the others that are enabled. */
@@ -56,6 +57,7 @@ const WEIGHT: Record<FaultKind, number> = {
   loss: 1,
   duplicate: 1,
   'slow-disk': 1,
+  member: 1,
 }
 
 /**
@@ -71,6 +73,7 @@ export type Fault =
   | {type: 'kill' | 'pause'; fault: FaultKind; node: NodeId; leader: boolean; text: string}
   | {type: 'net'; fault: 'delay' | 'loss' | 'duplicate'; links: LinkFault[]; nodes: NodeId[]; text: string}
   | {type: 'slow-disk'; fault: 'slow-disk'; node: NodeId; leader: boolean; fsyncDelayMs: number; text: string}
+  | {type: 'member'; fault: 'member'; node: NodeId; leader: boolean; text: string}
 
 /** A fault and how long it is held before the nemesis undoes it. */
 export interface PlannedFault {
@@ -151,6 +154,14 @@ export function planFault(prng: Prng, kind: FaultKind, nodeIds: readonly NodeId[
       // A stall is held long enough for the liveness verdict to see writes go on without that node.
       const fault = planSlowDisk(prng, nodeIds, leader)
       return {fault, holdMs: (fault.fsyncDelayMs >= STALL_MS ? settle + 1000 : 1500) + prng.int(0, 1500)}
+    }
+    case 'member': {
+      // Demoting the leader makes it step down once the change applies: a leader change that
+      // comes with a configuration change, both under the clients' load. Below three nodes a
+      // demotion leaves no majority worth the name (one node: none at all), so a pause instead.
+      if (nodeIds.length < 3) return planFault(prng, 'pause', nodeIds, leader, electionTimeoutMs)
+      const t = pickTarget(prng, nodeIds, leader)
+      return {fault: {type: 'member', fault: 'member', ...t, text: `demote node ${t.node}${t.leader ? ' (leader)' : ''} to a learner`}, holdMs: prng.int(1000, 2500)}
     }
   }
 }

@@ -5,7 +5,7 @@ export const round1 = (x: number) => Math.round(x * 10) / 10
 export const round2 = (x: number) => Math.round(x * 100) / 100
 
 /** How a fault is drawn: network cuts, link faults (delay, loss, duplication), kills, pauses, disks, the whole-cluster crash. */
-export type FaultKind = 'partition' | 'net' | 'kill' | 'pause' | 'disk' | 'crash'
+export type FaultKind = 'partition' | 'net' | 'kill' | 'pause' | 'disk' | 'crash' | 'member'
 
 /** A period a fault was in force: drawn as a coloured band on every time chart. */
 export interface Band {
@@ -69,10 +69,11 @@ export function faultBands(nemesis: readonly NemesisLike[], endMs: number): Band
       case 'pause':
       case 'crash':
       case 'slow-disk':
+      case 'demote':
         open.push({
           from: r.time,
           to: endMs,
-          kind: r.nemesis === 'slow-disk' ? 'disk' : (r.nemesis as FaultKind),
+          kind: r.nemesis === 'slow-disk' ? 'disk' : r.nemesis === 'demote' ? 'member' : (r.nemesis as FaultKind),
           text: r.text,
           ...(r.background ? {background: true} : {}),
           ...(r.error ? {error: r.error} : {}),
@@ -87,6 +88,9 @@ export function faultBands(nemesis: readonly NemesisLike[], endMs: number): Band
         break
       case 'disk-restore':
         close((b, nodes) => b.kind === 'disk' && nodes.some((n) => r.nodes.includes(n)), end)
+        break
+      case 'promote':
+        close((b, nodes) => b.kind === 'member' && nodes.some((n) => r.nodes.includes(n)), end)
         break
       case 'resume':
         close((b, nodes) => b.kind === 'pause' && nodes.some((n) => r.nodes.includes(n)), end)

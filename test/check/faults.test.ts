@@ -1,7 +1,7 @@
 // Every fault kind end to end, on one 5-node cluster of real replica processes: `raftctl partition`
 // draws bridges, rings, tethered majorities and one-way cuts, `raftctl net` slows, drops and
 // duplicates messages and slows disks, status shows all of it and heal undoes it; `raftctl check`
-// lists every kind and runs the partial topologies, link faults and slow disks (whole-group
+// lists every kind and runs the partial topologies, link faults, slow disks and demotions (whole-group
 // partitions, kills, pauses and the slow network are run by e2e.test.ts) with every verdict
 // passing; and the negative control: with PreVote and CheckQuorum off, a tethered partition
 // livelocks and the liveness verdict fails (exit 9).
@@ -95,7 +95,7 @@ describe('fault kinds on a 5-node cluster', () => {
 
   test('check --faults list names every kind; check runs the partial topologies, link faults and slow disks, every verdict passing', {timeout: 150_000}, async () => {
     const list = await ok(['check', '--faults', 'list'])
-    const kinds = ['partition', 'kill', 'pause', 'bridge', 'tethered', 'one-way', 'delay', 'loss', 'duplicate', 'slow-disk']
+    const kinds = ['partition', 'kill', 'pause', 'bridge', 'tethered', 'one-way', 'delay', 'loss', 'duplicate', 'slow-disk', 'member']
     assert.deepEqual(list.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]), kinds)
     assert.match(list.stdout, /^delay +.*\(default\)$/m)
     const faults = 'bridge,tethered,one-way,loss,duplicate,slow-disk,delay'
@@ -110,6 +110,20 @@ describe('fault kinds on a 5-node cluster', () => {
     for (const t of [/nemesis: bridge \S+ <\d> \S+/, /nemesis: tethered: \S+ fully connected; only /, /nemesis: (one-way cuts|node \d is deaf)/, /nemesis: (lose|duplicate) \d+% of the messages/, /nemesis: (stall|slow) the disk of node \d/, /nemesis: slow network: delay/]) {
       assert.match(r.stderr, t)
     }
+  })
+
+  test('check --faults member demotes voters (the leader too) to learners under load and promotes them back, every verdict passing', {timeout: 90_000}, async () => {
+    const r = await c.cli(['check', '--duration', '9s', '--faults', 'member,delay', '--seed', '7', '--json', '--no-report'], 80_000)
+    assert.equal(r.exitCode, 0, `check failed:\n${r.stdout}\n${r.stderr}`)
+    const doc = JSON.parse(r.stdout) as CheckDoc
+    assert.ok(doc.faults.member! >= 3, `too few demotions: ${JSON.stringify(doc.faults)}`)
+    assert.deepEqual([doc.verdicts.linearizability.result, doc.verdicts.liveness.result, doc.verdicts.durability.result], ['pass', 'pass', 'pass'])
+    assert.match(r.stderr, /nemesis: demote node \d \(leader\) to a learner/)
+    assert.match(r.stderr, /nemesis: promote node \d back to a voter/)
+    assert.deepEqual((doc as CheckDoc & {nemesisErrors: string[]}).nemesisErrors, [], 'every demotion and promotion went through')
+    // Every demoted node is a voter again at the end.
+    const members = JSON.parse((await ok(['member', 'list', '--json'])).stdout) as {members: {id: number; role: string}[]}
+    assert.deepEqual(members.members.map((m) => m.role), ['voter', 'voter', 'voter', 'voter', 'voter'])
   })
 
   test('negative control: with PreVote and CheckQuorum off a tethered partition livelocks, and liveness fails (exit 9)', {timeout: 90_000}, async () => {

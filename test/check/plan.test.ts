@@ -73,6 +73,7 @@ test('every planned fault targets nodes of the cluster; leader faults name the l
         case 'kill':
         case 'pause':
         case 'slow-disk':
+        case 'member':
           inCluster(f.node)
           assert.equal(f.leader, f.node === leader)
           break
@@ -103,7 +104,7 @@ test('every planned fault targets nodes of the cluster; leader faults name the l
       }
     }
     assert.ok(kinds.has('kill') && kinds.has('pause') && kinds.has('isolate'), [...kinds].join(','))
-    if (n >= 3) for (const k of ['bridge', 'tethered', 'loss', 'duplicate', 'slow-disk']) assert.ok(kinds.has(k), `${k} never planned for ${n} nodes`)
+    if (n >= 3) for (const k of ['bridge', 'tethered', 'loss', 'duplicate', 'slow-disk', 'member']) assert.ok(kinds.has(k), `${k} never planned for ${n} nodes`)
   }
 })
 
