@@ -68,6 +68,10 @@ export type CoreMutant =
   | 'conf-change-before-own-term-commit'
   /** A node campaigns although its log holds a committed configuration change it has not applied. */
   | 'campaign-with-unapplied-config'
+  /** A node trusts its commitIndex only: a change followed by another in its log is not taken as committed. */
+  | 'no-commit-proof'
+  /** Voters ignore RequestVotes from outside their applied configuration even with no leader heard. */
+  | 'ignore-outsider-votes'
   | MembershipMutant
 
 export interface RaftConfig {
@@ -345,10 +349,11 @@ export class RaftNode {
     // not applied the change that added the candidate) must still vote, or a cluster whose
     // remaining voters all lag could never elect anyone (found by the simulator).
     const heardLeader = this.leaderId !== 0 && this.electionElapsed < this.cfg.electionTicks
-    if (m.type === 'RequestVote' && heardLeader && !isVoter(this.membership, m.from) && this.knowsConfiguration()) return
+    const shieldedFromOutsiders = heardLeader || this.cfg.mutant === 'ignore-outsider-votes'
+    if (m.type === 'RequestVote' && shieldedFromOutsiders && !isVoter(this.membership, m.from) && this.knowsConfiguration()) return
     if (m.term > this.currentTerm) {
       if (m.type === 'RequestVote') {
-        const inLease = this.cfg.checkQuorum && this.leaderId !== 0 && this.electionElapsed < this.cfg.electionTicks
+        const inLease = this.cfg.checkQuorum && heardLeader
         // A node that hears from a working leader ignores would-be disruptors (CheckQuorum lease).
         if (inLease && !m.transfer) return
       }
@@ -523,7 +528,7 @@ export class RaftNode {
     for (const e of log.entries(log.applied + 1, log.lastIndex())) if (e.type === 'config') changes.push(e.index)
     if (changes.length === 0) return false
     if (changes[0]! <= log.committed) return true
-    if (changes.length < 2) return false
+    if (changes.length < 2 || this.cfg.mutant === 'no-commit-proof') return false
     const proven = changes[changes.length - 2]!
     log.commitTo(proven)
     this.event({type: 'commit-proven', index: proven})
@@ -724,7 +729,7 @@ export class RaftNode {
     if (grant && !m.preVote) {
       this.votedFor = m.from
       this.electionElapsed = 0
-      this.event(isVoter(this.membership, m.from) ? {type: 'voted', for: m.from, term: m.term} : {type: 'voted', for: m.from, term: m.term, outsider: true})
+      this.event({type: 'voted', for: m.from, term: m.term, ...(isVoter(this.membership, m.from) ? {} : {outsider: true as const})})
     }
     this.send<RequestVoteResponse>({
       type: 'RequestVoteResponse', to: m.from, term: grant && m.preVote ? m.term : this.currentTerm,

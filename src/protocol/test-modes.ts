@@ -25,6 +25,8 @@ export const TEST_MODE_TEXT: Record<TestMode, string> = {
   'read-before-own-term-commit': 'a new leader serves ReadIndex before an entry of its own term commits',
   'conf-change-before-own-term-commit': 'a new leader proposes a configuration change before an entry of its own term commits',
   'campaign-with-unapplied-config': 'a node campaigns with a committed configuration change it has not applied',
+  'no-commit-proof': 'a node does not take a configuration change followed by another in its log as committed',
+  'ignore-outsider-votes': 'voters ignore vote requests from outside their applied configuration even when no leader is heard',
   'joint-new-majority-only': 'a joint configuration counts only the new majority',
   'learner-counts': 'learners count in majorities',
   'read-without-readindex': 'a leader answers reads from its own state at once, without ReadIndex',

@@ -42,6 +42,8 @@ export const REPLICA_MUTANTS: readonly ReplicaMutant[] = [
   'implicit-sessions',
   'conf-change-before-own-term-commit',
   'campaign-with-unapplied-config',
+  'no-commit-proof',
+  'ignore-outsider-votes',
   'joint-new-majority-only',
   'learner-counts',
   'snapshot-without-config',
@@ -262,7 +264,6 @@ export class Replica {
 
   // ---------------------------------------------------------------- the loop
 
-  /** Runs Ready batches until the core has nothing more to do. */
   /**
    * Handles the core's Readys: all of them, or at most `limit` (the simulator's driver that
    * yields between Readys, as one whose fsync runs off the event loop would). Returns whether

@@ -58,9 +58,9 @@ export type SimMutant = ReplicaMutant | StorageMutant
  */
 export const RETIRED_MUTANTS: readonly SimMutant[] = ['lazy-config-commit']
 
-export const SIM_MUTANTS: readonly SimMutant[] = ([...REPLICA_MUTANTS, 'commit-before-log', 'trust-page-cache'] as SimMutant[]).filter((m) => !RETIRED_MUTANTS.includes(m))
-
 const STORAGE_MUTANTS: readonly SimMutant[] = ['commit-before-log', 'trust-page-cache']
+
+export const SIM_MUTANTS: readonly SimMutant[] = [...REPLICA_MUTANTS, ...STORAGE_MUTANTS].filter((m) => !RETIRED_MUTANTS.includes(m))
 
 export interface SimOptions {
   seed: number

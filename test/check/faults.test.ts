@@ -120,7 +120,7 @@ describe('fault kinds on a 5-node cluster', () => {
     assert.deepEqual([doc.verdicts.linearizability.result, doc.verdicts.liveness.result, doc.verdicts.durability.result], ['pass', 'pass', 'pass'])
     assert.match(r.stderr, /nemesis: demote node \d \(leader\) to a learner/)
     assert.match(r.stderr, /nemesis: promote node \d back to a voter/)
-    assert.deepEqual((doc as CheckDoc & {nemesisErrors: string[]}).nemesisErrors, [], 'every demotion and promotion went through')
+    assert.deepEqual(doc.nemesisErrors, [], 'every demotion and promotion went through')
     // Every demoted node is a voter again at the end.
     const members = JSON.parse((await ok(['member', 'list', '--json'])).stdout) as {members: {id: number; role: string}[]}
     assert.deepEqual(members.members.map((m) => m.role), ['voter', 'voter', 'voter', 'voter', 'voter'])

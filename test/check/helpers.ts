@@ -32,6 +32,7 @@ export interface CheckDoc {
   ops: Record<string, {ok: number; failed: number; indeterminate: number}> & {total: number}
   faults: Record<string, number> & {total: number}
   faultsEnabled: string[]
+  nemesisErrors: string[]
   violation: unknown
   warnings: string[]
 }

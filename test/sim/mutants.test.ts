@@ -25,6 +25,9 @@ const EXPECTED: Record<string, RegExp> = {
   'implicit-sessions': /liveness|exactly-once/,
   // Issue #15's membership rules, broken one at a time (core/membership.ts, server/replica.ts).
   'learner-counts': /election quorum|commit quorum|configuration in force|election safety|leader completeness|state machine safety|linearizability|liveness/,
+  // The two bugs the simulator found in the membership rules, back as mutants.
+  'no-commit-proof': /configuration in force|election quorum|election safety|leader completeness|state machine safety|linearizability|liveness/,
+  'ignore-outsider-votes': /liveness/,
   'joint-new-majority-only': /election quorum|commit quorum|configuration in force|election safety|leader completeness|state machine safety|linearizability/,
   'conf-change-before-own-term-commit': /configuration in force|election quorum|commit quorum|election safety|leader completeness|state machine safety|linearizability/,
   'campaign-with-unapplied-config': /configuration in force|election quorum|election safety|leader completeness|state machine safety|linearizability|liveness/,
