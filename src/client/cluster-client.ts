@@ -3,7 +3,9 @@
 // write so it applies at most once, and gives up at the deadline with Unavailable (for a write
 // that was sent: the outcome is unknown, it may still commit). Every attempt at one node is
 // bounded (a paused leader holds a request forever): after ATTEMPT_MS the client tries another
-// node with the same request, and avoids the silent node for a while even when hints name it.
+// node with the same request, and avoids the silent node for as long as it was given to answer,
+// even when hints name it (a request cut short by the caller's deadline says little about the
+// node, so it is avoided only briefly).
 // With `only`, it talks to that one node: no other node is tried and a redirect is an answer.
 //
 // Sessions (Raft thesis §6.3): before its first write the client registers a session through the
@@ -213,13 +215,15 @@ export class ClusterClient {
     let sent = false
     while (Date.now() < deadline) {
       const id = this.pick()
-      const remaining = deadline - Date.now()
       attempts++
+      // What this attempt gave the node to answer (connecting, then the request).
+      let given = Math.min(deadline - Date.now(), ATTEMPT_MS)
       try {
-        const conn = await this.connect(id, Math.min(remaining, ATTEMPT_MS))
+        const conn = await this.connect(id, given)
         sent ||= write
         sends.count++
-        const reply = (await conn.request(req, Math.max(1, Math.min(deadline - Date.now(), ATTEMPT_MS)))) as ClientReply
+        given = Math.max(1, Math.min(deadline - Date.now(), ATTEMPT_MS))
+        const reply = (await conn.request(req, given)) as ClientReply
         this.silentUntil.delete(id)
         if (reply.ok) {
           this.lastLeader = id
@@ -229,15 +233,18 @@ export class ClusterClient {
         if (this.opts.only !== undefined && reply.leaderHint !== 0 && reply.leaderHint !== id) throw new NotLeaderError(id, reply.leaderHint)
         lastProblem = reply.error === 'unknown-outcome' ? `node ${id} lost leadership during the write` : `node ${id} is not the leader`
         this.tracker.redirected(reply.leaderHint)
-        // Everyone may be between leaders: back off a little before the next round.
-        if (reply.leaderHint === 0) await pause(Math.min(50, deadline - Date.now()))
+        // Everyone may be between leaders, or the leader named is being avoided: back off a
+        // little (until it may be tried again) instead of asking the followers round and round.
+        const avoidFor = reply.leaderHint === 0 ? 50 : (this.silentUntil.get(reply.leaderHint) ?? 0) - Date.now()
+        if (avoidFor > 0) await pause(Math.min(50, avoidFor, deadline - Date.now()))
       } catch (err) {
         if (err instanceof NotLeaderError || err instanceof ChangeRefusedError) throw err
         const e = err as Error & {code?: string; remoteCode?: string}
         if (e.code === 'remote' && e.remoteCode === 'bad-request') throw err
         lastProblem = `node ${id}: ${e.message}`
-        // A node that took the whole attempt (paused, overloaded) is avoided for a while.
-        if (e.code === 'timeout') this.silentUntil.set(id, Date.now() + ATTEMPT_MS)
+        // A node that let the attempt time out (paused, overloaded) is avoided for as long as it
+        // was given: a full attempt's silence is telling, one cut short by the deadline is not.
+        if (e.code === 'timeout') this.silentUntil.set(id, Date.now() + given)
         this.dropConnection(id)
         this.tracker.next()
         if (attempts % this.byId.size === 0) await pause(Math.min(50, deadline - Date.now()))

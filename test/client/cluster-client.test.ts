@@ -1,0 +1,87 @@
+// The cluster client against three scripted nodes on 127.0.0.1 (real sockets, real handshakes):
+// node 1 leads, nodes 2 and 3 answer "not the leader, node 1 is".
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {ClusterClient} from '../../src/client/cluster-client.js'
+import type {NodeServer} from '../../src/transport/server.js'
+import {CLUSTER, SECRET, sleep, startServer} from '../transport/helpers.js'
+
+interface Node {
+  server: NodeServer
+  port: number
+  requests: number
+}
+
+async function startNodes(leaderDelayMs: () => number): Promise<Node[]> {
+  const nodes: Node[] = []
+  for (const id of [1, 2, 3]) {
+    const node = {requests: 0} as Node
+    const {server, port} = await startServer({
+      nodeId: id,
+      onRequest: async (body) => {
+        node.requests++
+        if (id !== 1) return {ok: false, error: 'not-leader', leaderHint: 1}
+        const delay = leaderDelayMs()
+        if (delay > 0) await sleep(delay)
+        const type = (body as {type: string}).type
+        return type === 'register' ? {ok: true, session: 7, index: 1} : {ok: true, result: {status: 'ok'}, index: 2}
+      },
+    })
+    Object.assign(node, {server, port})
+    nodes.push(node)
+  }
+  return nodes
+}
+
+test('a leader that was slow once is tried again soon, not shunned for a whole attempt; the followers are not asked round and round', async () => {
+  // The leader's first answer takes longer than the client's 100 ms timeout; then it is fast.
+  let first = true
+  const nodes = await startNodes(() => (first ? ((first = false), 150) : 0))
+  const client = new ClusterClient({nodes: nodes.map((n, i) => ({id: i + 1, host: '127.0.0.1', port: n.port})), clusterId: CLUSTER, secret: SECRET, startAt: 1})
+  try {
+    await assert.rejects(client.put('k', 'v0', 100), /within 100ms/)
+    const slowEnded = Date.now()
+    const outcomes: {ok: boolean; at: number}[] = []
+    const followerRequestsBefore = nodes[1]!.requests + nodes[2]!.requests
+    for (let i = 1; Date.now() - slowEnded < 600; i++) {
+      const ok = await client.put('k', `v${i}`, 100).then(
+        () => true,
+        () => false,
+      )
+      outcomes.push({ok, at: Date.now() - slowEnded})
+    }
+    const firstOk = outcomes.find((o) => o.ok)
+    // Shunning it for a whole 1 s attempt (or re-shunning it after every attempt the deadline cut
+    // short) left the client without a write for a second or more.
+    assert.ok(firstOk && firstOk.at <= 300, JSON.stringify(outcomes.slice(0, 8)))
+    const after = outcomes.filter((o) => o.at > firstOk.at)
+    assert.ok(after.length > 20 && after.every((o) => o.ok), JSON.stringify(after.filter((o) => !o.ok).slice(0, 5)))
+    // While the leader was avoided the client backed off instead of spinning on the followers.
+    const followerRequests = nodes[1]!.requests + nodes[2]!.requests - followerRequestsBefore
+    assert.ok(followerRequests < 30, `${followerRequests} requests to followers`)
+  } finally {
+    await client.close()
+    for (const n of nodes) await n.server.close()
+  }
+})
+
+test('a paused leader (no answer within a whole attempt) is avoided for as long, hints naming it or not', async () => {
+  let leaderSilent = true
+  const nodes = await startNodes(() => (leaderSilent ? 5000 : 0))
+  const client = new ClusterClient({nodes: nodes.map((n, i) => ({id: i + 1, host: '127.0.0.1', port: n.port})), clusterId: CLUSTER, secret: SECRET, startAt: 1})
+  try {
+    // The first attempt at node 1 takes the whole second; the followers point back at node 1,
+    // which is avoided now, so the write ends unanswered at its deadline.
+    const started = Date.now()
+    await assert.rejects(client.put('k', 'v', 1500), /within 1\.5s/)
+    assert.ok(Date.now() - started < 2000)
+    const leaderRequests = nodes[0]!.requests
+    // Within the avoidance the client does not go back to node 1.
+    await assert.rejects(client.put('k', 'v2', 200))
+    assert.equal(nodes[0]!.requests, leaderRequests)
+    leaderSilent = false
+  } finally {
+    await client.close()
+    for (const n of nodes) await n.server.close()
+  }
+})
