@@ -14,7 +14,9 @@ function newest(dir) {
 }
 
 const manifest = 'oclif.manifest.json'
-const stale = !existsSync('dist') || !existsSync(manifest) ||
+const stale =
+  !existsSync('dist') ||
+  !existsSync(manifest) ||
   statSync(manifest).mtimeMs < Math.max(newest('src'), statSync('package.json').mtimeMs, statSync('tsconfig.json').mtimeMs)
 if (stale) {
   process.stderr.write('build-if-needed: building\n')

@@ -64,8 +64,13 @@ async function basePort(n) {
 }
 
 const o = parse(process.argv.slice(2))
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ')
-console.log(`# raftctl check --nodes ${o.nodes} --duration ${o.duration}${o.mutant ? ` --mutant ${o.mutant}` : ''} ${o.extra.join(' ')} x ${o.runs}; load ${load()}`)
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')
+console.log(
+  `# raftctl check --nodes ${o.nodes} --duration ${o.duration}${o.mutant ? ` --mutant ${o.mutant}` : ''} ${o.extra.join(' ')} x ${o.runs}; load ${load()}`,
+)
 let caught = 0
 let caughtByExpected = 0
 const expected = o.mutant ? EXPECTED[o.mutant] : undefined
@@ -73,7 +78,22 @@ const codes = new Map()
 for (let run = 1; run <= o.runs; run++) {
   const dir = mkdtempSync(join(tmpdir(), 'raftctl-detect-'))
   const port = await basePort(Number(o.nodes))
-  const args = [RUN_JS, 'check', '--dir', dir, '--nodes', o.nodes, '--base-port', String(port), '--duration', o.duration, '--json', '--no-report', ...(o.mutant ? ['--mutant', o.mutant] : []), ...o.extra]
+  const args = [
+    RUN_JS,
+    'check',
+    '--dir',
+    dir,
+    '--nodes',
+    o.nodes,
+    '--base-port',
+    String(port),
+    '--duration',
+    o.duration,
+    '--json',
+    '--no-report',
+    ...(o.mutant ? ['--mutant', o.mutant] : []),
+    ...o.extra,
+  ]
   const started = Date.now()
   const r = spawnSync(process.execPath, args, {cwd: ROOT, encoding: 'utf8', env: {...process.env, NO_COLOR: '1', RAFTCTL_DIR: ''}, timeout: 300_000})
   let doc = null
@@ -103,6 +123,9 @@ for (let run = 1; run <= o.runs; run++) {
     if (v.durability.result === 'fail') console.log(`        durability: ${v.durability.text}`)
   }
 }
-const summary = [...codes].sort(([a], [b]) => a - b).map(([c, n]) => `exit ${c}: ${n}`).join(', ')
+const summary = [...codes]
+  .sort(([a], [b]) => a - b)
+  .map(([c, n]) => `exit ${c}: ${n}`)
+  .join(', ')
 const byExpected = expected ? `, by the ${expected} verdict ${caughtByExpected} of ${o.runs}` : ''
 console.log(`# ${o.mutant ? `caught ${caught} of ${o.runs}${byExpected}` : `passed ${codes.get(0) ?? 0} of ${o.runs}`} (${summary}); load ${load()}`)

@@ -52,10 +52,15 @@ for (const [id, us] of selfUs) {
 }
 const pct = (us) => ((100 * us) / total).toFixed(1).padStart(5) + '%'
 const idle = self.get('(idle)') ?? 0
-console.log(`profile ${file}: ${(total / 1e6).toFixed(1)} s sampled, idle ${pct(idle)}, GC ${pct(self.get('(garbage collector)') ?? 0)}, busy ${pct(total - idle)}`)
+console.log(
+  `profile ${file}: ${(total / 1e6).toFixed(1)} s sampled, idle ${pct(idle)}, GC ${pct(self.get('(garbage collector)') ?? 0)}, busy ${pct(total - idle)}`,
+)
 console.log(`\nTop ${TOP} by self time:`)
 for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`)
 console.log(`\nTop ${TOP} by inclusive time (project and library frames):`)
-for (const [k, us] of [...incl].filter(([k]) => !/^\((root|program|idle)\)/.test(k)).sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
+for (const [k, us] of [...incl]
+  .filter(([k]) => !/^\((root|program|idle)\)/.test(k))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, TOP)) {
   console.log(`${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`)
 }

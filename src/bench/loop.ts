@@ -94,4 +94,3 @@ export function pickOp(op: BenchOp, random: () => number = Math.random): 'put' |
 }
 
 export const benchKey = (keys: number, random: () => number = Math.random) => `bench-${Math.floor(random() * keys)}`
-

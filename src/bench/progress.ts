@@ -72,4 +72,3 @@ export class ProgressReporter {
     this.drawn = false
   }
 }
-

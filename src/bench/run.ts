@@ -65,10 +65,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
   const initial = await waitForLeader(o.dir, config, o.timeoutMs)
 
   const nodes = config.nodes.map((n) => ({id: n.id, host: n.host, port: n.port}))
-  const pool = Array.from(
-    {length: o.clients},
-    () => new ClusterClient({nodes, clusterId: config.clusterId, secret, startAt: initial.leader ?? undefined}),
-  )
+  const pool = Array.from({length: o.clients}, () => new ClusterClient({nodes, clusterId: config.clusterId, secret, startAt: initial.leader ?? undefined}))
   const values = pool.map(() => benchValue(o.valueSize))
   const one = async (c: number) => {
     const client = pool[c]!
@@ -106,7 +103,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
       active: () => polling,
       onRound: (statuses) => {
         const leader = agreedLeader(statuses)
-        const term = leader !== null ? statuses.find((s) => s?.id === leader)?.term ?? null : null
+        const term = leader !== null ? (statuses.find((s) => s?.id === leader)?.term ?? null) : null
         const before = watch.changes
         const first = watch.current === null
         watch.observe(leader, term)

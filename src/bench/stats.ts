@@ -93,15 +93,17 @@ const thousands = (x: number) => Math.round(x).toLocaleString('en-US')
 
 /** The human summary (stdout). */
 export function formatSummary(r: BenchResult, d: RunDescription): string {
-  return [
-    `${d.op} against ${d.target}: ${d.clients} client${d.clients === 1 ? '' : 's'}, ` +
-      (d.interrupted ? `interrupted after ${formatDuration(r.elapsedMs)} of ${formatDuration(d.durationMs)}` : formatDuration(d.durationMs)) +
-      `, ${d.valueSize}-byte values, ${d.keys} key${d.keys === 1 ? '' : 's'}`,
-    `ops             ${thousands(r.ops)} (${thousands(r.opsPerSec)} ops/s)`,
-    `latency         p50 ${ms(r.latencyMs.p50)}  p90 ${ms(r.latencyMs.p90)}  p99 ${ms(r.latencyMs.p99)}  max ${ms(r.latencyMs.max)}`,
-    `errors          ${r.errors}`,
-    `leader changes  ${r.leaderChanges}`,
-  ].join('\n') + '\n'
+  return (
+    [
+      `${d.op} against ${d.target}: ${d.clients} client${d.clients === 1 ? '' : 's'}, ` +
+        (d.interrupted ? `interrupted after ${formatDuration(r.elapsedMs)} of ${formatDuration(d.durationMs)}` : formatDuration(d.durationMs)) +
+        `, ${d.valueSize}-byte values, ${d.keys} key${d.keys === 1 ? '' : 's'}`,
+      `ops             ${thousands(r.ops)} (${thousands(r.opsPerSec)} ops/s)`,
+      `latency         p50 ${ms(r.latencyMs.p50)}  p90 ${ms(r.latencyMs.p90)}  p99 ${ms(r.latencyMs.p99)}  max ${ms(r.latencyMs.max)}`,
+      `errors          ${r.errors}`,
+      `leader changes  ${r.leaderChanges}`,
+    ].join('\n') + '\n'
+  )
 }
 
 /**
@@ -144,10 +146,12 @@ export function mechanicsBetween(node: number, before: NodeIoCounters, after: No
 export function formatMechanics(m: BenchMechanics | null): string {
   if (m === null) return 'leader I/O      not measured (the leader changed during the run, or did not report)\n'
   const n = (x: number) => (x >= 100 ? thousands(x) : String(x))
-  return [
-    `leader I/O      node ${m.node}: ${n(m.fsyncsPerSec)} fsyncs/s, ${m.entriesPerFsync} entries per fsync, ${m.entriesPerAppend} entries per AppendEntries`,
-    `leader busy     CPU ${m.cpuPercent}% of one core; ${m.fsyncBusyPercent}% of the time blocked in fsync`,
-  ].join('\n') + '\n'
+  return (
+    [
+      `leader I/O      node ${m.node}: ${n(m.fsyncsPerSec)} fsyncs/s, ${m.entriesPerFsync} entries per fsync, ${m.entriesPerAppend} entries per AppendEntries`,
+      `leader busy     CPU ${m.cpuPercent}% of one core; ${m.fsyncBusyPercent}% of the time blocked in fsync`,
+    ].join('\n') + '\n'
+  )
 }
 
 /**
@@ -170,4 +174,3 @@ export class LeaderChangeCounter {
     return this.last?.leader ?? null
   }
 }
-

@@ -142,7 +142,7 @@ export function statusRecord(time: number, statuses: readonly (NodeStatus | null
     status: {
       time: roundMs(time),
       leader,
-      term: leader !== null ? statuses.find((s) => s?.id === leader)?.term ?? null : null,
+      term: leader !== null ? (statuses.find((s) => s?.id === leader)?.term ?? null) : null,
       nodes: statuses.map((s) => (s === null ? null : {role: s.role, term: s.term, commit: s.commitIndex})),
     },
   }

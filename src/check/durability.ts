@@ -121,7 +121,14 @@ const CATCH_UP_MS = 5000
  * node has applied `minIndex` (the highest index the linearizable read-back read at): so every
  * write acknowledged before the read-back is applied there. Never throws.
  */
-export async function readBackEveryNode(config: ClusterConfig, secret: string, keys: readonly string[], minIndex: number, timeoutMs: number, concurrency = 8): Promise<NodeReadBack[]> {
+export async function readBackEveryNode(
+  config: ClusterConfig,
+  secret: string,
+  keys: readonly string[],
+  minIndex: number,
+  timeoutMs: number,
+  concurrency = 8,
+): Promise<NodeReadBack[]> {
   return Promise.all(
     config.nodes.map(async (n): Promise<NodeReadBack> => {
       if (keys.length === 0) return {node: n.id, values: new Map()}
@@ -185,7 +192,19 @@ export function judgeDurability(
   nodes: readonly NodeReadBack[] = [],
   recheck: readonly ReadBack[] = [],
 ): DurabilityVerdict {
-  const base = {acknowledged: 0, verified: 0, unknownPresent: 0, unknownAbsent: 0, unreadable: 0, lost: [], phantom: [], nodesChecked: 0, nodesUnchecked: 0, divergent: [], divergentCount: 0}
+  const base = {
+    acknowledged: 0,
+    verified: 0,
+    unknownPresent: 0,
+    unknownAbsent: 0,
+    unreadable: 0,
+    lost: [],
+    phantom: [],
+    nodesChecked: 0,
+    nodesUnchecked: 0,
+    divergent: [],
+    divergentCount: 0,
+  }
   if (readBack === null) return {...base, result: 'n/a', text: `not checked (${why})`}
   const found = new Map(readBack.map((r) => [r.key, r]))
   const v: DurabilityVerdict = {...base, lost: [], phantom: [], divergent: [], result: 'pass', text: ''}
@@ -203,7 +222,8 @@ export function judgeDurability(
     for (const n of checked) {
       const has = n.values!.get(w.key) === w.value
       if (w.status === 'ok' && !has && n.values!.has(w.key)) diverge({node: n.node, key: w.key, value: w.value, id: w.id, what: 'missing'})
-      else if (has && (w.status === 'failed' || (cluster.has(w.key) && cluster.get(w.key) !== w.value))) diverge({node: n.node, key: w.key, value: w.value, id: w.id, what: 'extra'})
+      else if (has && (w.status === 'failed' || (cluster.has(w.key) && cluster.get(w.key) !== w.value)))
+        diverge({node: n.node, key: w.key, value: w.value, id: w.id, what: 'extra'})
     }
   }
   for (const w of writes) {
@@ -226,7 +246,10 @@ export function judgeDurability(
   if (v.lost.length > 0 || v.phantom.length > 0 || v.divergentCount > 0) {
     v.result = 'fail'
     const parts = []
-    if (v.lost.length > 0) parts.push(`${v.lost.length} of ${v.acknowledged} acknowledged write(s) lost (e.g. #${v.lost[0]!.id} ${v.lost[0]!.key}=${v.lost[0]!.value}, read back ${v.lost[0]!.found ?? 'absent'})`)
+    if (v.lost.length > 0)
+      parts.push(
+        `${v.lost.length} of ${v.acknowledged} acknowledged write(s) lost (e.g. #${v.lost[0]!.id} ${v.lost[0]!.key}=${v.lost[0]!.value}, read back ${v.lost[0]!.found ?? 'absent'})`,
+      )
     if (v.phantom.length > 0) parts.push(`${v.phantom.length} write(s) that failed are there (e.g. #${v.phantom[0]!.id} ${v.phantom[0]!.key})`)
     if (v.divergentCount > 0) parts.push(divergenceText(v.divergent, v.divergentCount))
     v.text = parts.join('; ')
@@ -237,7 +260,17 @@ export function judgeDurability(
     v.result = 'n/a'
     v.text = `none of the ${v.acknowledged} acknowledged write(s) could be read back`
   } else {
-    const onNodes = nodes.length === 0 ? '' : `, on ${v.nodesChecked} of ${nodes.length} node(s)${v.nodesUnchecked > 0 ? ` (${nodes.filter((n) => n.values === null).map((n) => `node ${n.node}: ${n.why}`).join('; ')})` : ''}`
+    const onNodes =
+      nodes.length === 0
+        ? ''
+        : `, on ${v.nodesChecked} of ${nodes.length} node(s)${
+            v.nodesUnchecked > 0
+              ? ` (${nodes
+                  .filter((n) => n.values === null)
+                  .map((n) => `node ${n.node}: ${n.why}`)
+                  .join('; ')})`
+              : ''
+          }`
     v.text = `${v.verified} acknowledged write(s) read back after killing every node at once${onNodes}${v.unreadable > 0 ? ` (${v.unreadable} key(s) could not be read)` : ''}; of the unknown ones ${v.unknownPresent} there, ${v.unknownAbsent} not`
   }
   return v
@@ -251,7 +284,9 @@ function divergenceText(list: readonly Divergence[], count: number): string {
     for (const d of list) if (d.what === what) byNode.set(d.node, [...(byNode.get(d.node) ?? []), d])
     for (const [node, ds] of [...byNode].sort(([a], [b]) => a - b)) {
       const e = ds[0]!
-      parts.push(`node ${node} ${what === 'missing' ? `lacks ${ds.length} acknowledged write(s)` : `holds ${ds.length} write(s) the cluster does not`} (e.g. #${e.id} ${e.key}=${e.value})`)
+      parts.push(
+        `node ${node} ${what === 'missing' ? `lacks ${ds.length} acknowledged write(s)` : `holds ${ds.length} write(s) the cluster does not`} (e.g. #${e.id} ${e.key}=${e.value})`,
+      )
     }
   }
   const listed = list.length < count ? ` (${count} in all)` : ''

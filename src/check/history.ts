@@ -47,7 +47,8 @@ export interface OpRecord {
   node?: number
 }
 
-export type NemesisAction = 'partition' | 'net' | 'heal' | 'kill' | 'restart' | 'pause' | 'resume' | 'slow-disk' | 'disk-restore' | 'crash' | 'demote' | 'promote'
+export type NemesisAction =
+  'partition' | 'net' | 'heal' | 'kill' | 'restart' | 'pause' | 'resume' | 'slow-disk' | 'disk-restore' | 'crash' | 'demote' | 'promote'
 
 export interface NemesisRecord {
   nemesis: NemesisAction

@@ -78,7 +78,14 @@ export class LeaderWatch {
     while (this.active) {
       let conn: ClientConnection | null = null
       try {
-        conn = await ClientConnection.connect({host: node.host, port: node.port, clusterId: this.config.clusterId, secret: this.secret, timeoutMs: CONNECT_TIMEOUT_MS, expectNodeId: id})
+        conn = await ClientConnection.connect({
+          host: node.host,
+          port: node.port,
+          clusterId: this.config.clusterId,
+          secret: this.secret,
+          timeoutMs: CONNECT_TIMEOUT_MS,
+          expectNodeId: id,
+        })
         if (!this.active) break
         this.conns.set(id, conn)
         const closed = new Promise<void>((resolve) => conn!.onClose(() => resolve()))

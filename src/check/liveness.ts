@@ -66,7 +66,12 @@ export function judgeLiveness(i: LivenessInput): LivenessVerdict {
   if (!finalJudged && judged === 0) return {result: 'n/a', text: 'nothing to judge (no quiet period)', windowsJudged: 0, problems}
   if (problems.length > 0) {
     const first = problems[0]!
-    return {result: 'fail', text: `${first.what === 'final' ? 'after the final heal' : `during ${first.what}`}: ${first.text}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, windowsJudged: judged, problems}
+    return {
+      result: 'fail',
+      text: `${first.what === 'final' ? 'after the final heal' : `during ${first.what}`}: ${first.text}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
+      windowsJudged: judged,
+      problems,
+    }
   }
   const parts = [finalJudged ? 'a stable leader after the final heal and every client wrote' : 'no quiet period']
   if (judged > 0) parts.push(`a leader stayed / writes went on during ${judged} fault(s) with a connected majority`)

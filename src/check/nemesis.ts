@@ -82,33 +82,57 @@ export class Nemesis {
         await this.act('net', f.nodes, f.text, () => this.push({links: f.links}), {kind: f.fault, fault: f.fault, links: f.links})
         break
       case 'kill':
-        await this.act('kill', [f.node], f.text, async () => {
-          this.killed.add(f.node)
-          await stopNodes(this.o.dir, [f.node], true)
-          return undefined
-        }, {fault: 'kill'})
+        await this.act(
+          'kill',
+          [f.node],
+          f.text,
+          async () => {
+            this.killed.add(f.node)
+            await stopNodes(this.o.dir, [f.node], true)
+            return undefined
+          },
+          {fault: 'kill'},
+        )
         break
       case 'pause':
-        await this.act('pause', [f.node], f.text, async () => {
-          const r = await pauseNodes(this.o.dir, [f.node])
-          if (r.paused.length > 0) this.paused.add(f.node)
-          return undefined
-        }, {fault: 'pause'})
+        await this.act(
+          'pause',
+          [f.node],
+          f.text,
+          async () => {
+            const r = await pauseNodes(this.o.dir, [f.node])
+            if (r.paused.length > 0) this.paused.add(f.node)
+            return undefined
+          },
+          {fault: 'pause'},
+        )
         break
       case 'slow-disk':
-        await this.act('slow-disk', [f.node], f.text, async () => {
-          this.slowDisk = f.node
-          updateDiskFaults(this.o.dir, f.node, {fsyncDelayMs: f.fsyncDelayMs})
-          return undefined
-        }, {fault: 'slow-disk', fsyncDelayMs: f.fsyncDelayMs})
+        await this.act(
+          'slow-disk',
+          [f.node],
+          f.text,
+          async () => {
+            this.slowDisk = f.node
+            updateDiskFaults(this.o.dir, f.node, {fsyncDelayMs: f.fsyncDelayMs})
+            return undefined
+          },
+          {fault: 'slow-disk', fsyncDelayMs: f.fsyncDelayMs},
+        )
         break
       case 'member':
-        await this.act('demote', [f.node], f.text, async () => {
-          // Marked first: a demotion cut short may still take effect, and the repair promotes.
-          this.demoted = f.node
-          await demoteMember(this.o.dir, f.node, {force: false, timeoutMs: MEMBER_TIMEOUT_MS})
-          return undefined
-        }, {fault: 'member'})
+        await this.act(
+          'demote',
+          [f.node],
+          f.text,
+          async () => {
+            // Marked first: a demotion cut short may still take effect, and the repair promotes.
+            this.demoted = f.node
+            await demoteMember(this.o.dir, f.node, {force: false, timeoutMs: MEMBER_TIMEOUT_MS})
+            return undefined
+          },
+          {fault: 'member'},
+        )
         break
     }
     this.applied[f.fault]++
@@ -223,7 +247,9 @@ export class Nemesis {
     if (change.background !== undefined) this.backgroundLinks = change.background
     const links = mergeLinks(this.links, this.backgroundLinks)
     const rules: PartitionRules | null =
-      this.cuts === null && links.length === 0 ? null : {groups: this.cuts?.groups ?? [], ...(this.cuts?.cuts ? {cuts: this.cuts.cuts} : {}), ...(links.length > 0 ? {links} : {})}
+      this.cuts === null && links.length === 0
+        ? null
+        : {groups: this.cuts?.groups ?? [], ...(this.cuts?.cuts ? {cuts: this.cuts.cuts} : {}), ...(links.length > 0 ? {links} : {})}
     const r = await applyPartition(this.o.dir, this.o.config, rules)
     return r.unreachable.length > 0 ? `node(s) ${r.unreachable.join(', ')} did not apply it` : undefined
   }

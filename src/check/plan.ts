@@ -14,7 +14,19 @@ import {CHECK_PARTIAL_KINDS, CHECK_PARTITION_KINDS, planPartition as planSharedP
 export type FaultKind = 'partition' | 'kill' | 'pause' | 'bridge' | 'tethered' | 'one-way' | 'delay' | 'loss' | 'duplicate' | 'slow-disk' | 'member'
 
 /** Every fault kind, in `--faults` order (and the order a seed draws them from). */
-export const FAULT_KINDS: readonly FaultKind[] = ['partition', 'kill', 'pause', 'bridge', 'tethered', 'one-way', 'delay', 'loss', 'duplicate', 'slow-disk', 'member']
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'partition',
+  'kill',
+  'pause',
+  'bridge',
+  'tethered',
+  'one-way',
+  'delay',
+  'loss',
+  'duplicate',
+  'slow-disk',
+  'member',
+]
 
 /** What `--faults` means when it is not given. */
 export const DEFAULT_FAULTS: readonly FaultKind[] = ['partition', 'kill', 'pause', 'delay']
@@ -42,7 +54,8 @@ export const FAULT_TEXT: Record<FaultKind, string> = {
   loss: "a share of the messages lost on the leader's links or on all links",
   duplicate: 'a share of the messages delivered twice, on all links',
   'slow-disk': 'fsync on one node (the leader 60% of the time) slowed by 20-100 ms, or stalled until undone',
-  member: 'a configuration change under load: a voter (the leader 60% of the time) demoted to a learner, promoted back when undone (3 nodes or more; a pause below that)',
+  member:
+    'a configuration change under load: a voter (the leader 60% of the time) demoted to a learner, promoted back when undone (3 nodes or more; a pause below that)',
 }
 
 /** How often a kind is drawn, relative to the others that are enabled. */
@@ -161,7 +174,10 @@ export function planFault(prng: Prng, kind: FaultKind, nodeIds: readonly NodeId[
       // demotion leaves no majority worth the name (one node: none at all), so a pause instead.
       if (nodeIds.length < 3) return planFault(prng, 'pause', nodeIds, leader, electionTimeoutMs)
       const t = pickTarget(prng, nodeIds, leader)
-      return {fault: {type: 'member', fault: 'member', ...t, text: `demote node ${t.node}${t.leader ? ' (leader)' : ''} to a learner`}, holdMs: prng.int(1000, 2500)}
+      return {
+        fault: {type: 'member', fault: 'member', ...t, text: `demote node ${t.node}${t.leader ? ' (leader)' : ''} to a learner`},
+        holdMs: prng.int(1000, 2500),
+      }
     }
   }
 }
@@ -196,7 +212,10 @@ export function planBackground(prng: Prng, nodeIds: readonly NodeId[]): PlannedF
   const delayMs = prng.int(10, 40)
   const jitterMs = Math.round(delayMs / 2)
   const links = linksOf(nodeIds, null).map((l) => ({...l, delayMs, jitterMs}))
-  return {fault: {type: 'net', fault: 'delay', links, nodes: [], text: `slow network: delay ${delayMs}ms±${jitterMs}ms on every link`}, holdMs: prng.int(4000, 10_000)}
+  return {
+    fault: {type: 'net', fault: 'delay', links, nodes: [], text: `slow network: delay ${delayMs}ms±${jitterMs}ms on every link`},
+    holdMs: prng.int(4000, 10_000),
+  }
 }
 
 function planNetFault(prng: Prng, kind: 'loss' | 'duplicate', nodeIds: readonly NodeId[], leader: NodeId | null): Fault {
@@ -227,7 +246,13 @@ function planSlowDisk(prng: Prng, nodeIds: readonly NodeId[], leader: NodeId | n
   const stall = prng.chance(0.5)
   const fsyncDelayMs = stall ? STALL_MS : prng.int(20, 100)
   const who = `node ${t.node}${t.leader ? ' (leader)' : ''}`
-  return {type: 'slow-disk', fault: 'slow-disk', ...t, fsyncDelayMs, text: stall ? `stall the disk of ${who}` : `slow the disk of ${who}: fsync +${fsyncDelayMs}ms`}
+  return {
+    type: 'slow-disk',
+    fault: 'slow-disk',
+    ...t,
+    fsyncDelayMs,
+    text: stall ? `stall the disk of ${who}` : `slow the disk of ${who}: fsync +${fsyncDelayMs}ms`,
+  }
 }
 
 export {ringReach}

@@ -18,8 +18,32 @@ import {waitForLeader} from '../cluster/service.js'
 import {Prng} from '../lib/prng.js'
 import type {TestMode} from '../protocol/test-modes.js'
 import {startClients, type RunningClients} from './clients.js'
-import {extraCandidates, judgeDurability, readBackEveryNode, readBackIndex, readBackKeys, writeOnceOps, type DurabilityVerdict, type NodeReadBack, type ReadBack} from './durability.js'
-import {countOps, HISTORY_FILE, HISTORY_VERSION, HistoryWriter, OP_NAMES, OUTCOMES, roundMs, toCheckerHistory, type Counts, type NemesisRecord, type OpRecord, type PhaseRecord, type StatusRecord} from './history.js'
+import {
+  extraCandidates,
+  judgeDurability,
+  readBackEveryNode,
+  readBackIndex,
+  readBackKeys,
+  writeOnceOps,
+  type DurabilityVerdict,
+  type NodeReadBack,
+  type ReadBack,
+} from './durability.js'
+import {
+  countOps,
+  HISTORY_FILE,
+  HISTORY_VERSION,
+  HistoryWriter,
+  OP_NAMES,
+  OUTCOMES,
+  roundMs,
+  toCheckerHistory,
+  type Counts,
+  type NemesisRecord,
+  type OpRecord,
+  type PhaseRecord,
+  type StatusRecord,
+} from './history.js'
 import {judgeLiveness, type LivenessVerdict} from './liveness.js'
 import {Nemesis} from './nemesis.js'
 import {BACKGROUND_CHANCE, BACKGROUND_KINDS, FaultDeck, planBackground, planFault, restMs, settleMs, type Fault, type FaultKind} from './plan.js'
@@ -414,7 +438,14 @@ async function finish(run: RunState, nemesis: Nemesis, times: PhaseTimes, back: 
     checkedOps: lin.checkedOps,
     ...(lin.violation ? {violation: lin.violation} : {}),
     liveness: {result: liveness.result, text: liveness.text, problems: liveness.problems},
-    durability: {result: durability.result, text: durability.text, acknowledged: durability.acknowledged, verified: durability.verified, lost: durability.lost.slice(0, 100), divergent: durability.divergent},
+    durability: {
+      result: durability.result,
+      text: durability.text,
+      acknowledged: durability.acknowledged,
+      verified: durability.verified,
+      lost: durability.lost.slice(0, 100),
+      divergent: durability.divergent,
+    },
   })
   try {
     await run.writer.close()
@@ -467,10 +498,14 @@ function linearizabilityLine(lin: LinearizabilityVerdict): {result: 'pass' | 'fa
 function warn(run: RunState, nemesis: Nemesis, times: PhaseTimes): void {
   const o = run.o
   if (o.faults.length > 0 && nemesis.faultsApplied() === 0 && !times.interrupted) {
-    run.warnings.push(`no fault was injected in ${seconds(o.durationMs)} (none starts in the last second): the verdict says nothing about faults; run longer, e.g. --duration 10s`)
+    run.warnings.push(
+      `no fault was injected in ${seconds(o.durationMs)} (none starts in the last second): the verdict says nothing about faults; run longer, e.g. --duration 10s`,
+    )
   }
   if (run.cluster.mutant) {
-    run.warnings.push(`the replicas still run in the test-only --mutant ${run.cluster.mutant} mode; for a correct cluster restart them: ${raftctl(o.dir, 'stop')} && ${raftctl(o.dir, 'start')}`)
+    run.warnings.push(
+      `the replicas still run in the test-only --mutant ${run.cluster.mutant} mode; for a correct cluster restart them: ${raftctl(o.dir, 'stop')} && ${raftctl(o.dir, 'start')}`,
+    )
   }
 }
 

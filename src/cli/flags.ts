@@ -29,7 +29,10 @@ export function durationFlag(opts: DurationOptions): Interfaces.OptionFlag<numbe
 export function durationFlag(opts: DurationOptions & {default?: number}): Interfaces.OptionFlag<number | undefined> {
   const {bareMs = false, min = 0, ...rest} = opts
   const def = rest.default
-  return durationParser(bareMs, min)({...rest, helpValue: 'DURATION', ...(def !== undefined ? {defaultHelp: async () => formatDuration(def)} : {})}) as Interfaces.OptionFlag<number | undefined>
+  return durationParser(
+    bareMs,
+    min,
+  )({...rest, helpValue: 'DURATION', ...(def !== undefined ? {defaultHelp: async () => formatDuration(def)} : {})}) as Interfaces.OptionFlag<number | undefined>
 }
 
 export function intFlag(opts: {description: string; min: number; max: number; default?: number; char?: 'n'}) {
@@ -44,7 +47,10 @@ export function intFlag(opts: {description: string; min: number; max: number; de
 }
 
 /** `--node ID` of the key-value commands (checked against the cluster once it is loaded). */
-export const nodeFlag = Flags.string({description: 'talk to this node only (no redirects): a follower refuses writes and linearizable reads, naming the leader', helpValue: 'ID'})
+export const nodeFlag = Flags.string({
+  description: 'talk to this node only (no redirects): a follower refuses writes and linearizable reads, naming the leader',
+  helpValue: 'ID',
+})
 
 /** `--force` of the configuration changes: skip etcd's strict reconfiguration check. */
 export function forceFlag(what = 'the new configuration') {

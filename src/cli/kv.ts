@@ -32,7 +32,7 @@ export function checkArgUtf8(text: string, what: string): void {
   try {
     const bytes = readFileSync('/proc/self/cmdline')
     raw = []
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       const end = bytes.indexOf(0, at)
       raw.push(bytes.subarray(at, end < 0 ? bytes.length : end))
       at = end < 0 ? bytes.length : end + 1

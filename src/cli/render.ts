@@ -21,12 +21,21 @@ export function statusTable(status: ClusterStatus): string {
     dash(n.group),
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   const summary =
     status.leader !== null
       ? `leader: node ${status.leader}, term ${status.term}`
       : `leader: none${status.term !== null ? ` (highest term ${status.term})` : ''}`
-  const partition = status.partition ? `\npartition: ${describePartition(status.partition, status.nodes.map((n) => n.id))}` : ''
+  const partition = status.partition
+    ? `\npartition: ${describePartition(
+        status.partition,
+        status.nodes.map((n) => n.id),
+      )}`
+    : ''
   const disks = status.disks.length > 0 ? `\ndisks: ${status.disks.map((d) => `node ${d.node} ${describeDiskFaults(d)}`).join('; ')}` : ''
   return [line(header), ...rows.map(line)].join('\n') + `\n${summary}${configurationLine(status)}${partition}${disks}\n`
 }

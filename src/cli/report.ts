@@ -46,7 +46,10 @@ export function oneLine(s: string): string {
   if (lines.length === 0) return s.trim()
   if (/^Parsing --\S+$/.test(lines[0]!) && lines[1]) return lines[1]
   if (/^Missing \d+ required args?:$/.test(lines[0]!)) {
-    const names = lines.slice(1).map((l) => l.split(/\s+/)[0]).filter(Boolean)
+    const names = lines
+      .slice(1)
+      .map((l) => l.split(/\s+/)[0])
+      .filter(Boolean)
     return `${lines[0]} ${names.join(', ')}`.trim()
   }
   return lines[0]!

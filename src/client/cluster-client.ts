@@ -182,7 +182,13 @@ export class ClusterClient {
       this.sessionsRegistered++
     } catch (err) {
       if (!(err instanceof UnavailableError)) throw err
-      throw new UnavailableError(err.message.replace(/^no leader committed the write/, 'no leader registered a session for the write').replace('(the outcome is unknown; it may still commit)', '(the write was not sent, so it did not take effect)'), true, false)
+      throw new UnavailableError(
+        err.message
+          .replace(/^no leader committed the write/, 'no leader registered a session for the write')
+          .replace('(the outcome is unknown; it may still commit)', '(the write was not sent, so it did not take effect)'),
+        true,
+        false,
+      )
     }
   }
 

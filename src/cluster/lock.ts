@@ -15,7 +15,12 @@ export async function withDirLock<T>(dir: string, fn: () => Promise<T> | T): Pro
       retries: {retries: 100, factor: 1.2, minTimeout: 20, maxTimeout: 200},
     })
   } catch (err) {
-    throw new CliError(`cannot lock ${dir}: ${(err as Error).message}`, ExitCode.operational, 'locked', 'another raftctl command is using this cluster; try again')
+    throw new CliError(
+      `cannot lock ${dir}: ${(err as Error).message}`,
+      ExitCode.operational,
+      'locked',
+      'another raftctl command is using this cluster; try again',
+    )
   }
   try {
     return await fn()

@@ -156,7 +156,9 @@ function refused(dir: string, err: ChangeRefusedError): CliError {
     `the change was refused: ${err.reason}`,
     ExitCode.operational,
     'refused',
-    quorum ? 'bring the down nodes back first, or pass --force if you accept a configuration that cannot commit until they return' : `see ${raftctl(dir, 'member list')}`,
+    quorum
+      ? 'bring the down nodes back first, or pass --force if you accept a configuration that cannot commit until they return'
+      : `see ${raftctl(dir, 'member list')}`,
   )
 }
 
@@ -178,7 +180,8 @@ export interface AddResult {
 /** `member add`: a new node, started, added as a learner, promoted once caught up (unless `learner`). */
 export async function addMember(dir: string, o: ChangeOptions & {learner: boolean; port?: number}): Promise<AddResult> {
   const before = await view(dir)
-  if (!before.leader) throw new CliError('no leader: a member can only be added through one', ExitCode.unavailable, 'unavailable', `check ${raftctl(dir, 'status')}`)
+  if (!before.leader)
+    throw new CliError('no leader: a member can only be added through one', ExitCode.unavailable, 'unavailable', `check ${raftctl(dir, 'status')}`)
   const node = await withDirLock(dir, async () => {
     const config = loadCluster(dir)
     const id = nextNodeId(config)
@@ -191,7 +194,7 @@ export async function addMember(dir: string, o: ChangeOptions & {learner: boolea
     } else {
       port = Math.max(...taken) + 1
       while (port <= 65535 && !(await portFree(host, port))) port++
-      if (port > 65535) throw operationalError('no free port above the cluster\'s ports', 'pick one with --port')
+      if (port > 65535) throw operationalError("no free port above the cluster's ports", 'pick one with --port')
     }
     const entry: NodeConfig = {id, host, port}
     // The data directory is born with its identity, as at init (storage/identity.ts).
@@ -271,7 +274,17 @@ export async function promoteMember(dir: string, id: NodeId, o: ChangeOptions): 
 export async function demoteMember(dir: string, id: NodeId, o: ChangeOptions): Promise<Membership> {
   const m = (await view(dir)).configuration
   if (m && !isVoter(m, id)) return m
-  return change(dir, {ops: [{type: 'remove', node: id}, {type: 'add-learner', node: id}]}, o, (c) => !isVoter(c, id) && members(c).includes(id))
+  return change(
+    dir,
+    {
+      ops: [
+        {type: 'remove', node: id},
+        {type: 'add-learner', node: id},
+      ],
+    },
+    o,
+    (c) => !isVoter(c, id) && members(c).includes(id),
+  )
 }
 
 export interface RemoveResult {
@@ -285,9 +298,11 @@ export async function removeMember(dir: string, id: NodeId, o: ChangeOptions): P
   const v = await view(dir)
   const m = v.configuration
   let configuration: Membership
-  if (m && !members(m).includes(id)) configuration = m // Already out (an earlier remove was cut short): finish the bookkeeping.
+  if (m && !members(m).includes(id))
+    configuration = m // Already out (an earlier remove was cut short): finish the bookkeeping.
   else {
-    if (m && isVoter(m, id) && m.voters.length === 1 && !isJoint(m)) throw operationalError(`node ${id} is the only voter: removing it would leave no one to commit anything`)
+    if (m && isVoter(m, id) && m.voters.length === 1 && !isJoint(m))
+      throw operationalError(`node ${id} is the only voter: removing it would leave no one to commit anything`)
     configuration = await change(dir, {ops: [{type: 'remove', node: id}]}, o, (c) => !members(c).includes(id))
   }
   const stopped = await stopNode(dir, id)
@@ -319,7 +334,14 @@ async function forget(dir: string, id: NodeId, never: boolean): Promise<void> {
     const removed = [...(config.removed ?? []), ...(never ? [] : [node])]
     writeConfig(dir, {...config, nodes: config.nodes.filter((n) => n.id !== id), removed: removed.length > 0 ? removed : undefined})
     const rules = readPartition(dir)
-    if (rules) writePartition(dir, completePartition({...rules, groups: rules.groups.map((g) => g.filter((n) => n !== id))}, config.nodes.filter((n) => n.id !== id).map((n) => n.id)))
+    if (rules)
+      writePartition(
+        dir,
+        completePartition(
+          {...rules, groups: rules.groups.map((g) => g.filter((n) => n !== id))},
+          config.nodes.filter((n) => n.id !== id).map((n) => n.id),
+        ),
+      )
     if (never) rmSync(nodeDir(dir, id), {recursive: true, force: true})
   })
 }
@@ -370,7 +392,12 @@ export async function transferLeader(dir: string, to: NodeId | undefined, timeou
       await adminRequest(config, secret, leader, {type: 'transfer', to}, 500).catch(() => {})
     }
     if (Date.now() > deadline) {
-      throw new CliError(`node ${to} did not take over leadership within ${formatDuration(timeoutMs)}`, ExitCode.unavailable, 'unavailable', `check ${raftctl(dir, 'status')}`)
+      throw new CliError(
+        `node ${to} did not take over leadership within ${formatDuration(timeoutMs)}`,
+        ExitCode.unavailable,
+        'unavailable',
+        `check ${raftctl(dir, 'status')}`,
+      )
     }
     await sleep(50)
   }

@@ -30,7 +30,11 @@ export async function updateNetwork(dir: string, config: ClusterConfig, fn: (rul
 
 /** `raftctl partition ...`: new groups and one-way cuts (null: none), keeping the link faults. */
 export function setCuts(dir: string, config: ClusterConfig, cuts: PartitionRules | null): Promise<PartitionResult> {
-  return updateNetwork(dir, config, (rules) => ({groups: cuts?.groups ?? [], ...(cuts?.cuts?.length ? {cuts: cuts.cuts} : {}), ...(rules?.links?.length ? {links: rules.links} : {})}))
+  return updateNetwork(dir, config, (rules) => ({
+    groups: cuts?.groups ?? [],
+    ...(cuts?.cuts?.length ? {cuts: cuts.cuts} : {}),
+    ...(rules?.links?.length ? {links: rules.links} : {}),
+  }))
 }
 
 /** `raftctl net delay|loss|duplicate`: changes the fields of the given links, keeping the cuts. */

@@ -197,7 +197,12 @@ async function waitForStart(dir: string, config: ClusterConfig, spawned: Map<Nod
     if (pending.size === 0) break
     if (Date.now() > deadline) {
       const ids = [...pending.keys()]
-      throw new CliError(`node(s) ${ids.join(', ')} did not answer within ${formatDuration(timeoutMs)}`, ExitCode.operational, 'start-failed', `see ${paths.log(dir, ids[0]!)}`)
+      throw new CliError(
+        `node(s) ${ids.join(', ')} did not answer within ${formatDuration(timeoutMs)}`,
+        ExitCode.operational,
+        'start-failed',
+        `see ${paths.log(dir, ids[0]!)}`,
+      )
     }
     await sleep(25)
   }
@@ -211,9 +216,11 @@ function startFailed(dir: string, died: Map<NodeId, Spawned>): CliError {
   const ids = reasons.map((r) => r.id)
   const same = reasons.every((r) => r.reason === reasons[0]!.reason)
   const message =
-    reasons.length === 1 ? `node ${ids[0]} failed to start: ${reasons[0]!.reason}`
-    : same ? `nodes ${ids.join(', ')} failed to start: ${reasons[0]!.reason}`
-    : `nodes ${ids.join(', ')} failed to start: ${reasons.map((r) => `node ${r.id}: ${r.reason}`).join('; ')}`
+    reasons.length === 1
+      ? `node ${ids[0]} failed to start: ${reasons[0]!.reason}`
+      : same
+        ? `nodes ${ids.join(', ')} failed to start: ${reasons[0]!.reason}`
+        : `nodes ${ids.join(', ')} failed to start: ${reasons.map((r) => `node ${r.id}: ${r.reason}`).join('; ')}`
   const logs = ids.map((id) => paths.log(dir, id))
   return new CliError(message, ExitCode.operational, 'start-failed', logs.length === 1 ? `see its log: ${logs[0]}` : `see their logs: ${logs.join(', ')}`)
 }
@@ -255,7 +262,12 @@ export async function waitForLeader(dir: string, config: ClusterConfig, timeoutM
     const runningButSilent = status.nodes.some((n) => !n.up && n.pid !== null && n.role !== 'paused')
     if (status.leader !== null && !runningButSilent) return status
     if (Date.now() > deadline) {
-      throw new CliError(`no leader elected within ${formatDuration(timeoutMs)}`, ExitCode.unavailable, 'unavailable', `check ${raftctl(dir, 'status')} and ${raftctl(dir, 'logs ID')}`)
+      throw new CliError(
+        `no leader elected within ${formatDuration(timeoutMs)}`,
+        ExitCode.unavailable,
+        'unavailable',
+        `check ${raftctl(dir, 'status')} and ${raftctl(dir, 'logs ID')}`,
+      )
     }
     await sleep(25)
   }
@@ -328,7 +340,10 @@ export async function pauseNodes(dir: string, ids: NodeId[]): Promise<PauseResul
     pausePid(pid)
     paused.push(id)
   }
-  await waitForPauseState(paused.map((id) => pids.get(id)!), true)
+  await waitForPauseState(
+    paused.map((id) => pids.get(id)!),
+    true,
+  )
   return {paused, alreadyPaused}
 }
 
@@ -361,7 +376,10 @@ export async function resumeNodes(dir: string, ids?: NodeId[]): Promise<ResumeRe
     if (state === false) notPaused.push(id)
     else resumed.push(id)
   }
-  await waitForPauseState(resumed.map((id) => pids.get(id)!), false)
+  await waitForPauseState(
+    resumed.map((id) => pids.get(id)!),
+    false,
+  )
   return {resumed, notPaused}
 }
 
@@ -429,7 +447,10 @@ export interface PartitionResult {
  */
 export async function applyPartition(dir: string, config: ClusterConfig, rules: PartitionRules | null): Promise<PartitionResult> {
   readSecret(dir)
-  const complete = completePartition(rules, config.nodes.map((n) => n.id))
+  const complete = completePartition(
+    rules,
+    config.nodes.map((n) => n.id),
+  )
   await withDirLock(dir, () => writePartition(dir, complete))
   return pushPartition(dir, config, complete)
 }
@@ -457,7 +478,10 @@ export async function pushPartition(dir: string, config: ClusterConfig, complete
 
 /** The stored partition with every side named, or null. */
 export function currentPartition(dir: string, config: ClusterConfig): PartitionRules | null {
-  return completePartition(readPartition(dir), config.nodes.map((n) => n.id))
+  return completePartition(
+    readPartition(dir),
+    config.nodes.map((n) => n.id),
+  )
 }
 
 /** Builds partition groups from `1,2 3,4,5`; nodes not named form one more group. */

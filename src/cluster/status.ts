@@ -50,13 +50,7 @@ export interface Secrets {
 }
 
 /** One admin request to one node; rejects on connect failure or timeout. */
-export async function adminRequest(
-  config: ClusterConfig,
-  secret: string,
-  id: NodeId,
-  req: AdminRequest,
-  timeoutMs = 1000,
-): Promise<unknown> {
+export async function adminRequest(config: ClusterConfig, secret: string, id: NodeId, req: AdminRequest, timeoutMs = 1000): Promise<unknown> {
   const node = nodeById(config, id)
   const conn = await ClientConnection.connect({
     host: node.host,
@@ -74,11 +68,7 @@ export async function adminRequest(
 }
 
 export async function nodeStatuses(config: ClusterConfig, secret: string, timeoutMs = 1000): Promise<(NodeStatus | null)[]> {
-  return Promise.all(
-    config.nodes.map((n) =>
-      (adminRequest(config, secret, n.id, {type: 'status'}, timeoutMs) as Promise<NodeStatus>).catch(() => null),
-    ),
-  )
+  return Promise.all(config.nodes.map((n) => (adminRequest(config, secret, n.id, {type: 'status'}, timeoutMs) as Promise<NodeStatus>).catch(() => null)))
 }
 
 export async function clusterStatus(dir: string, config: ClusterConfig, secret: string, timeoutMs = 1000): Promise<ClusterStatus> {
@@ -97,8 +87,20 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
     if (!s) {
       const pid = runningPid(dir, n.id)
       return {
-        id: n.id, address: `${n.host}:${n.port}`, pid, up: false, role: pid !== null && isPaused(pid) === true ? 'paused' : 'down', term: null, leader: null,
-        lastIndex: null, commitIndex: null, appliedIndex: null, lag: null, group: null, rssBytes: null, member: member(n.id),
+        id: n.id,
+        address: `${n.host}:${n.port}`,
+        pid,
+        up: false,
+        role: pid !== null && isPaused(pid) === true ? 'paused' : 'down',
+        term: null,
+        leader: null,
+        lastIndex: null,
+        commitIndex: null,
+        appliedIndex: null,
+        lag: null,
+        group: null,
+        rssBytes: null,
+        member: member(n.id),
       }
     }
     return {
@@ -122,7 +124,10 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
     leader,
     term: leaderStatus?.term ?? maxTerm(statuses),
     nodes,
-    partition: completePartition(readPartition(dir), config.nodes.map((n) => n.id)),
+    partition: completePartition(
+      readPartition(dir),
+      config.nodes.map((n) => n.id),
+    ),
     configuration,
     disks: allDiskFaults(dir, config)
       .map((f, i) => ({node: config.nodes[i]!.id, ...f}))

@@ -263,7 +263,9 @@ export function parseNodeId(text: string, members: ClusterConfig | readonly Node
   const id = /^\d+$/.test(text) ? Number(text) : NaN
   if (!ids.includes(id)) {
     const removed = !Array.isArray(members) && (members as ClusterConfig).removed?.some((n) => n.id === id)
-    throw usageError(`${removed ? 'node' : 'unknown node id'} ${JSON.stringify(text)}${removed ? ' was removed from the cluster' : ''}: this cluster has nodes ${describeIds(ids)}`)
+    throw usageError(
+      `${removed ? 'node' : 'unknown node id'} ${JSON.stringify(text)}${removed ? ' was removed from the cluster' : ''}: this cluster has nodes ${describeIds(ids)}`,
+    )
   }
   return id
 }
@@ -272,7 +274,7 @@ export function parseNodeId(text: string, members: ClusterConfig | readonly Node
 export function describeIds(ids: readonly NodeId[]): string {
   const sorted = [...ids].sort((a, b) => a - b)
   const runs: string[] = []
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++
     runs.push(j - i >= 2 ? `${sorted[i]}..${sorted[j]}` : sorted.slice(i, j + 1).join(','))

@@ -78,7 +78,9 @@ export function isPaused(pid: number): boolean | null {
 /** The command-line arguments of a process (Linux /proc), or null where unknown. */
 export function processArgs(pid: number): string[] | null {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '')
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a) => a !== '')
   } catch {
     return null
   }

@@ -60,10 +60,14 @@ export default class Bench extends BaseCommand {
     }
     process.on('SIGINT', onSigint)
     try {
-      const run = await runBench({...opts, progress: {stream: process.stderr, env: process.env}, onStart: (s) => {
-        stop = s
-        if (interrupted) s()
-      }})
+      const run = await runBench({
+        ...opts,
+        progress: {stream: process.stderr, env: process.env},
+        onStart: (s) => {
+          stop = s
+          if (interrupted) s()
+        },
+      })
       if (interrupted) process.exitCode = 130
       let report: string | null = null
       let problem: string | null = null

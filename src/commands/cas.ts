@@ -25,7 +25,11 @@ export default class Cas extends BaseCommand {
     const r = out.result
     if (r.status === 'not-found') throw notFound(args.key)
     if (r.status === 'mismatch') {
-      throw new CliError(`compare failed: ${JSON.stringify(args.key)} is ${JSON.stringify(r.current)}, not ${JSON.stringify(args.expected)}`, ExitCode.compareFailed, 'compare-failed')
+      throw new CliError(
+        `compare failed: ${JSON.stringify(args.key)} is ${JSON.stringify(r.current)}, not ${JSON.stringify(args.expected)}`,
+        ExitCode.compareFailed,
+        'compare-failed',
+      )
     }
     if (r.status !== 'ok') throw new CliError(`write refused: ${r.status}`, ExitCode.unavailable, 'unavailable')
     if (!this.jsonEnabled()) this.log('OK')

@@ -22,7 +22,11 @@ Exit 0: every verdict passed; ${CHECK_EXIT.notLinearizable}: not linearizable (a
     '<%= config.bin %> check --json',
   ]
   static override flags = {
-    nodes: intFlag({description: `replicas for a new cluster (1..${MAX_NODES}, default ${DEFAULTS.nodes}); must match an existing one`, min: 1, max: MAX_NODES}),
+    nodes: intFlag({
+      description: `replicas for a new cluster (1..${MAX_NODES}, default ${DEFAULTS.nodes}); must match an existing one`,
+      min: 1,
+      max: MAX_NODES,
+    }),
     'base-port': intFlag({description: `node N listens on base-port + N (new cluster; default ${DEFAULTS.basePort})`, min: 1, max: 65534}),
     duration: durationFlag({description: 'how long the nemesis injects faults (the quiet period comes after)', default: 10_000}),
     clients: intFlag({description: 'concurrent clients, one operation at a time each', min: 1, max: 64, default: 4}),
@@ -64,8 +68,16 @@ Exit 0: every verdict passed; ${CHECK_EXIT.notLinearizable}: not linearizable (a
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Check)
     const dir = resolveDir(flags.dir)
-    if (flags.faults.trim() === 'list') return this.list('faults', FAULT_KINDS.map((name) => ({name, default: DEFAULT_FAULTS.includes(name), text: FAULT_TEXT[name]})))
-    if (flags.mutant?.trim() === 'list') return this.list('mutants', TEST_MODES.map((name) => ({name, text: TEST_MODE_TEXT[name]})))
+    if (flags.faults.trim() === 'list')
+      return this.list(
+        'faults',
+        FAULT_KINDS.map((name) => ({name, default: DEFAULT_FAULTS.includes(name), text: FAULT_TEXT[name]})),
+      )
+    if (flags.mutant?.trim() === 'list')
+      return this.list(
+        'mutants',
+        TEST_MODES.map((name) => ({name, text: TEST_MODE_TEXT[name]})),
+      )
     const faults = parseFaults(flags.faults)
     const mutant = parseMutant(flags.mutant, flags['unsafe-stale-reads'])
     if (flags.duration < 1000) throw usageError('--duration must be at least 1s')
@@ -165,7 +177,10 @@ function parseFaults(text: string): FaultKind[] {
       continue
     }
     if (!(FAULT_KINDS as readonly string[]).includes(part)) {
-      throw usageError(`--faults: unknown fault ${JSON.stringify(part)}`, `use a comma-separated list of ${FAULT_KINDS.join(', ')}, all or none (--faults list describes them)`)
+      throw usageError(
+        `--faults: unknown fault ${JSON.stringify(part)}`,
+        `use a comma-separated list of ${FAULT_KINDS.join(', ')}, all or none (--faults list describes them)`,
+      )
     }
     out.push(part as FaultKind)
   }

@@ -3,7 +3,8 @@ import {loadCluster, resolveDir} from '../clusterdir/config.js'
 import {healAll} from '../cluster/network.js'
 
 export default class Heal extends BaseCommand {
-  static override description = 'Undo every injected fault: restore full connectivity, remove link faults (raftctl net) and disk faults (same as raftctl partition --heal)'
+  static override description =
+    'Undo every injected fault: restore full connectivity, remove link faults (raftctl net) and disk faults (same as raftctl partition --heal)'
   static override examples = ['<%= config.bin %> heal']
 
   async run(): Promise<unknown> {

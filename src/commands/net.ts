@@ -46,12 +46,14 @@ clear: remove every link and disk fault (a partition stays; raftctl heal removes
     const config = loadCluster(dir)
     const action = args.action as Action | undefined
     if (action === undefined) {
-      if (args.value !== undefined || flags.node !== undefined || flags.link !== undefined || flags.jitter !== undefined) throw usageError('give an action: delay, loss, duplicate, slow-disk or clear')
+      if (args.value !== undefined || flags.node !== undefined || flags.link !== undefined || flags.jitter !== undefined)
+        throw usageError('give an action: delay, loss, duplicate, slow-disk or clear')
       return this.show(dir, config)
     }
     if (flags.jitter !== undefined && action !== 'delay') throw usageError('--jitter goes with delay')
     if (action === 'clear') {
-      if (args.value !== undefined || flags.node !== undefined || flags.link !== undefined) throw usageError('clear takes no value and no --node or --link: it clears every link and disk fault')
+      if (args.value !== undefined || flags.node !== undefined || flags.link !== undefined)
+        throw usageError('clear takes no value and no --node or --link: it clears every link and disk fault')
       const r = await clearNetFaults(dir, config)
       if (!this.jsonEnabled()) {
         this.log(`Cleared: no link fault${r.disks.length > 0 ? `; disks of node(s) ${r.disks.join(', ')} back to normal` : ''}`)
@@ -65,14 +67,26 @@ clear: remove every link and disk fault (a partition stays; raftctl heal removes
       const delay = args.value.trim() === 'stall' ? MAX_FSYNC_DELAY_MS : durationValue(args.value, 'slow-disk', MAX_FSYNC_DELAY_MS)
       const ids = flags.node !== undefined ? [await nodeOrLeader(dir, config, flags.node)] : config.nodes.map((n) => n.id)
       for (const id of ids) setFsyncDelay(dir, id, delay)
-      if (!this.jsonEnabled()) this.log(delay === 0 ? `Disk of node(s) ${ids.join(', ')} back to normal` : `Slow disk on node(s) ${ids.join(', ')}: ${delay === MAX_FSYNC_DELAY_MS ? 'every fsync stalled until cleared' : `every fsync takes ${args.value} longer`}`)
+      if (!this.jsonEnabled())
+        this.log(
+          delay === 0
+            ? `Disk of node(s) ${ids.join(', ')} back to normal`
+            : `Slow disk on node(s) ${ids.join(', ')}: ${delay === MAX_FSYNC_DELAY_MS ? 'every fsync stalled until cleared' : `every fsync takes ${args.value} longer`}`,
+        )
       return this.doc(dir, config, currentPartition(dir, config))
     }
     const links = flags.link !== undefined && flags.node !== undefined ? usage('give --node or --link, not both') : await this.links(dir, config, flags)
     const change = linkChange(action, args.value, flags.jitter)
     const r = await changeLinks(dir, config, links, change)
     if (!this.jsonEnabled()) {
-      this.log(r.rules ? `Network: ${describePartition(r.rules, config.nodes.map((n) => n.id))}` : 'Network: full connectivity, no link fault')
+      this.log(
+        r.rules
+          ? `Network: ${describePartition(
+              r.rules,
+              config.nodes.map((n) => n.id),
+            )}`
+          : 'Network: full connectivity, no link fault',
+      )
       this.warnUnreachable(r)
     }
     return {...this.doc(dir, config, r.rules), applied: r.applied, unreachable: r.unreachable}
@@ -91,7 +105,14 @@ clear: remove every link and disk fault (a partition stays; raftctl heal removes
     const rules = currentPartition(dir, config)
     const doc = this.doc(dir, config, rules)
     if (!this.jsonEnabled()) {
-      this.log(rules ? `network: ${describePartition(rules, config.nodes.map((n) => n.id))}` : 'network: full connectivity, no link fault')
+      this.log(
+        rules
+          ? `network: ${describePartition(
+              rules,
+              config.nodes.map((n) => n.id),
+            )}`
+          : 'network: full connectivity, no link fault',
+      )
       const disks = doc.disks.map((d) => `node ${d.node}: ${describeDiskFaults(d)}`)
       this.log(disks.length > 0 ? `disks: ${disks.join('; ')}` : 'disks: no fault')
     }

@@ -40,7 +40,15 @@ Link faults set with raftctl net (delay, loss, duplication) stay in force; --hea
     const config = loadCluster(dir)
     const groupsArgs = argv as string[]
     const ids = config.nodes.map((n) => n.id)
-    const modes = [groupsArgs.length > 0, flags.isolate !== undefined, flags.bridge !== undefined, flags.ring, flags.tethered !== undefined, (flags['one-way'] ?? []).length > 0, flags.heal].filter(Boolean).length
+    const modes = [
+      groupsArgs.length > 0,
+      flags.isolate !== undefined,
+      flags.bridge !== undefined,
+      flags.ring,
+      flags.tethered !== undefined,
+      (flags['one-way'] ?? []).length > 0,
+      flags.heal,
+    ].filter(Boolean).length
     if (modes > 1) throw usageError('give one of: groups, --isolate, --bridge, --ring, --tethered, --one-way or --heal')
     let result: PartitionResult
     if (flags.heal) {
@@ -57,7 +65,8 @@ Link faults set with raftctl net (delay, loss, duplication) stay in force; --hea
       else if (flags.heal) this.log('Healed: full connectivity')
       else this.log('No partition: one group holds every node (full connectivity)')
       if (result.applied.length > 0) process.stderr.write(`Applied by node(s) ${result.applied.join(', ')}\n`)
-      if (result.unreachable.length > 0) process.stderr.write(`Warning: node(s) ${result.unreachable.join(', ')} did not answer; they apply it when they start\n`)
+      if (result.unreachable.length > 0)
+        process.stderr.write(`Warning: node(s) ${result.unreachable.join(', ')} did not answer; they apply it when they start\n`)
     }
     return {partition: result.rules, applied: result.applied, unreachable: result.unreachable}
   }

@@ -5,8 +5,7 @@ import {pauseNodes} from '../cluster/service.js'
 import {usageError} from '../lib/errors.js'
 
 export default class Pause extends BaseCommand {
-  static override description =
-    'Freeze nodes with SIGSTOP (a long GC pause or a stalled VM): they keep their sockets but answer nothing until raftctl resume'
+  static override description = 'Freeze nodes with SIGSTOP (a long GC pause or a stalled VM): they keep their sockets but answer nothing until raftctl resume'
   static override examples = ['<%= config.bin %> pause 2', '<%= config.bin %> pause 1 3']
   static override strict = false
   static override args = {ids: Args.string({description: 'node ids to pause', required: false})}

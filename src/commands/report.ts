@@ -19,7 +19,10 @@ PATH is a run directory that raftctl check (check-<time>/, holding history.ndjso
   }
   static override flags = {
     out: Flags.string({description: 'write the report here instead of report.html beside the record'}),
-    window: Flags.string({description: 'check: the Lamport diagram\'s time window since the run started, FROM..TO (e.g. 8.2s..8.8s; default: around the violation, else the first leader change, else the first fault)'}),
+    window: Flags.string({
+      description:
+        "check: the Lamport diagram's time window since the run started, FROM..TO (e.g. 8.2s..8.8s; default: around the violation, else the first leader change, else the first fault)",
+    }),
   }
 
   async run(): Promise<unknown> {

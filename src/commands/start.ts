@@ -7,8 +7,7 @@ import {startNodes, waitForLeader} from '../cluster/service.js'
 import {TEST_MODES, type TestMode} from '../protocol/test-modes.js'
 
 export default class Start extends BaseCommand {
-  static override description =
-    'Start the cluster (all nodes, or the given ones) in the background; initialises the directory if it has no cluster'
+  static override description = 'Start the cluster (all nodes, or the given ones) in the background; initialises the directory if it has no cluster'
   static override examples = ['<%= config.bin %> start --nodes 5', '<%= config.bin %> start 3', '<%= config.bin %> start --no-wait']
   static override strict = false
   static override args = {ids: Args.string({description: 'node ids to start (default: all)', required: false})}

@@ -40,7 +40,9 @@ Roles: leader, follower, candidate, pre-candidate (a PreVote round), paused (SIG
       process.exitCode = health.exitCode
       if (!json && health.problem) {
         process.stderr.write(`Error: ${health.problem}\n`)
-        process.stderr.write(`Hint: ${health.exitCode === ExitCode.operational ? `start it: ${raftctl(dir, 'start')}` : `see ${raftctl(dir, 'logs ID')}; is a majority of nodes up and connected?`}\n`)
+        process.stderr.write(
+          `Hint: ${health.exitCode === ExitCode.operational ? `start it: ${raftctl(dir, 'start')}` : `see ${raftctl(dir, 'logs ID')}; is a majority of nodes up and connected?`}\n`,
+        )
       }
       return {...statusJson(status), health: health.code}
     }

@@ -4,7 +4,8 @@ import {parseNodeId, resolveDir} from '../clusterdir/config.js'
 import {stopNodes, knownNodes} from '../cluster/service.js'
 
 export default class Stop extends BaseCommand {
-  static override description = 'Stop nodes (all, or the given ones): graceful SIGTERM, or SIGKILL with --kill (a crash). Works from the pid files, also when cluster.json is damaged'
+  static override description =
+    'Stop nodes (all, or the given ones): graceful SIGTERM, or SIGKILL with --kill (a crash). Works from the pid files, also when cluster.json is damaged'
   static override examples = ['<%= config.bin %> stop', '<%= config.bin %> stop 2 --kill']
   static override strict = false
   static override args = {ids: Args.string({description: 'node ids to stop (default: all)', required: false})}

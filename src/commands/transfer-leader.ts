@@ -17,7 +17,8 @@ export default class TransferLeader extends BaseCommand {
     const dir = resolveDir(flags.dir)
     const to = args.id !== undefined ? parseNodeId(args.id, loadCluster(dir)) : undefined
     const r = await transferLeader(dir, to, flags.timeout)
-    if (!this.jsonEnabled()) this.log(r.from === r.to ? `Node ${r.to} already leads (term ${r.term})` : `Node ${r.to} leads (term ${r.term}); it took over from node ${r.from}`)
+    if (!this.jsonEnabled())
+      this.log(r.from === r.to ? `Node ${r.to} already leads (term ${r.term})` : `Node ${r.to} leads (term ${r.term}); it took over from node ${r.from}`)
     return r
   }
 }

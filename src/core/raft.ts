@@ -370,12 +370,23 @@ export class RaftNode {
       if (m.type === 'AppendEntries' && (this.cfg.checkQuorum || this.cfg.preVote)) {
         // Tell a stale leader about the newer term so it steps down.
         this.send<AppendEntriesResponse>({
-          type: 'AppendEntriesResponse', to: m.from, term: this.currentTerm, success: false,
-          matchIndex: 0, rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0, readSeq: 0,
+          type: 'AppendEntriesResponse',
+          to: m.from,
+          term: this.currentTerm,
+          success: false,
+          matchIndex: 0,
+          rejectedIndex: 0,
+          conflictIndex: 0,
+          conflictTerm: 0,
+          readSeq: 0,
         })
       } else if (m.type === 'RequestVote' && m.preVote) {
         this.send<RequestVoteResponse>({
-          type: 'RequestVoteResponse', to: m.from, term: this.currentTerm, voteGranted: false, preVote: true,
+          type: 'RequestVoteResponse',
+          to: m.from,
+          term: this.currentTerm,
+          voteGranted: false,
+          preVote: true,
         })
       }
       return
@@ -732,8 +743,11 @@ export class RaftNode {
       this.event({type: 'voted', for: m.from, term: m.term, ...(isVoter(this.membership, m.from) ? {} : {outsider: true as const})})
     }
     this.send<RequestVoteResponse>({
-      type: 'RequestVoteResponse', to: m.from, term: grant && m.preVote ? m.term : this.currentTerm,
-      voteGranted: grant, preVote: m.preVote,
+      type: 'RequestVoteResponse',
+      to: m.from,
+      term: grant && m.preVote ? m.term : this.currentTerm,
+      voteGranted: grant,
+      preVote: m.preVote,
     })
   }
 
@@ -764,8 +778,16 @@ export class RaftNode {
     this.electionElapsed = 0
     const reply = (fields: Partial<AppendEntriesResponse>) =>
       this.send<AppendEntriesResponse>({
-        type: 'AppendEntriesResponse', to: m.from, term: this.currentTerm, success: true, matchIndex: 0,
-        rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0, readSeq: m.readSeq, ...fields,
+        type: 'AppendEntriesResponse',
+        to: m.from,
+        term: this.currentTerm,
+        success: true,
+        matchIndex: 0,
+        rejectedIndex: 0,
+        conflictIndex: 0,
+        conflictTerm: 0,
+        readSeq: m.readSeq,
+        ...fields,
       })
     const log = this.raftLog
     if (m.prevLogIndex < log.committed) {
@@ -781,12 +803,7 @@ export class RaftNode {
   }
 
   /** Appends entries that follow the matching prefix ending at `prevIndex` (Figure 2, steps 3-5). */
-  private acceptEntries(
-    prevIndex: number,
-    entries: Entry[],
-    leaderCommit: number,
-    reply: (f: Partial<AppendEntriesResponse>) => void,
-  ): void {
+  private acceptEntries(prevIndex: number, entries: Entry[], leaderCommit: number, reply: (f: Partial<AppendEntriesResponse>) => void): void {
     const lastNew = this.raftLog.appendAfter(prevIndex, entries, this.cfg.mutant === 'no-truncate-conflict')
     this.raftLog.commitTo(Math.min(leaderCommit, lastNew))
     reply({matchIndex: lastNew})
@@ -798,8 +815,7 @@ export class RaftNode {
     this.electionElapsed = 0
     const snap = m.snapshot
     const log = this.raftLog
-    const reply = (matchIndex: number) =>
-      this.send<InstallSnapshotResponse>({type: 'InstallSnapshotResponse', to: m.from, term: this.currentTerm, matchIndex})
+    const reply = (matchIndex: number) => this.send<InstallSnapshotResponse>({type: 'InstallSnapshotResponse', to: m.from, term: this.currentTerm, matchIndex})
     if (snap.lastIncludedIndex <= log.committed) return reply(log.committed)
     if (log.termAt(snap.lastIncludedIndex) === snap.lastIncludedTerm) {
       // Our log already holds the snapshot's last entry: just learn that it is committed.
@@ -849,8 +865,14 @@ export class RaftNode {
     const log = this.raftLog
     const prev = log.termAt(pr.matchIndex) === undefined ? 0 : pr.matchIndex
     this.send<AppendEntries>({
-      type: 'AppendEntries', to, term: this.currentTerm, prevLogIndex: prev, prevLogTerm: log.termAt(prev)!,
-      entries: [], leaderCommit: Math.min(log.committed, pr.matchIndex), readSeq: this.readOnly.seq,
+      type: 'AppendEntries',
+      to,
+      term: this.currentTerm,
+      prevLogIndex: prev,
+      prevLogTerm: log.termAt(prev)!,
+      entries: [],
+      leaderCommit: Math.min(log.committed, pr.matchIndex),
+      readSeq: this.readOnly.seq,
     })
   }
 
@@ -873,8 +895,14 @@ export class RaftNode {
       const last = Math.min(log.lastIndex(), prevLogIndex + this.cfg.maxEntriesPerAppend)
       if (last <= prevLogIndex && !(allowEmpty && pr.state === 'probe')) return sent
       this.send<AppendEntries>({
-        type: 'AppendEntries', to, term: this.currentTerm, prevLogIndex, prevLogTerm, entries: log.entries(prevLogIndex + 1, last),
-        leaderCommit: log.committed, readSeq: this.readOnly.seq,
+        type: 'AppendEntries',
+        to,
+        term: this.currentTerm,
+        prevLogIndex,
+        prevLogTerm,
+        entries: log.entries(prevLogIndex + 1, last),
+        leaderCommit: log.committed,
+        readSeq: this.readOnly.seq,
       })
       sent = true
       const probing = pr.state === 'probe'
@@ -969,9 +997,7 @@ export class RaftNode {
   }
 
   private confirmReads(): void {
-    const released = this.readOnly.release((seq) =>
-      this.quorum.hasQuorum((id) => id === this.id || (this.progress.get(id)?.ackedReadSeq ?? 0) >= seq),
-    )
+    const released = this.readOnly.release((seq) => this.quorum.hasQuorum((id) => id === this.id || (this.progress.get(id)?.ackedReadSeq ?? 0) >= seq))
     this.readStates.push(...released)
   }
 

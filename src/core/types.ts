@@ -98,14 +98,7 @@ export interface TimeoutNow extends MessageBase {
   type: 'TimeoutNow'
 }
 
-export type Message =
-  | RequestVote
-  | RequestVoteResponse
-  | AppendEntries
-  | AppendEntriesResponse
-  | InstallSnapshot
-  | InstallSnapshotResponse
-  | TimeoutNow
+export type Message = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse | InstallSnapshot | InstallSnapshotResponse | TimeoutNow
 
 export type MessageType = Message['type']
 

@@ -15,7 +15,12 @@ const hook: Hook<'command_not_found'> = async function (opts) {
   const near = nearest(word, known)
   const shown = (id: string) => id.replace(/:/g, ' ')
   reportError(
-    {message: `unknown command ${JSON.stringify(shown(word))}`, code: 'usage', exitCode: 2, hint: near ? `did you mean raftctl ${shown(near)}?` : inTopic ? `see raftctl ${words[0]} --help` : 'see raftctl help'},
+    {
+      message: `unknown command ${JSON.stringify(shown(word))}`,
+      code: 'usage',
+      exitCode: 2,
+      hint: near ? `did you mean raftctl ${shown(near)}?` : inTopic ? `see raftctl ${words[0]} --help` : 'see raftctl help',
+    },
     json,
   )
   process.exit(2)

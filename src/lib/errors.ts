@@ -23,5 +23,4 @@ export class CliError extends Error {
 }
 
 export const usageError = (message: string, hint?: string) => new CliError(message, ExitCode.usage, 'usage', hint)
-export const operationalError = (message: string, hint?: string, code = 'operational') =>
-  new CliError(message, ExitCode.operational, code, hint)
+export const operationalError = (message: string, hint?: string, code = 'operational') => new CliError(message, ExitCode.operational, code, hint)

@@ -79,7 +79,7 @@ function relevantValues(all: HistoryOp[]): {relevant: Set<string>; hasDelOk: boo
     if (o.kind === 'del' && r.status === 'ok') hasDelOk = true
   }
   const unknownCas = all.filter((h) => h.op.kind === 'cas' && isUnknown(h))
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false
     for (const h of unknownCas) {
       if (h.op.kind !== 'cas' || !relevant.has(h.op.value) || relevant.has(h.op.expected)) continue
@@ -148,7 +148,7 @@ export class EncodedKey {
       this.values.push(v)
     }
     const OTHER = (this.other = this.values.length)
-    const intern = (v: string | null | undefined): number => (v == null ? ABSENT : valueIds.get(v) ?? OTHER)
+    const intern = (v: string | null | undefined): number => (v == null ? ABSENT : (valueIds.get(v) ?? OTHER))
     const kind = (this.kind = new Uint8Array(n))
     const status = (this.status = new Uint8Array(n))
     const argA = (this.argA = new Int32Array(n))
@@ -205,8 +205,7 @@ export class EncodedKey {
     for (let i = 0; i < nDefinite; i++) {
       const k = kind[i]
       const s = status[i]
-      readOnly[i] =
-        k === K_GET || s === S_MISMATCH || s === S_NOT_FOUND || (k === K_CAS && s === S_OK && argA[i] === argB[i]) ? 1 : 0
+      readOnly[i] = k === K_GET || s === S_MISMATCH || s === S_NOT_FOUND || (k === K_CAS && s === S_OK && argA[i] === argB[i]) ? 1 : 0
     }
 
     // Classes of two or more interchangeable unknown ops are "fungible": for them only the number

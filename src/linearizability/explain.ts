@@ -27,7 +27,11 @@ export function undecidedResult(key: string, all: HistoryOp[], enc: EncodedKey, 
     ok: false,
     key,
     reason: `undecided: explored more than ${maxStates} states for key ${fmtVal(key)} (${all.length} ops) without deciding`,
-    excerpt: excerptAround(all, focus, d.recent.map((j) => enc.ops[j]!)),
+    excerpt: excerptAround(
+      all,
+      focus,
+      d.recent.map((j) => enc.ops[j]!),
+    ),
   }
 }
 

@@ -28,9 +28,7 @@ export interface HistoryOp {
   result: KvResult
 }
 
-export type CheckResult =
-  | {ok: true; keys: number; ops: number}
-  | {ok: false; key: string; reason: string; excerpt: HistoryOp[]; detail?: ViolationDetail}
+export type CheckResult = {ok: true; keys: number; ops: number} | {ok: false; key: string; reason: string; excerpt: HistoryOp[]; detail?: ViolationDetail}
 
 /**
  * Where the search got stuck, for reports that draw it (Porcupine-style): the op that cannot be

@@ -35,7 +35,7 @@ export type SearchOutcome =
 
 /** Searches for a linearization of the key's definite ops (and whichever unknown ones help). */
 export function search(enc: EncodedKey, maxStates: number): SearchOutcome {
-  const {n, nDefinite, readOnly, classOf, classRank, fungible} = enc
+  const {n, nDefinite, readOnly, classOf, classRank} = enc
   const events = new EventList(enc)
   const {next, posOp, posIsCall} = events
   const set = new LinearizedSet(enc)

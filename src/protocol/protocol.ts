@@ -50,7 +50,6 @@ export type AdminRequest =
   | {type: 'transfer'; to: NodeId}
   | {type: 'campaign'}
 
-
 export interface NodeStatus {
   id: NodeId
   pid: number
@@ -153,7 +152,8 @@ export function parseRequest(x: unknown): {ok: true; req: ClientRequest | AdminR
       problem = r.limit !== undefined && !(Number.isSafeInteger(r.limit) && (r.limit as number) >= 0) ? 'limit must be a non-negative integer' : null
       break
     case 'partition':
-      problem = r.rules === null || (typeof r.rules === 'object' && Array.isArray((r.rules as {groups?: unknown}).groups)) ? null : 'rules must be null or {groups}'
+      problem =
+        r.rules === null || (typeof r.rules === 'object' && Array.isArray((r.rules as {groups?: unknown}).groups)) ? null : 'rules must be null or {groups}'
       break
     case 'transfer':
       problem = Number.isSafeInteger(r.to) && (r.to as number) > 0 ? null : 'to must be a node id'

@@ -20,7 +20,7 @@ export const TEST_MODE_TEXT: Record<TestMode, string> = {
   'double-vote': 'a node may grant two votes in one term',
   'vote-without-log-check': 'votes are granted without the up-to-date log check',
   'commit-old-term': "a leader commits an earlier term's entry by counting replicas (Figure 8)",
-  'no-truncate-conflict': 'a follower keeps its entries that conflict with the leader\'s',
+  'no-truncate-conflict': "a follower keeps its entries that conflict with the leader's",
   'apply-past-commit': 'entries past the commit index may be applied while a snapshot is pending',
   'read-before-own-term-commit': 'a new leader serves ReadIndex before an entry of its own term commits',
   'conf-change-before-own-term-commit': 'a new leader proposes a configuration change before an entry of its own term commits',

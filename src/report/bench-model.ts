@@ -37,7 +37,9 @@ export interface BenchView {
 
 export function isBenchRecord(x: unknown): x is BenchRecord {
   const b = (x as {bench?: Record<string, unknown>} | null)?.bench
-  return typeof b === 'object' && b !== null && typeof b.result === 'object' && typeof b.timeline === 'object' && Array.isArray((b.timeline as TimelineData).bins)
+  return (
+    typeof b === 'object' && b !== null && typeof b.result === 'object' && typeof b.timeline === 'object' && Array.isArray((b.timeline as TimelineData).bins)
+  )
 }
 
 export function buildBenchView(rec: BenchRecord, source: string): BenchView {
@@ -47,7 +49,9 @@ export function buildBenchView(rec: BenchRecord, source: string): BenchView {
   const bins = b.timeline.bins
   const binMs = b.timeline.binMs
   const endMs = Math.max(s.durationMs, bins.length * binMs)
-  const marks: Mark[] = b.leaders.slice(1).map((l) => ({t: round1(l.time), kind: 'leader', text: `leader ${l.leader}${l.term !== null ? `, term ${l.term}` : ''}`}))
+  const marks: Mark[] = b.leaders
+    .slice(1)
+    .map((l) => ({t: round1(l.time), kind: 'leader', text: `leader ${l.leader}${l.term !== null ? `, term ${l.term}` : ''}`}))
   return {
     kind: 'bench',
     title: `raftctl bench — ${s.op}, ${s.clients} clients`,

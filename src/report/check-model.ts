@@ -118,7 +118,12 @@ export function buildCheckView(h: ParsedHistory, source: string): CheckView {
   )
   const bands = faultBands(h.nemesis, endMs)
   const marks: Mark[] = []
-  const PHASE_TEXT = {quiet: 'quiet period', 'final-heal': 'final heal', durability: 'durability: write-once keys, then every node killed', 'read-back': 'read back'} as const
+  const PHASE_TEXT = {
+    quiet: 'quiet period',
+    'final-heal': 'final heal',
+    durability: 'durability: write-once keys, then every node killed',
+    'read-back': 'read back',
+  } as const
   for (const p of h.phases) marks.push({t: round1(p.time), kind: p.phase, text: PHASE_TEXT[p.phase] ?? p.phase})
   const violation = violationView(h)
   if (violation?.stuck) marks.push({t: violation.stuck.invoke, kind: 'violation', text: `violation: #${violation.stuck.id} cannot be placed`})
@@ -224,7 +229,10 @@ function quietLiveness(h: ParsedHistory): Verdict {
 
 /** The longest stretch of the run with no op completing successfully. */
 export function longestGap(ops: readonly OpRecord[], endMs: number): {from: number; ms: number} | null {
-  const times = ops.filter((o) => o.status === 'ok').map((o) => o.complete).sort((a, b) => a - b)
+  const times = ops
+    .filter((o) => o.status === 'ok')
+    .map((o) => o.complete)
+    .sort((a, b) => a - b)
   if (times.length === 0) return null
   let best = {from: 0, ms: times[0]!}
   for (let i = 1; i < times.length; i++) if (times[i]! - times[i - 1]! > best.ms) best = {from: times[i - 1]!, ms: times[i]! - times[i - 1]!}
@@ -252,7 +260,12 @@ function latencyOf(ops: readonly OpRecord[], endMs: number): CheckView['latency'
 function throughputOf(ops: readonly OpRecord[], endMs: number): CheckView['throughput'] {
   const binMs = binWidthFor(endMs)
   const perSec = (counts: number[]) => counts.map((c) => round1((c * 1000) / binMs))
-  const at = (pred: (o: OpRecord) => boolean) => binCounts(ops.filter(pred).map((o) => o.complete), binMs, endMs)
+  const at = (pred: (o: OpRecord) => boolean) =>
+    binCounts(
+      ops.filter(pred).map((o) => o.complete),
+      binMs,
+      endMs,
+    )
   const series = [
     ...OP_NAMES.map((op) => ({name: `${op} ok`, ys: perSec(at((o) => o.op === op && o.status === 'ok'))})),
     {name: 'failed', ys: perSec(at((o) => o.status === 'failed'))},
@@ -284,7 +297,13 @@ const STATUS_CODE: Record<OpStatus, number> = {ok: 0, failed: 1, indeterminate: 
  * a text for the tooltip. If that is still over budget, quick ops merge whatever their outcome.
  */
 export function clientLanes(ops: readonly OpRecord[], clients?: number): CheckView['clients'] {
-  const n = Math.max(clients ?? 0, maxOf(ops.map((o) => o.client + 1), 0))
+  const n = Math.max(
+    clients ?? 0,
+    maxOf(
+      ops.map((o) => o.client + 1),
+      0,
+    ),
+  )
   const byClient: OpRecord[][] = Array.from({length: n}, () => [])
   for (const o of ops) byClient[o.client]?.push(o)
   for (const list of byClient) list.sort((a, b) => a.invoke - b.invoke)
@@ -337,7 +356,11 @@ export function opLabel(o: OpRecord): string {
 export function opText(o: OpRecord): string {
   const call = o.op === 'read' ? `read(${o.key})` : o.op === 'write' ? `write(${o.key}, ${o.value})` : `cas(${o.key}, ${o.expected} → ${o.value})`
   const result =
-    o.status === 'ok' ? (o.op === 'read' ? `ok ${o.value ?? 'absent'}` : 'ok') : `${o.status}${o.error ? ` (${o.error}${o.current ? ` ${o.current}` : ''})` : ''}`
+    o.status === 'ok'
+      ? o.op === 'read'
+        ? `ok ${o.value ?? 'absent'}`
+        : 'ok'
+      : `${o.status}${o.error ? ` (${o.error}${o.current ? ` ${o.current}` : ''})` : ''}`
   return `c${o.client} #${o.id} ${call} -> ${result} [${round1(o.invoke)}..${round1(o.complete)} ms]${o.node ? ` node ${o.node}` : ''}`
 }
 
@@ -346,7 +369,14 @@ export const VIOLATION_OPS_MAX = 48
 
 function violationView(h: ParsedHistory): ViolationView | null {
   const v = h.verdict?.violation as
-    | {key: string; reason: string; excerpt?: string[]; nemesis?: string[]; ops?: number[]; detail?: {stuck: number; placed: number[]; placedCount: number; value?: string | null}}
+    | {
+        key: string
+        reason: string
+        excerpt?: string[]
+        nemesis?: string[]
+        ops?: number[]
+        detail?: {stuck: number; placed: number[]; placedCount: number; value?: string | null}
+      }
     | undefined
   if (!v || typeof v.key !== 'string') return null
   const byId = new Map(h.ops.map((o) => [o.id, o]))

@@ -25,7 +25,10 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 /** JSON safe inside a <script> element. */
 function scriptJson(x: unknown): string {
-  return JSON.stringify(x).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')
+  return JSON.stringify(x)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029')
 }
 
 /** Inline script text cannot contain "</script". */
@@ -88,7 +91,9 @@ export function renderCheckHtml(v: CheckView, x: CheckExtras, a: Assets): string
       `<p><strong>Linearizable prefix:</strong> ${w.placedCount ?? '?'} op(s) of this key placed before the search got stuck (the last ${w.ops.filter((o) => o.role === 'placed').length} shown, numbered in order); the key then held <code>${esc(value)}</code>.</p>`,
       '<p class="legend"><span class="swatch swatch-placed"></span> placed in the partial linearization <span class="swatch swatch-stuck"></span> cannot be placed <span class="swatch swatch-context"></span> other ops of the key (dashed, open: indeterminate)</p>',
       `<div class="scroll">${x.violationSvg ?? ''}</div>`,
-      w.excerpt.length > 0 ? `<details><summary>Checker excerpt (${w.excerpt.length} ops) and nemesis</summary><pre>${esc([...w.nemesis.map((n) => `~ ${n}`), ...w.excerpt].join('\n'))}</pre></details>` : '',
+      w.excerpt.length > 0
+        ? `<details><summary>Checker excerpt (${w.excerpt.length} ops) and nemesis</summary><pre>${esc([...w.nemesis.map((n) => `~ ${n}`), ...w.excerpt].join('\n'))}</pre></details>`
+        : '',
       '</section>',
     ].join('\n')
   }
@@ -109,10 +114,22 @@ export function renderCheckHtml(v: CheckView, x: CheckExtras, a: Assets): string
     `<header><h1>${esc(v.title)}</h1><p class="headline verdict-${head.result}" id="headline">${esc(head === lin ? head.text : `${head.name}: ${head.text}`)}</p></header>`,
     `<section class="top"><div><h2>Verdicts</h2>${verdicts}</div><div><h2>Run</h2>${table(v.settings)}${counts}</div></section>`,
     '<p class="legend"><span class="swatch swatch-partition"></span>partition (groups, bridge, tethered, one-way) <span class="swatch swatch-net"></span>link faults (delay, loss, duplication) <span class="swatch swatch-kill"></span>kill (SIGKILL until restart) <span class="swatch swatch-pause"></span>pause (SIGSTOP until SIGCONT) <span class="swatch swatch-disk"></span>slow or stalled disk <span class="swatch swatch-crash"></span>every node killed (durability) <span class="swatch swatch-member"></span>voter demoted to a learner (until promoted) <span class="swatch swatch-violation"></span>violation. Drag on a chart to zoom (all time charts follow), double-click to reset.</p>',
-    chart('latency', 'Latency over time', `each point an operation at its invoke time; ${v.latency.shown.toLocaleString('en-US')} of ${v.latency.total.toLocaleString('en-US')} shown (per time bin: the fastest, the slowest and evenly spaced ranks between)`),
+    chart(
+      'latency',
+      'Latency over time',
+      `each point an operation at its invoke time; ${v.latency.shown.toLocaleString('en-US')} of ${v.latency.total.toLocaleString('en-US')} shown (per time bin: the fastest, the slowest and evenly spaced ranks between)`,
+    ),
     chart('throughput', 'Throughput', `completed operations per second, ${v.throughput.binMs} ms bins`),
-    chart('leader', 'Leader and term', 'the leader the answering nodes agree on (left axis, gaps: none) and the highest term (right axis), polled every 200 ms'),
-    chart('clients', 'Operations per client', `one lane per client; ${v.clients.merged.toLocaleString('en-US')} quick ops merged into runs; green ok, orange failed, purple indeterminate (open to the right); hover for an op`),
+    chart(
+      'leader',
+      'Leader and term',
+      'the leader the answering nodes agree on (left axis, gaps: none) and the highest term (right axis), polled every 200 ms',
+    ),
+    chart(
+      'clients',
+      'Operations per client',
+      `one lane per client; ${v.clients.merged.toLocaleString('en-US')} quick ops merged into runs; green ok, orange failed, purple indeterminate (open to the right); hover for an op`,
+    ),
     violation,
     lamport,
     `<section><h2>Faults</h2>${faults}</section>`,
@@ -123,7 +140,12 @@ export function renderCheckHtml(v: CheckView, x: CheckExtras, a: Assets): string
 export function renderBenchHtml(v: BenchView, a: Assets): string {
   const pct = `<table class="counts"><tr><th></th>${v.percentiles.map(([k]) => `<th>${k}</th>`).join('')}</tr><tr><th>ms</th>${v.percentiles.map(([, ms]) => `<td>${ms}</td>`).join('')}</tr></table>`
   const body = [
-    `<header><h1>${esc(v.title)}</h1><p class="headline" id="headline">${esc(v.summary.map(([k, x]) => `${k} ${x}`).slice(0, 4).join(' · '))}</p></header>`,
+    `<header><h1>${esc(v.title)}</h1><p class="headline" id="headline">${esc(
+      v.summary
+        .map(([k, x]) => `${k} ${x}`)
+        .slice(0, 4)
+        .join(' · '),
+    )}</p></header>`,
     `<section class="top"><div><h2>Result</h2>${table(v.summary)}<h2>Latency percentiles (exact)</h2>${pct}</div><div><h2>Run</h2>${table(v.settings)}</div></section>`,
     chart('histogram', 'Latency histogram', 'successful operations per latency bucket (log scale, ~19 % wide buckets)'),
     chart('bthroughput', 'Throughput over time', `operations per second, ${v.timeline.binMs} ms bins; vertical lines: leader changes`),

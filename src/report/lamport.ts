@@ -172,7 +172,8 @@ export function lamportSvg(arrows: readonly Arrow[], o: LamportOptions): string 
     `<svg xmlns="http://www.w3.org/2000/svg" class="lamport" id="lamport" width="${width}" height="${top + height + 20}" viewBox="0 0 ${width} ${top + height + 20}" data-arrows="${arrows.length}">`,
     '<defs>',
     ...Object.entries(MESSAGE_COLOURS).map(
-      ([k, c]) => `<marker id="ah-${k}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${c}"/></marker>`,
+      ([k, c]) =>
+        `<marker id="ah-${k}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${c}"/></marker>`,
     ),
     '<pattern id="unsampled" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="8" height="8" fill="#fafafa"/><line x1="0" y1="0" x2="0" y2="8" stroke="#e3e3e3" stroke-width="4"/></pattern>',
     '</defs>',
@@ -185,7 +186,10 @@ export function lamportSvg(arrows: readonly Arrow[], o: LamportOptions): string 
     for (let k = 0; k < 1000 && slot - o.epochMs < o.to; k++, slot += everyMs) {
       const a = Math.max(o.from, slot + slotMs - o.epochMs)
       const b = Math.min(o.to, slot + everyMs - o.epochMs)
-      if (b > a) parts.push(`<rect class="unsampled" x="${left}" y="${y(a)}" width="${o.nodes * laneW}" height="${y(b) - y(a)}" fill="url(#unsampled)"><title>AppendEntries not captured here (sampled capture)</title></rect>`)
+      if (b > a)
+        parts.push(
+          `<rect class="unsampled" x="${left}" y="${y(a)}" width="${o.nodes * laneW}" height="${y(b) - y(a)}" fill="url(#unsampled)"><title>AppendEntries not captured here (sampled capture)</title></rect>`,
+        )
     }
   }
   for (const b of o.bands ?? []) {
@@ -202,7 +206,9 @@ export function lamportSvg(arrows: readonly Arrow[], o: LamportOptions): string 
   for (let t = Math.ceil(o.from / tick) * tick; t <= o.to; t += tick) {
     if (y(t) - lastLabel < 16) continue
     lastLabel = y(t)
-    parts.push(`<line x1="${left - 5}" x2="${width}" y1="${y(t)}" y2="${y(t)}" stroke="#eee"/><text x="${left - 8}" y="${y(t) + 4}" text-anchor="end" font-size="11" fill="#555">${round1(t)} ms</text>`)
+    parts.push(
+      `<line x1="${left - 5}" x2="${width}" y1="${y(t)}" y2="${y(t)}" stroke="#eee"/><text x="${left - 8}" y="${y(t) + 4}" text-anchor="end" font-size="11" fill="#555">${round1(t)} ms</text>`,
+    )
   }
   for (let n = 1; n <= o.nodes; n++) {
     parts.push(

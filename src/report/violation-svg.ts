@@ -24,7 +24,9 @@ export function violationSvg(v: ViolationView): string {
   ]
   for (let k = 0; k <= 8; k++) {
     const t = v.from + (span * k) / 8
-    parts.push(`<line x1="${x(t)}" x2="${x(t)}" y1="${top - 6}" y2="${height - 20}" stroke="#eee"/><text x="${x(t)}" y="${height - 6}" text-anchor="middle" font-size="11" fill="#555">${t.toFixed(1)} ms</text>`)
+    parts.push(
+      `<line x1="${x(t)}" x2="${x(t)}" y1="${top - 6}" y2="${height - 20}" stroke="#eee"/><text x="${x(t)}" y="${height - 6}" text-anchor="middle" font-size="11" fill="#555">${t.toFixed(1)} ms</text>`,
+    )
   }
   processes.forEach((p, i) => {
     const client = v.ops.find((o) => o.process === p)?.client

@@ -63,7 +63,8 @@ export function readHistory(path: string): ParsedHistory {
     const line = /line (\d+)/.exec((err as Error).message)?.[1]
     throw operationalError(`${path}: line ${line ?? '?'} is not JSON (a truncated or damaged history?)`)
   }
-  if (h.meta === null) throw operationalError(`${path} is not a raftctl check history (no meta line)`, 'pass a run directory written by raftctl check or raftctl bench')
+  if (h.meta === null)
+    throw operationalError(`${path} is not a raftctl check history (no meta line)`, 'pass a run directory written by raftctl check or raftctl bench')
   return h
 }
 
@@ -77,7 +78,9 @@ export function writeCheckReport(historyPath: string, o: CheckReportOptions = {}
   const epochMs = typeof h.meta!.epochMs === 'number' ? (h.meta!.epochMs as number) : Date.parse(String(h.meta!.started))
   const messages = o.messages ?? findMessages(historyPath, epochMs, view.endMs)
   if (messages && messages.lines.length > 0 && Number.isFinite(epochMs)) {
-    const w = o.window ?? defaultWindow({violationAt: view.violation?.stuck?.invoke, leaderChangeAt: firstLeaderChange(view.leader), bands: view.bands, endMs: view.endMs})
+    const w =
+      o.window ??
+      defaultWindow({violationAt: view.violation?.stuck?.invoke, leaderChangeAt: firstLeaderChange(view.leader), bands: view.bands, endMs: view.endMs})
     const arrows = pairMessages(messages.lines, epochMs)
     const shown = arrowsIn(arrows, w.from, w.to)
     const nodes = arrows.reduce((n, a) => Math.max(n, a.from, a.to), Number(h.meta!.nodes) || 0)
@@ -92,7 +95,8 @@ export function writeCheckReport(historyPath: string, o: CheckReportOptions = {}
       rerender: `raftctl report ${basename(historyPath) === HISTORY_FILE ? runDir : historyPath} --window ${(w.from / 1000).toFixed(3)}s..${(w.to / 1000).toFixed(3)}s`,
     }
   } else {
-    extras.lamportNote = 'No Raft messages were captured for this run. Start the cluster with RAFTCTL_CAPTURE=1 (sampled) or RAFTCTL_CAPTURE=all to get a Lamport diagram of them.'
+    extras.lamportNote =
+      'No Raft messages were captured for this run. Start the cluster with RAFTCTL_CAPTURE=1 (sampled) or RAFTCTL_CAPTURE=all to get a Lamport diagram of them.'
   }
   const html = renderCheckHtml(view, extras, loadAssets())
   const out = o.out ?? reportPathFor(historyPath)
@@ -188,7 +192,9 @@ export function resolveTarget(path: string): RenderTarget {
   if (st.isDirectory()) {
     if (existsSync(join(path, HISTORY_FILE))) return {kind: 'check', record: join(path, HISTORY_FILE)}
     if (existsSync(join(path, BENCH_FILE))) return {kind: 'bench', record: join(path, BENCH_FILE)}
-    const runs = readdirSync(path).filter((e) => /^(check|bench)-/.test(e)).sort()
+    const runs = readdirSync(path)
+      .filter((e) => /^(check|bench)-/.test(e))
+      .sort()
     throw operationalError(
       `${path} holds no run (no ${HISTORY_FILE} or ${BENCH_FILE})`,
       runs.length > 0 ? `it holds runs; pass one, e.g. ${join(path, runs.at(-1)!)}` : 'pass a run directory written by raftctl check or raftctl bench',

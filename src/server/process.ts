@@ -9,7 +9,7 @@ import {diskFaultsReader} from '../clusterdir/disk-faults.js'
 import {writePidFile} from '../clusterdir/pids.js'
 import {formatMessage} from '../core/format.js'
 import {members} from '../core/membership.js'
-import type {Message, NodeId} from '../core/types.js'
+import type {NodeId} from '../core/types.js'
 import {Prng} from '../lib/prng.js'
 import {StorageCorruptionError, StorageIdentityError} from '../storage/errors.js'
 import {RealFs} from '../storage/real-fs.js'
@@ -131,7 +131,7 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
   // RAFTCTL_CAPTURE: every (sampled) Raft message as NDJSON, for the reports' Lamport diagrams.
   const mode = captureMode(process.env)
   const capture = mode ? new MessageCapture(paths.messages(dir, id), id, mode) : null
-  const {tickMs, electionTicks, heartbeatTicks} = timing(config)
+  const {tickMs} = timing(config)
 
   let processScheduled = false
   const scheduleProcess = () => {
@@ -347,4 +347,3 @@ function removePidFile(dir: string, id: NodeId): void {
     // Already gone.
   }
 }
-

@@ -22,13 +22,7 @@ import type {Membership} from '../core/membership.js'
  * Mutants of the driver and the state machine (see CoreMutant for the core's): for proving the
  * checkers can fail. `implicit-sessions` is issue #12's bug 4 (sessions started by a first write).
  */
-export type ReplicaMutant =
-  | CoreMutant
-  | 'read-without-readindex'
-  | 'ack-before-fsync'
-  | 'implicit-sessions'
-  | 'snapshot-without-config'
-  | 'lazy-config-commit'
+export type ReplicaMutant = CoreMutant | 'read-without-readindex' | 'ack-before-fsync' | 'implicit-sessions' | 'snapshot-without-config' | 'lazy-config-commit'
 
 export const REPLICA_MUTANTS: readonly ReplicaMutant[] = [
   'double-vote',
@@ -199,7 +193,11 @@ export class Replica {
     const result = this.raft.proposeConfChange(req.change, {force: req.force})
     if (!result.ok) {
       const leader = this.raft.status().role === 'leader'
-      return reply(leader ? {ok: false, error: 'refused', reason: result.reason, leaderHint: result.leaderHint} : {ok: false, error: 'not-leader', leaderHint: result.leaderHint})
+      return reply(
+        leader
+          ? {ok: false, error: 'refused', reason: result.reason, leaderHint: result.leaderHint}
+          : {ok: false, error: 'not-leader', leaderHint: result.leaderHint},
+      )
     }
     this.settle(result.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
     this.pendingWrites.set(result.index, {term: this.raft.status().term, replies: [reply], key: null})
@@ -314,7 +312,12 @@ export class Replica {
     for (const entry of this.configApplied.splice(0)) {
       const pending = this.pendingWrites.get(entry.index)
       if (!pending) continue
-      this.settle(entry.index, pending.term === entry.term ? {ok: true, membership, index: entry.index} : {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
+      this.settle(
+        entry.index,
+        pending.term === entry.term
+          ? {ok: true, membership, index: entry.index}
+          : {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId},
+      )
     }
     if (membership !== before) this.onMembership?.(membership)
     for (const {index, kv} of this.statesToReport.splice(0)) this.onStateAt?.(index, `${kv} ${JSON.stringify(this.raft.membershipAt(index))}`)

@@ -107,7 +107,10 @@ export class SafetyChecker {
     const byVoter = this.votes.get(l.term)
     if (!quorumOf(l.membership, (id) => byVoter?.get(id) === l.id)) {
       const got = [...(byVoter ?? new Map<NodeId, NodeId>())].filter(([, c]) => c === l.id).map(([v]) => v)
-      return this.fail('election quorum', `node ${l.id} leads term ${l.term} with votes from ${got.join(',') || 'nobody'}, no quorum of ${describeMembership(l.membership)}`)
+      return this.fail(
+        'election quorum',
+        `node ${l.id} leads term ${l.term} with votes from ${got.join(',') || 'nobody'}, no quorum of ${describeMembership(l.membership)}`,
+      )
     }
     const ahead = [...this.configIndexes].filter((i) => i > l.appliedIndex)
     if (ahead.length >= 2) {
@@ -127,7 +130,10 @@ export class SafetyChecker {
     if (memberships.some((m) => quorumOf(m, holds))) return
     const m = memberships[memberships.length - 1]!
     const got = [l.id, ...[...new Set([...m.voters, ...m.outgoing, ...m.learners])].filter((id) => id !== l.id && holds(id))]
-    this.fail('commit quorum', `node ${l.id}, leader of term ${l.term}, committed index ${to} acknowledged only by ${got.join(',')}, no quorum of ${describeMembership(m)}`)
+    this.fail(
+      'commit quorum',
+      `node ${l.id}, leader of term ${l.term}, committed index ${to} acknowledged only by ${got.join(',')}, no quorum of ${describeMembership(m)}`,
+    )
   }
 
   /** Election safety: at most one leader per term. And leader completeness for the new leader. */
@@ -191,10 +197,7 @@ export class SafetyChecker {
     } else if (seen.term === entry.term && seen.key === key) {
       if (currentTerm < seen.committedBy) seen.committedBy = currentTerm
     } else {
-      this.fail(
-        'state machine safety',
-        `node ${nodeId} applied ${key}@${entry.term} at index ${entry.index} where ${seen.key}@${seen.term} was applied`,
-      )
+      this.fail('state machine safety', `node ${nodeId} applied ${key}@${entry.term} at index ${entry.index} where ${seen.key}@${seen.term} was applied`)
     }
   }
 
@@ -209,7 +212,10 @@ export class SafetyChecker {
     if (seen === undefined) this.states.set(index, {fingerprint, node: nodeId})
     else if (seen.fingerprint !== fingerprint) {
       const at = firstDifference(seen.fingerprint, fingerprint)
-      this.fail('replica states', `nodes ${seen.node} and ${nodeId} differ at applied index ${index}: ...${clip(seen.fingerprint.slice(Math.max(0, at - 40)))} vs ...${clip(fingerprint.slice(Math.max(0, at - 40)))}`)
+      this.fail(
+        'replica states',
+        `nodes ${seen.node} and ${nodeId} differ at applied index ${index}: ...${clip(seen.fingerprint.slice(Math.max(0, at - 40)))} vs ...${clip(fingerprint.slice(Math.max(0, at - 40)))}`,
+      )
     }
   }
 
@@ -242,10 +248,7 @@ export class SafetyChecker {
             }
             matched = true
           } else if (matched) {
-            return this.fail(
-              'log matching',
-              `nodes ${x.id} and ${y.id} agree on a later entry but differ at index ${i} (terms ${ex.term} and ${ey.term})`,
-            )
+            return this.fail('log matching', `nodes ${x.id} and ${y.id} agree on a later entry but differ at index ${i} (terms ${ex.term} and ${ey.term})`)
           }
         }
       }

@@ -25,7 +25,9 @@ interface Args {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`Error: ${message}\nUsage: npm run sim -- [--seeds N] [--start S | --random-start] [--seed S --trace] [--mutant NAME] [--list-mutants] [--json]\n`)
+  process.stderr.write(
+    `Error: ${message}\nUsage: npm run sim -- [--seeds N] [--start S | --random-start] [--seed S --trace] [--mutant NAME] [--list-mutants] [--json]\n`,
+  )
   process.exit(2)
 }
 
@@ -112,7 +114,9 @@ function findWitnesses(): void {
         break
       }
     }
-    process.stderr.write(`  ${mutant}: ${witnesses[mutant] ? `seed ${witnesses[mutant]!.seed} (${witnesses[mutant]!.rule})` : `survived ${args.budget} seeds`}\n`)
+    process.stderr.write(
+      `  ${mutant}: ${witnesses[mutant] ? `seed ${witnesses[mutant]!.seed} (${witnesses[mutant]!.rule})` : `survived ${args.budget} seeds`}\n`,
+    )
   }
   const text = JSON.stringify(witnesses, null, 2) + '\n'
   if (args.write) writeFileSync(args.write, text)
@@ -121,49 +125,48 @@ function findWitnesses(): void {
 }
 
 function main(): void {
-
-const started = performance.now()
-const failures: SimResult[] = []
-let events = 0
-let ran = 0
-for (let seed = args.start; seed < args.start + args.seeds; seed++) {
-  const result = runSeed({
-    seed,
-    mutant: args.mutant,
-    trace: args.trace ? (line) => process.stdout.write(line + '\n') : undefined,
-  })
-  ran++
-  events += result.events
-  if (!result.ok) {
-    failures.push(result)
-    if (!args.json) {
-      process.stderr.write(`seed ${seed}: VIOLATION ${result.violation!.rule}: ${result.violation!.detail}\n`)
-      for (const line of result.excerpt ?? []) process.stderr.write(`    ${line}\n`)
-      process.stderr.write(`  replay: npm run sim -- --seed ${seed}${args.mutant ? ` --mutant ${args.mutant}` : ''} --trace\n`)
+  const started = performance.now()
+  const failures: SimResult[] = []
+  let events = 0
+  let ran = 0
+  for (let seed = args.start; seed < args.start + args.seeds; seed++) {
+    const result = runSeed({
+      seed,
+      mutant: args.mutant,
+      trace: args.trace ? (line) => process.stdout.write(line + '\n') : undefined,
+    })
+    ran++
+    events += result.events
+    if (!result.ok) {
+      failures.push(result)
+      if (!args.json) {
+        process.stderr.write(`seed ${seed}: VIOLATION ${result.violation!.rule}: ${result.violation!.detail}\n`)
+        for (const line of result.excerpt ?? []) process.stderr.write(`    ${line}\n`)
+        process.stderr.write(`  replay: npm run sim -- --seed ${seed}${args.mutant ? ` --mutant ${args.mutant}` : ''} --trace\n`)
+      }
+      if (args.stopOnFirst) break
     }
-    if (args.stopOnFirst) break
+    if (!args.json && !args.trace && ran % 100 === 0) process.stderr.write(`  ${ran}/${args.seeds} seeds...\n`)
   }
-  if (!args.json && !args.trace && ran % 100 === 0) process.stderr.write(`  ${ran}/${args.seeds} seeds...\n`)
-}
-const seconds = (performance.now() - started) / 1000
-const summary = {
-  start: args.start,
-  seeds: ran,
-  mutant: args.mutant ?? null,
-  violations: failures.map((f) => ({seed: f.seed, rule: f.violation!.rule, detail: f.violation!.detail})),
-  seconds: Number(seconds.toFixed(2)),
-  seedsPerSecond: Number((ran / seconds).toFixed(1)),
-  events,
-}
-if (args.json) process.stdout.write(JSON.stringify(summary) + '\n')
-else {
-  // With --trace stdout is the trace (byte-for-byte the same on every replay); the summary,
-  // which has timings, goes to stderr.
-  ;(args.trace ? process.stderr : process.stdout).write(
-    `${ran} seeds from ${args.start}${args.mutant ? ` (mutant ${args.mutant})` : ''}: ${failures.length} violating, ` +
-      `${summary.seconds}s, ${summary.seedsPerSecond} seeds/s\n`,
-  )
-}
-// exitCode, not exit(): a piped stdout (a long --trace) must be flushed first.
-process.exitCode = failures.length === 0 ? 0 : 1
+  const seconds = (performance.now() - started) / 1000
+  const summary = {
+    start: args.start,
+    seeds: ran,
+    mutant: args.mutant ?? null,
+    violations: failures.map((f) => ({seed: f.seed, rule: f.violation!.rule, detail: f.violation!.detail})),
+    seconds: Number(seconds.toFixed(2)),
+    seedsPerSecond: Number((ran / seconds).toFixed(1)),
+    events,
+  }
+  if (args.json) process.stdout.write(JSON.stringify(summary) + '\n')
+  else {
+    // With --trace stdout is the trace (byte-for-byte the same on every replay); the summary,
+    // which has timings, goes to stderr.
+    ;(args.trace ? process.stderr : process.stdout).write(
+      `${ran} seeds from ${args.start}${args.mutant ? ` (mutant ${args.mutant})` : ''}: ${failures.length} violating, ` +
+        `${summary.seconds}s, ${summary.seedsPerSecond} seeds/s\n`,
+    )
+  }
+  // exitCode, not exit(): a piped stdout (a long --trace) must be flushed first.
+  process.exitCode = failures.length === 0 ? 0 : 1
 }

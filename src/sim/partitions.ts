@@ -39,7 +39,10 @@ export interface PlannedPartition {
 export const CHECK_PARTITION_KINDS: readonly PartitionKind[] = ['isolate-leader', 'isolate', 'halves', 'ring']
 
 /** The partial topologies `raftctl check` plans for its `bridge`, `tethered` and `one-way` faults. */
-export const CHECK_PARTIAL_KINDS = {bridge: ['bridge'], tethered: ['tethered'], 'one-way': ['one-way', 'deaf']} as const satisfies Record<string, readonly PartitionKind[]>
+export const CHECK_PARTIAL_KINDS = {bridge: ['bridge'], tethered: ['tethered'], 'one-way': ['one-way', 'deaf']} as const satisfies Record<
+  string,
+  readonly PartitionKind[]
+>
 
 /**
  * Picks a partition among `kinds`. 'isolate-leader' counts twice when a leader is known (the
@@ -121,7 +124,11 @@ function cutBetween(a: readonly NodeId[], b: readonly NodeId[]): {from: NodeId; 
  * A bridge: node `via` hears everybody; the others, in the order given (default: by id), split
  * into two halves (the first floor((n-1)/2) against the rest) that hear each other only through it.
  */
-export function bridge(nodeIds: readonly NodeId[], via: NodeId, others?: readonly NodeId[]): {rules: PartitionRules; sides: [NodeId[], NodeId[]]; text: string} {
+export function bridge(
+  nodeIds: readonly NodeId[],
+  via: NodeId,
+  others?: readonly NodeId[],
+): {rules: PartitionRules; sides: [NodeId[], NodeId[]]; text: string} {
   const rest = others ? [...others] : nodeIds.filter((id) => id !== via)
   const cut = Math.floor(rest.length / 2)
   const a = rest.slice(0, cut).sort((x, y) => x - y)
@@ -135,7 +142,11 @@ export function bridge(nodeIds: readonly NodeId[], via: NodeId, others?: readonl
  * there are enough — and loses every other link, to the rest of the majority and to the other
  * tethered nodes.
  */
-export function tethered(nodeIds: readonly NodeId[], majority: readonly NodeId[], last?: NodeId): {rules: PartitionRules; tethered: NodeId[]; tethers: Map<NodeId, NodeId>; text: string} {
+export function tethered(
+  nodeIds: readonly NodeId[],
+  majority: readonly NodeId[],
+  last?: NodeId,
+): {rules: PartitionRules; tethered: NodeId[]; tethers: Map<NodeId, NodeId>; text: string} {
   const sorted = [...majority].sort((a, b) => a - b)
   const members = [...sorted.filter((id) => id !== last), ...sorted.filter((id) => id === last)]
   const inMajority = new Set(members)
@@ -147,7 +158,10 @@ export function tethered(nodeIds: readonly NodeId[], majority: readonly NodeId[]
   for (const x of others) {
     for (const y of nodeIds) {
       if (y === x || y === tethers.get(x)) continue
-      for (const c of [{from: x, to: y}, {from: y, to: x}]) {
+      for (const c of [
+        {from: x, to: y},
+        {from: y, to: x},
+      ]) {
         const key = `${c.from}>${c.to}`
         if (!seen.has(key)) cuts.push(c)
         seen.add(key)

@@ -164,7 +164,23 @@ type NemesisAction =
   | 'campaign'
 
 const NEMESIS: Record<Profile, readonly NemesisAction[]> = {
-  mixed: ['partition', 'partition', 'heal', 'heal', 'crash', 'crash-leader', 'power-loss-all', 'kill-then-power', 'restart', 'loss', 'pause', 'pause-leader', 'transfer', 'campaign', 'lose-disk'],
+  mixed: [
+    'partition',
+    'partition',
+    'heal',
+    'heal',
+    'crash',
+    'crash-leader',
+    'power-loss-all',
+    'kill-then-power',
+    'restart',
+    'loss',
+    'pause',
+    'pause-leader',
+    'transfer',
+    'campaign',
+    'lose-disk',
+  ],
   snapshots: ['partition', 'heal', 'crash', 'restart', 'pause', 'pause', 'pause', 'loss', 'transfer'],
   storage: ['crash', 'crash', 'crash-leader', 'power-loss-all', 'kill-then-power', 'kill-then-power', 'heal', 'partition', 'restart', 'lose-disk'],
   elections: ['partition', 'partition', 'partition', 'heal', 'crash-leader', 'pause-leader', 'pause', 'transfer', 'campaign', 'kill-then-power'],
@@ -404,9 +420,25 @@ export class Simulation {
   /** Draws of the crash-state explorer only, so exploring never changes the run. */
   private readonly shadowPrng: Prng
   readonly stats: SimStats = {
-    kills: 0, powerLosses: 0, crashesInsideStorage: 0, pauses: 0, transfers: 0, snapshotsInstalled: 0, sessionsExpired: 0,
-    batchedInputs: 0, staleTermLeaders: 0, retriesJoined: 0, focusCrashes: 0, replayedAppends: 0, crashStatesExplored: 0, refusedStarts: 0, commitsProven: 0, outsiderVotes: 0,
-    membersAdded: 0, membersRemoved: 0, configChanges: 0,
+    kills: 0,
+    powerLosses: 0,
+    crashesInsideStorage: 0,
+    pauses: 0,
+    transfers: 0,
+    snapshotsInstalled: 0,
+    sessionsExpired: 0,
+    batchedInputs: 0,
+    staleTermLeaders: 0,
+    retriesJoined: 0,
+    focusCrashes: 0,
+    replayedAppends: 0,
+    crashStatesExplored: 0,
+    refusedStarts: 0,
+    commitsProven: 0,
+    outsiderVotes: 0,
+    membersAdded: 0,
+    membersRemoved: 0,
+    configChanges: 0,
   }
 
   constructor(opts: SimOptions) {
@@ -426,9 +458,25 @@ export class Simulation {
     const disk = new MemoryFs()
     writeIdentity(disk, `/node-${id}`, {clusterId: SIM_CLUSTER_ID, nodeId: id})
     return {
-      id, disk, replica: null, epoch: 0, prng, wasLeader: false, commitIndex: 0,
-      processScheduled: false, paused: false, inbox: [], armed: null, readers: new Map(), seen: null, promises: new Promises(), explored: 0,
-      refuses: null, lostDisk: false, removed: false, membership: null,
+      id,
+      disk,
+      replica: null,
+      epoch: 0,
+      prng,
+      wasLeader: false,
+      commitIndex: 0,
+      processScheduled: false,
+      paused: false,
+      inbox: [],
+      armed: null,
+      readers: new Map(),
+      seen: null,
+      promises: new Promises(),
+      explored: 0,
+      refuses: null,
+      lostDisk: false,
+      removed: false,
+      membership: null,
     }
   }
 
@@ -470,7 +518,11 @@ export class Simulation {
       simMs: this.now,
       ops: this.history.length,
       committed: this.committed,
-      stats: {...this.stats, staleTermLeaders: this.checker.staleTermLeaders, retriesJoined: this.stats.retriesJoined + this.liveReplicas().reduce((n, r) => n + r.retriesJoined, 0)},
+      stats: {
+        ...this.stats,
+        staleTermLeaders: this.checker.staleTermLeaders,
+        retriesJoined: this.stats.retriesJoined + this.liveReplicas().reduce((n, r) => n + r.retriesJoined, 0),
+      },
       excerpt: violation ? [...this.traceTail] : undefined,
     }
   }
@@ -1215,7 +1267,15 @@ export class Simulation {
         const n = this.addNode()
         return this.proposeMember({ops: [{type: 'add-learner', node: n.id}]}, () =>
           this.schedule(p.int(50, 400), () =>
-            this.proposeMember({ops: [{type: 'add-voter', node: n.id}, {type: 'remove', node: old}]}, () => this.removeNode(old)),
+            this.proposeMember(
+              {
+                ops: [
+                  {type: 'add-voter', node: n.id},
+                  {type: 'remove', node: old},
+                ],
+              },
+              () => this.removeNode(old),
+            ),
           ),
         )
       }
@@ -1262,7 +1322,9 @@ export class Simulation {
     this.input(l, epoch, () =>
       l.replica!.request({type: 'member', change}, (reply) => {
         if (!reply.ok || !('membership' in reply)) {
-          return this.trace(`NEMESIS member ${describeConfChange(change)} not made: ${reply.ok ? 'no configuration in the reply' : 'reason' in reply ? reply.reason : reply.error}`)
+          return this.trace(
+            `NEMESIS member ${describeConfChange(change)} not made: ${reply.ok ? 'no configuration in the reply' : 'reason' in reply ? reply.reason : reply.error}`,
+          )
         }
         this.stats.configChanges++
         if (then) this.schedule(1, then)
@@ -1362,7 +1424,10 @@ export class Simulation {
     this.clients.push(c)
     const p = this.prng.fork()
     // Clients know every id a node may have (members come and go); an absent one is skipped.
-    const tracker = new LeaderTracker(Array.from({length: MAX_IDS}, (_, i) => i + 1), p.int(0, this.ids.length - 1))
+    const tracker = new LeaderTracker(
+      Array.from({length: MAX_IDS}, (_, i) => i + 1),
+      p.int(0, this.ids.length - 1),
+    )
     if (this.mutant === 'implicit-sessions') c.session = 1_000_000 + id // as before: chosen, never registered
     const nextOp = () => {
       if (this.now > this.opts.faultMs + this.opts.livenessMs - OP_DEADLINE_MS) return
@@ -1400,41 +1465,59 @@ export class Simulation {
       done(result)
     }
     if (op.kind === 'get') {
-      return this.request(tracker, {type: 'get', key: op.key}, deadline, (reply) => {
-        finish(reply && 'value' in reply ? {status: 'ok', value: reply.value} : {status: 'unknown'})
-      }, c.id)
+      return this.request(
+        tracker,
+        {type: 'get', key: op.key},
+        deadline,
+        (reply) => {
+          finish(reply && 'value' in reply ? {status: 'ok', value: reply.value} : {status: 'unknown'})
+        },
+        c.id,
+      )
     }
     const write = () => {
       if (c.session === null) {
         // Register a session through the log; nothing of the write has been sent yet.
-        return this.request(tracker, {type: 'register', nonce: `c${c.id}-${++this.opCounter}`}, deadline, (reply) => {
-          if (!reply || !('session' in reply)) return finish({status: 'unknown'})
-          c.session = reply.session
-          c.seq = 0
-          write()
-        }, c.id)
+        return this.request(
+          tracker,
+          {type: 'register', nonce: `c${c.id}-${++this.opCounter}`},
+          deadline,
+          (reply) => {
+            if (!reply || !('session' in reply)) return finish({status: 'unknown'})
+            c.session = reply.session
+            c.seq = 0
+            write()
+          },
+          c.id,
+        )
       }
       const session = c.session
       const req = toWriteRequest(op, session, ++c.seq)
-      this.request(tracker, req, deadline, (reply, sends) => {
-        if (!reply || !('result' in reply)) return finish({status: 'unknown'})
-        const r = reply.result
-        switch (r.status) {
-          case 'ok':
-            return finish({status: 'ok'})
-          case 'not-found':
-            return finish({status: 'not-found'})
-          case 'mismatch':
-            return finish({status: 'mismatch', current: r.current})
-          case 'session-expired':
-            this.stats.sessionsExpired++
-            if (this.mutant === 'implicit-sessions') return finish({status: 'unknown'})
-            c.session = null
-            // Sent once and refused: nothing applied it, so send it again under a new session.
-            if (sends === 1) return write()
-            return finish({status: 'unknown'})
-        }
-      }, c.id)
+      this.request(
+        tracker,
+        req,
+        deadline,
+        (reply, sends) => {
+          if (!reply || !('result' in reply)) return finish({status: 'unknown'})
+          const r = reply.result
+          switch (r.status) {
+            case 'ok':
+              return finish({status: 'ok'})
+            case 'not-found':
+              return finish({status: 'not-found'})
+            case 'mismatch':
+              return finish({status: 'mismatch', current: r.current})
+            case 'session-expired':
+              this.stats.sessionsExpired++
+              if (this.mutant === 'implicit-sessions') return finish({status: 'unknown'})
+              c.session = null
+              // Sent once and refused: nothing applied it, so send it again under a new session.
+              if (sends === 1) return write()
+              return finish({status: 'unknown'})
+          }
+        },
+        c.id,
+      )
     }
     write()
   }

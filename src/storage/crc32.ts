@@ -25,10 +25,7 @@ const TABLES: Int32Array[] = (() => {
   return tables
 })()
 
-const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [
-  Int32Array, Int32Array, Int32Array, Int32Array,
-  Int32Array, Int32Array, Int32Array, Int32Array,
-]
+const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array]
 
 /**
  * Updates `crc` (the value returned by a previous call, 0 to start) with data[start, end).

@@ -56,13 +56,7 @@ export function readIdentity(fs: FileSystem, dir: string): DataDirIdentity | nul
  * identities existed (Raft state, no identity file) is adopted: `adopt` is told, and the identity
  * written. Throws StorageIdentityError otherwise.
  */
-export function checkIdentity(
-  fs: FileSystem,
-  dir: string,
-  names: readonly string[],
-  expected: DataDirIdentity,
-  adopt: (line: string) => void,
-): void {
+export function checkIdentity(fs: FileSystem, dir: string, names: readonly string[], expected: DataDirIdentity, adopt: (line: string) => void): void {
   const found = readIdentity(fs, dir)
   if (found === null) {
     const hasState = names.some((n) => n === 'hardstate' || n.endsWith('.seg') || n.endsWith('.snap'))

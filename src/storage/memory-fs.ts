@@ -43,10 +43,7 @@ export class MemoryFsError extends Error {
 
 type DataOp = {kind: 'append'; data: Uint8Array} | {kind: 'truncate'; size: number}
 
-type DirOp =
-  | {kind: 'link'; name: string; inode: Inode}
-  | {kind: 'unlink'; name: string}
-  | {kind: 'rename'; from: string; to: string; inode: Inode}
+type DirOp = {kind: 'link'; name: string; inode: Inode} | {kind: 'unlink'; name: string} | {kind: 'rename'; from: string; to: string; inode: Inode}
 
 class Inode {
   /** Live content as immutable chunks (never mutated in place, so snapshots can share them). */
@@ -415,14 +412,7 @@ function normalize(path: string): string {
 }
 
 function isNormal(path: string): boolean {
-  return (
-    path.length > 1 &&
-    !path.endsWith('/') &&
-    !path.includes('//') &&
-    !path.includes('/./') &&
-    !path.startsWith('./') &&
-    !path.endsWith('/.')
-  )
+  return path.length > 1 && !path.endsWith('/') && !path.includes('//') && !path.includes('/./') && !path.startsWith('./') && !path.endsWith('/.')
 }
 
 /** [parent directory, name] of a normalized path. */

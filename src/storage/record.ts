@@ -33,9 +33,7 @@ export function readU32(buf: Uint8Array, offset: number): number {
   return (buf[offset]! | (buf[offset + 1]! << 8) | (buf[offset + 2]! << 16) | (buf[offset + 3]! << 24)) >>> 0
 }
 
-export type FrameCheck =
-  | {ok: true; payloadStart: number; end: number}
-  | {ok: false; reason: string}
+export type FrameCheck = {ok: true; payloadStart: number; end: number} | {ok: false; reason: string}
 
 /**
  * Checks the framing of the record at `offset`: header complete, non-zero length, payload within

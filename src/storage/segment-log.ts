@@ -189,7 +189,10 @@ export class SegmentLogStorage implements LogStorage {
    * one, that is corruption.
    */
   private loadSnapshot(names: string[]): Snapshot | null {
-    const snapNames = names.filter((n) => SNAPSHOT_RE.test(n)).sort().reverse()
+    const snapNames = names
+      .filter((n) => SNAPSHOT_RE.test(n))
+      .sort()
+      .reverse()
     let snapshot: Snapshot | null = null
     for (let i = 0; i < snapNames.length; i++) {
       const name = snapNames[i]!
@@ -272,12 +275,7 @@ export class SegmentLogStorage implements LogStorage {
    * and the term of its entry at the snapshot's index, if it holds that one. A damaged record
    * ends the last segment (a torn tail, cut off); anywhere else it is corruption.
    */
-  private readSegment(
-    name: string,
-    firstIndex: number,
-    isLast: boolean,
-    entries: Entry[],
-  ): {seg: Segment; termAtSnapshot: number | undefined} {
+  private readSegment(name: string, firstIndex: number, isLast: boolean, entries: Entry[]): {seg: Segment; termAtSnapshot: number | undefined} {
     const L = this.snapIndex
     const file = this.path(name)
     const buf = this.fs.readFile(file)
@@ -414,17 +412,10 @@ export class SegmentLogStorage implements LogStorage {
     this.assertOpen('setHardState')
     if (durableCommit) this.commitUrgent = true
     const {currentTerm, votedFor, commitIndex} = hardState
-    assert(
-      isNonNegInt(currentTerm) && isNonNegInt(votedFor) && isNonNegInt(commitIndex),
-      () => `setHardState: bad hard state ${JSON.stringify(hardState)}`,
-    )
-    assert(
-      currentTerm >= this.hardState.currentTerm,
-      () => `setHardState: currentTerm went back from ${this.hardState.currentTerm} to ${currentTerm}`,
-    )
+    assert(isNonNegInt(currentTerm) && isNonNegInt(votedFor) && isNonNegInt(commitIndex), () => `setHardState: bad hard state ${JSON.stringify(hardState)}`)
+    assert(currentTerm >= this.hardState.currentTerm, () => `setHardState: currentTerm went back from ${this.hardState.currentTerm} to ${currentTerm}`)
     this.hardState = {currentTerm, votedFor, commitIndex}
-    this.hardStateDirty =
-      currentTerm !== this.persistedHardState.currentTerm || votedFor !== this.persistedHardState.votedFor
+    this.hardStateDirty = currentTerm !== this.persistedHardState.currentTerm || votedFor !== this.persistedHardState.votedFor
   }
 
   saveSnapshot(snapshot: Snapshot, discardLog: boolean, encoded?: EncodedSnapshot): void {
@@ -435,10 +426,7 @@ export class SegmentLogStorage implements LogStorage {
     assert(L >= this.snapIndex, () => `saveSnapshot: snapshot at ${L} is older than the stored one at ${this.snapIndex}`)
     // Two snapshots at one index cover the same committed entry, so they have the same term (the
     // newest file is found by name: index, then term).
-    assert(
-      L > this.snapIndex || T === this.snapTerm,
-      () => `saveSnapshot: snapshot ${L}@${T} conflicts with the stored one ${this.snapIndex}@${this.snapTerm}`,
-    )
+    assert(L > this.snapIndex || T === this.snapTerm, () => `saveSnapshot: snapshot ${L}@${T} conflicts with the stored one ${this.snapIndex}@${this.snapTerm}`)
 
     // Everything written before the snapshot becomes durable with it: otherwise a crash could keep
     // the snapshot and lose an earlier (unsynced) truncation, a state that never existed. (Even
@@ -545,8 +533,7 @@ export class SegmentLogStorage implements LogStorage {
    * commitIndex written never exceeds durableMatch (see the header).
    */
   private writeHardState(): void {
-    const commitIndex =
-      this.mutant === 'commit-before-log' ? this.hardState.commitIndex : Math.min(this.hardState.commitIndex, this.durableMatch)
+    const commitIndex = this.mutant === 'commit-before-log' ? this.hardState.commitIndex : Math.min(this.hardState.commitIndex, this.durableMatch)
     const written = {...this.hardState, commitIndex}
     this.writeFileAtomically(HARD_STATE_FILE, encodeRecord(packr.pack(written)))
     this.persistedHardState = written
@@ -570,10 +557,7 @@ export class SegmentLogStorage implements LogStorage {
     let k = this.segments.length - 1
     while (k > 0 && this.segments[k]!.firstIndex > index) k--
     const seg = this.segments[k]!
-    assert(
-      seg.firstIndex <= index && index < seg.firstIndex + seg.count,
-      () => `truncate: index ${index} not in segment ${seg.name}`,
-    )
+    assert(seg.firstIndex <= index && index < seg.firstIndex + seg.count, () => `truncate: index ${index} not in segment ${seg.name}`)
     if (k < this.segments.length - 1) {
       this.closeActive()
       this.unlinkFromTheEnd(this.segments.splice(k + 1))
@@ -659,9 +643,7 @@ export class SegmentLogStorage implements LogStorage {
     return {currentTerm: value.currentTerm, votedFor: value.votedFor, commitIndex: value.commitIndex}
   }
 
-  private readSnapshot(
-    name: string,
-  ): {ok: true; snapshot: Snapshot} | {ok: false; offset: number; reason: string} {
+  private readSnapshot(name: string): {ok: true; snapshot: Snapshot} | {ok: false; offset: number; reason: string} {
     const buf = this.fs.readFile(this.path(name))
     const frame = checkFrame(buf, 0, true)
     if (!frame.ok) return {ok: false, offset: 0, reason: frame.reason}
@@ -709,10 +691,7 @@ export class SegmentLogStorage implements LogStorage {
     assert(first.firstIndex <= this.snapIndex + 1, () => `segment ${first.name} starts after the snapshot at ${this.snapIndex}`)
     for (let i = 1; i < this.segments.length; i++) {
       const prev = this.segments[i - 1]!
-      assert(
-        this.segments[i]!.firstIndex === prev.firstIndex + prev.count,
-        () => `segments ${prev.name} and ${this.segments[i]!.name} are not contiguous`,
-      )
+      assert(this.segments[i]!.firstIndex === prev.firstIndex + prev.count, () => `segments ${prev.name} and ${this.segments[i]!.name} are not contiguous`)
     }
   }
 }
@@ -721,13 +700,7 @@ export class SegmentLogStorage implements LogStorage {
 function decodeEntry(buf: Uint8Array, start: number, end: number): Entry | string {
   const value = tryUnpack(buf, start, end) as Partial<Entry> | undefined
   if (value === undefined) return 'undecodable payload (checksum matched)'
-  if (
-    value === null ||
-    typeof value !== 'object' ||
-    !isNonNegInt(value.term) ||
-    !Number.isSafeInteger(value.index) ||
-    typeof value.type !== 'string'
-  ) {
+  if (value === null || typeof value !== 'object' || !isNonNegInt(value.term) || !Number.isSafeInteger(value.index) || typeof value.type !== 'string') {
     return 'payload is not an entry (checksum matched)'
   }
   return value as Entry

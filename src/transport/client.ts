@@ -97,9 +97,7 @@ export class ClientConnection {
     try {
       frame = encodeFrame({k: 'req', id, body}, this.maxFrameBytes)
     } catch (error) {
-      return Promise.reject(
-        new TransportError('too-large', `request not sent: ${error instanceof Error ? error.message : String(error)}`),
-      )
+      return Promise.reject(new TransportError('too-large', `request not sent: ${error instanceof Error ? error.message : String(error)}`))
     }
     return new Promise((resolve, reject) => {
       const p: Pending = {resolve, reject, timer: undefined}

@@ -70,11 +70,7 @@ export function decodeBody(body: Uint8Array): unknown {
 export function encodeFrame(obj: unknown, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
   const body = packr.pack(obj)
   if (body.length > maxFrameBytes) {
-    throw new FrameError(
-      'oversized',
-      `oversized frame (${body.length} bytes, limit ${maxFrameBytes})`,
-      body.length,
-    )
+    throw new FrameError('oversized', `oversized frame (${body.length} bytes, limit ${maxFrameBytes})`, body.length)
   }
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length)
   frame.writeUInt32BE(body.length, 0)
@@ -143,9 +139,7 @@ export class FrameDecoder {
         if (length > this.limit) {
           return {
             frames,
-            error: this.fail(
-              new FrameError('oversized', `oversized frame (${length} bytes, limit ${this.limit})`, length),
-            ),
+            error: this.fail(new FrameError('oversized', `oversized frame (${length} bytes, limit ${this.limit})`, length)),
           }
         }
         if (length === 0) return {frames, error: this.fail(new FrameError('empty', 'empty frame'))}

@@ -176,16 +176,10 @@ export function makeAuth(
   }
 }
 
-export type AuthVerdict =
-  | {ok: true; welcome: WelcomeFrame; role: ClientRole; nodeId: NodeId | 0}
-  | {ok: false; reason: string}
+export type AuthVerdict = {ok: true; welcome: WelcomeFrame; role: ClientRole; nodeId: NodeId | 0} | {ok: false; reason: string}
 
 /** Server side: check an auth frame (already shape-checked) against our hello. */
-export function verifyAuth(
-  secret: Secret,
-  server: {clusterId: string; nodeId: NodeId; nonce: Uint8Array},
-  auth: AuthFrame,
-): AuthVerdict {
+export function verifyAuth(secret: Secret, server: {clusterId: string; nodeId: NodeId; nonce: Uint8Array}, auth: AuthFrame): AuthVerdict {
   if (auth.clusterId !== server.clusterId) {
     return {ok: false, reason: `wrong cluster id ${show(auth.clusterId)} (this node is in cluster ${show(server.clusterId)})`}
   }

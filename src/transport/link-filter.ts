@@ -148,7 +148,8 @@ export function checkLinkFault(x: LinkFault): LinkFault {
   for (const k of ['delayMs', 'jitterMs'] as const) {
     const v = x[k]
     if (v === undefined) continue
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_LINK_DELAY_MS) throw new RangeError(`partition: ${k} must be 0..${MAX_LINK_DELAY_MS} ms`)
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_LINK_DELAY_MS)
+      throw new RangeError(`partition: ${k} must be 0..${MAX_LINK_DELAY_MS} ms`)
     if (v > 0) out[k] = v
   }
   for (const k of ['loss', 'duplicate'] as const) {

@@ -413,7 +413,6 @@ export class NodeServer {
   }
 }
 
-
 function isPromiseLike(x: unknown): x is PromiseLike<unknown> {
   return (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as {then?: unknown}).then === 'function'
 }

@@ -16,8 +16,7 @@ export interface MessageExpectation {
 
 type Check = (m: Record<string, unknown>) => string | null
 
-const isRecord = (x: unknown): x is Record<string, unknown> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x)
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x)
 
 export const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
 export const isNodeId = (x: unknown): x is NodeId => isIndex(x) && x >= 1
@@ -105,7 +104,14 @@ const checks = Object.fromEntries(
   Object.entries(fieldKinds).map(([type, fields]) => {
     const list = Object.entries(fields as Record<string, FieldKind>)
     const scalarsFirst = [...list.filter(([, k]) => k === 'int' || k === 'bool'), ...list.filter(([, k]) => k !== 'int' && k !== 'bool')]
-    return [type, scalarsFirst.map(([field, kind]): Check => (m) => fieldChecks[kind](m, field))]
+    return [
+      type,
+      scalarsFirst.map(
+        ([field, kind]): Check =>
+          (m) =>
+            fieldChecks[kind](m, field),
+      ),
+    ]
   }),
 ) as Record<MessageType, Check[]>
 

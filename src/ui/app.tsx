@@ -44,18 +44,17 @@ export function DashboardApp({dir, nodeIds, source, actions, intervalMs, color, 
       pendingRef.current.add(key)
       dispatch({type: 'action-started', action, node, time: Date.now()})
       const job =
-        action === 'kill' ? actions.kill(node!)
-        : action === 'restart' ? actions.restart(node!)
-        : action === 'isolate' ? actions.isolate(node!)
-        : actions.heal()
-      job.then(
-        (message) => dispatch({type: 'action-finished', action, node, ok: true, message, time: Date.now()}),
-        (error: unknown) =>
-          dispatch({type: 'action-finished', action, node, ok: false, message: error instanceof Error ? error.message : String(error), time: Date.now()}),
-      ).finally(() => {
-        pendingRef.current.delete(key)
-        refresh()
-      })
+        action === 'kill' ? actions.kill(node!) : action === 'restart' ? actions.restart(node!) : action === 'isolate' ? actions.isolate(node!) : actions.heal()
+      job
+        .then(
+          (message) => dispatch({type: 'action-finished', action, node, ok: true, message, time: Date.now()}),
+          (error: unknown) =>
+            dispatch({type: 'action-finished', action, node, ok: false, message: error instanceof Error ? error.message : String(error), time: Date.now()}),
+        )
+        .finally(() => {
+          pendingRef.current.delete(key)
+          refresh()
+        })
       refresh()
     },
     [actions, refresh],

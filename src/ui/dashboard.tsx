@@ -309,7 +309,10 @@ export function rowSegs(row: RowView, layout: TableLayout): Seg[] {
 /** At most `max` rows, keeping the selected one in view. */
 function visibleRows(rows: RowView[], max: number): RowView[] {
   if (rows.length <= max) return rows
-  const at = Math.max(0, rows.findIndex((r) => r.selected))
+  const at = Math.max(
+    0,
+    rows.findIndex((r) => r.selected),
+  )
   const start = Math.min(Math.max(0, at - Math.floor(max / 2)), rows.length - max)
   return rows.slice(start, start + max)
 }
@@ -338,8 +341,7 @@ export function Summary({view, width, color}: {view: DashboardView; width: numbe
   if (view.down.length > 0) {
     const text = view.down.length === 1 ? `node ${view.down[0]}` : `nodes ${idRanges(view.down)}`
     segs.push({text, color: 'red', bold: true})
-  }
-  else segs.push({text: view.updatedAt === null ? '–' : 'none', color: view.updatedAt === null ? undefined : 'green'})
+  } else segs.push({text: view.updatedAt === null ? '–' : 'none', color: view.updatedAt === null ? undefined : 'green'})
   if (view.paused.length > 0) {
     segs.push({text: '    paused: '})
     segs.push({text: view.paused.length === 1 ? `node ${view.paused[0]}` : `nodes ${idRanges(view.paused)}`, color: 'red', bold: true})

@@ -98,7 +98,11 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
     case 'action-started': {
       const key = action.node ?? 0
       const feed = addFeedItem(state.feed, {
-        time: action.time, lastTime: action.time, source: {type: 'action'}, kind: 'action', count: 1,
+        time: action.time,
+        lastTime: action.time,
+        source: {type: 'action'},
+        kind: 'action',
+        count: 1,
         text: `${actionVerb(action.action, action.node)}…`,
       })
       return {...state, pending: {...state.pending, [key]: action.action}, feed}
@@ -111,7 +115,11 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
       const at = state.feed.findLastIndex((f) => f.source.type === 'action' && f.text === startText)
       const rest = at >= 0 ? [...state.feed.slice(0, at), ...state.feed.slice(at + 1)] : state.feed
       const feed = addFeedItem(rest, {
-        time: action.time, lastTime: action.time, source: {type: 'action'}, kind: action.ok ? 'action' : 'error', count: 1,
+        time: action.time,
+        lastTime: action.time,
+        source: {type: 'action'},
+        kind: action.ok ? 'action' : 'error',
+        count: 1,
         text: action.ok ? action.message : `${actionVerb(action.action, action.node)} failed: ${action.message}`,
       })
       return {...state, pending, feed}
@@ -161,8 +169,7 @@ function onStatus(state: DashboardState, status: ClusterStatus, time: number): D
 /** Feed items derived from two consecutive snapshots: nodes down/up, leader changes. */
 export function statusChanges(prev: ClusterStatus | null, cur: ClusterStatus, time: number): FeedItem[] {
   const items: FeedItem[] = []
-  const add = (kind: FeedKind, text: string) =>
-    items.push({time, lastTime: time, source: {type: 'cluster'}, kind, text, count: 1})
+  const add = (kind: FeedKind, text: string) => items.push({time, lastTime: time, source: {type: 'cluster'}, kind, text, count: 1})
   if (prev === null) {
     const up = cur.nodes.filter((n) => n.up).length
     add('info', `watching ${cur.nodes.length} nodes (${up} up); ${leaderText(cur)}`)
@@ -483,7 +490,10 @@ export function dashboardView(state: DashboardState, dir: string): DashboardView
     rows,
     down: s ? rows.filter((r) => !r.up && r.role !== 'paused').map((r) => r.id) : [],
     paused: s ? rows.filter((r) => r.role === 'paused').map((r) => r.id) : [],
-    groups: s?.partition && (partitionSides(s.partition.groups, state.nodeIds).length > 1 || (s.partition.cuts ?? []).length > 0) ? partitionSides(s.partition.groups, state.nodeIds) : null,
+    groups:
+      s?.partition && (partitionSides(s.partition.groups, state.nodeIds).length > 1 || (s.partition.cuts ?? []).length > 0)
+        ? partitionSides(s.partition.groups, state.nodeIds)
+        : null,
     cuts: s?.partition?.cuts?.length ?? 0,
     net: s?.partition?.links?.length ? linkSummary(s.partition.links) : null,
     disks: s?.disks?.length ? s.disks.map((d) => `node ${d.node} ${describeDiskFaults(d)}`).join(', ') : null,
@@ -549,7 +559,7 @@ export function formatRate(rate: number | null): string {
 /** `1,2,3,5,7,8,9` → `1-3,5,7-9` (ids sorted ascending). */
 export function idRanges(ids: NodeId[]): string {
   const parts: string[] = []
-  for (let i = 0; i < ids.length; ) {
+  for (let i = 0; i < ids.length;) {
     let j = i
     while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++
     parts.push(j - i >= 2 ? `${ids[i]}-${ids[j]}` : ids.slice(i, j + 1).join(','))

@@ -24,7 +24,6 @@ async function cli(args: string[], timeoutMs = 60_000) {
   return {exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '')}
 }
 
-
 function pidsOf(dir: string): number[] {
   const pids: number[] = []
   for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
@@ -72,7 +71,23 @@ test('bench against a 3-node cluster: one JSON document, ops > 0, no errors', {t
   assert.equal(r.exitCode, 0, r.stderr)
   const doc = JSON.parse(r.stdout) as Record<string, unknown> // exactly one document: parses whole
   assert.deepEqual(Object.keys(doc).sort(), [
-    'clients', 'dir', 'durationMs', 'elapsedMs', 'errors', 'interrupted', 'keys', 'latencyMs', 'leaderChanges', 'mechanics', 'nodes', 'op', 'ops', 'opsPerSec', 'report', 'timeoutMs', 'valueSize',
+    'clients',
+    'dir',
+    'durationMs',
+    'elapsedMs',
+    'errors',
+    'interrupted',
+    'keys',
+    'latencyMs',
+    'leaderChanges',
+    'mechanics',
+    'nodes',
+    'op',
+    'ops',
+    'opsPerSec',
+    'report',
+    'timeoutMs',
+    'valueSize',
   ])
   // The run is saved with its report in the cluster directory (test/report/e2e.test.ts opens one).
   assert.ok(typeof doc.report === 'string' && fs.existsSync(doc.report), String(doc.report))

@@ -161,11 +161,17 @@ test('values have exactly the requested size; mixed is half gets', () => {
   for (const n of [0, 1, 100, 4096]) assert.equal(Buffer.byteLength(benchValue(n)), n)
   assert.equal(pickOp('put'), 'put')
   assert.equal(pickOp('get'), 'get')
-  assert.equal(pickOp('mixed', () => 0.2), 'get')
-  assert.equal(pickOp('mixed', () => 0.7), 'put')
+  assert.equal(
+    pickOp('mixed', () => 0.2),
+    'get',
+  )
+  assert.equal(
+    pickOp('mixed', () => 0.7),
+    'put',
+  )
 })
 
-test('mechanics: the change of the leader\'s counters over the run, per fsync, per AppendEntries, per second', () => {
+test("mechanics: the change of the leader's counters over the run, per fsync, per AppendEntries, per second", () => {
   const before = {entriesWritten: 1000, appendsSent: 300, entriesSent: 2000, fsyncs: 100, dirFsyncs: 3, fsyncMs: 50, cpuMicros: 1_000_000, atMs: 10_000}
   // 2 s later: 1,000 fdatasyncs of 10,000 entries, 2,000 AppendEntries carrying 20,000 (2
   // followers), 900 ms in fsync, 1.5 s of CPU.
@@ -180,7 +186,12 @@ test('mechanics: the change of the leader\'s counters over the run, per fsync, p
   assert.equal(mechanicsBetween(2, after, {...after, atMs: 13_000, fsyncs: 5}), null)
   // An idle leader: no division by zero.
   assert.deepEqual(mechanicsBetween(1, before, {...before, atMs: 11_000}), {
-    node: 1, entriesPerFsync: 0, entriesPerAppend: 0, fsyncsPerSec: 0, fsyncBusyPercent: 0, cpuPercent: 0,
+    node: 1,
+    entriesPerFsync: 0,
+    entriesPerAppend: 0,
+    fsyncsPerSec: 0,
+    fsyncBusyPercent: 0,
+    cpuPercent: 0,
   })
   assert.match(formatMechanics(null), /^leader I\/O +not measured \(the leader changed during the run, or did not report\)$/m)
 })

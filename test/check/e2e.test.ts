@@ -20,7 +20,20 @@ describe('raftctl check on a 3-node cluster', () => {
   })
 
   test('a correct cluster under partitions, kills, pauses and a slow network passes every verdict', {timeout: 90_000}, async () => {
-    const r = await c.cli(['check', '--duration', '10s', '--clients', '4', '--keys', '2', '--faults', 'partition,kill,pause,delay', '--seed', '23280', '--json'])
+    const r = await c.cli([
+      'check',
+      '--duration',
+      '10s',
+      '--clients',
+      '4',
+      '--keys',
+      '2',
+      '--faults',
+      'partition,kill,pause,delay',
+      '--seed',
+      '23280',
+      '--json',
+    ])
     assert.equal(r.exitCode, 0, `check failed:\n${r.stdout}\n${r.stderr}`)
     const doc = JSON.parse(r.stdout) as CheckDoc
     assert.equal(doc.verdict, 'linearizable')
@@ -110,6 +123,9 @@ describe('raftctl check on a 3-node cluster', () => {
     assert.equal(doc.verdicts.durability.result, 'fail')
     assert.match(doc.verdicts.durability.text, /^\d+ of \d+ acknowledged write\(s\) lost/)
     assert.ok(doc.verdicts.durability.lost.length > 0)
-    assert.ok(doc.warnings.some((w) => w.startsWith('the replicas still run in the test-only --mutant ack-before-fsync mode')), doc.warnings.join('\n'))
+    assert.ok(
+      doc.warnings.some((w) => w.startsWith('the replicas still run in the test-only --mutant ack-before-fsync mode')),
+      doc.warnings.join('\n'),
+    )
   })
 })

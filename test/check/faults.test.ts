@@ -69,14 +69,20 @@ describe('fault kinds on a 5-node cluster', () => {
     assert.ok(slow >= 250 && slow > before + 200, `a write over 150 ms links took ${slow} ms (${before} ms before)`)
     assert.match((await ok(['net'])).stdout, /^network: full connectivity; links .*delay 150ms±20ms, duplicate 10%.*\ndisks: no fault\n/)
     await ok(['net', 'delay', '0'])
-    assert.ok((await status()).partition!.links!.every((l) => !('delayMs' in l)), 'delay 0 removes the delays')
+    assert.ok(
+      (await status()).partition!.links!.every((l) => !('delayMs' in l)),
+      'delay 0 removes the delays',
+    )
     await ok(['net', 'clear'])
     assert.equal((await status()).partition, null)
 
     // A slow disk on the leader slows every write (less than an election timeout, so it stays
     // the leader); heal restores it.
     const leader = String((await status()).leader)
-    assert.match((await ok(['net', 'slow-disk', '150ms', '--node', leader])).stdout, new RegExp(`^Slow disk on node\\(s\\) ${leader}: every fsync takes 150ms longer\\n`))
+    assert.match(
+      (await ok(['net', 'slow-disk', '150ms', '--node', leader])).stdout,
+      new RegExp(`^Slow disk on node\\(s\\) ${leader}: every fsync takes 150ms longer\\n`),
+    )
     assert.deepEqual((await status()).disks, [{node: Number(leader), fsyncDelayMs: 150}])
     assert.match((await ok(['status'])).stdout, new RegExp(`\\ndisks: node ${leader} fsync \\+150ms\\n`))
     const disk = await putMs()
@@ -88,52 +94,96 @@ describe('fault kinds on a 5-node cluster', () => {
     const healedMs = Math.min(await putMs(), await putMs(), await putMs())
     assert.ok(healedMs < Math.max(300, disk - 100), `fast again after heal: ${healedMs} ms (${disk} ms with the slow disk)`)
     // Usage errors.
-    for (const args of [['net', 'loss', '120%'], ['net', 'delay'], ['net', 'delay', '5'], ['net', 'slow-disk', '1s', '--link', '1:2'], ['net', 'wobble', '1s']]) {
+    for (const args of [
+      ['net', 'loss', '120%'],
+      ['net', 'delay'],
+      ['net', 'delay', '5'],
+      ['net', 'slow-disk', '1s', '--link', '1:2'],
+      ['net', 'wobble', '1s'],
+    ]) {
       assert.equal((await c.cli(args)).exitCode, 2, args.join(' '))
     }
   })
 
-  test('check --faults list names every kind; check runs the partial topologies, link faults and slow disks, every verdict passing', {timeout: 150_000}, async () => {
-    const list = await ok(['check', '--faults', 'list'])
-    const kinds = ['partition', 'kill', 'pause', 'bridge', 'tethered', 'one-way', 'delay', 'loss', 'duplicate', 'slow-disk', 'member']
-    assert.deepEqual(list.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]), kinds)
-    assert.match(list.stdout, /^delay +.*\(default\)$/m)
-    const faults = 'bridge,tethered,one-way,loss,duplicate,slow-disk,delay'
-    // A seed whose plan meets all six kinds in about 21 s (the partial topologies are held until
-    // the cluster has settled and a while longer, for the liveness verdict).
-    const r = await c.cli(['check', '--duration', '26s', '--faults', faults, '--seed', '96', '--json', '--no-report'], 140_000)
-    assert.equal(r.exitCode, 0, `check failed:\n${r.stdout}\n${r.stderr}`)
-    const doc = JSON.parse(r.stdout) as CheckDoc
-    for (const k of faults.split(',')) assert.ok(doc.faults[k]! >= 1, `${k} never applied: ${JSON.stringify(doc.faults)}`)
-    assert.deepEqual([doc.verdicts.linearizability.result, doc.verdicts.liveness.result, doc.verdicts.durability.result], ['pass', 'pass', 'pass'])
-    assert.ok(doc.verdicts.liveness.windowsJudged >= 3, doc.verdicts.liveness.text)
-    for (const t of [/nemesis: bridge \S+ <\d> \S+/, /nemesis: tethered: \S+ fully connected; only /, /nemesis: (one-way cuts|node \d is deaf)/, /nemesis: (lose|duplicate) \d+% of the messages/, /nemesis: (stall|slow) the disk of node \d/, /nemesis: slow network: delay/]) {
-      assert.match(r.stderr, t)
-    }
-  })
+  test(
+    'check --faults list names every kind; check runs the partial topologies, link faults and slow disks, every verdict passing',
+    {timeout: 150_000},
+    async () => {
+      const list = await ok(['check', '--faults', 'list'])
+      const kinds = ['partition', 'kill', 'pause', 'bridge', 'tethered', 'one-way', 'delay', 'loss', 'duplicate', 'slow-disk', 'member']
+      assert.deepEqual(
+        list.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/\s+/)[0]),
+        kinds,
+      )
+      assert.match(list.stdout, /^delay +.*\(default\)$/m)
+      const faults = 'bridge,tethered,one-way,loss,duplicate,slow-disk,delay'
+      // A seed whose plan meets all six kinds in about 21 s (the partial topologies are held until
+      // the cluster has settled and a while longer, for the liveness verdict).
+      const r = await c.cli(['check', '--duration', '26s', '--faults', faults, '--seed', '96', '--json', '--no-report'], 140_000)
+      assert.equal(r.exitCode, 0, `check failed:\n${r.stdout}\n${r.stderr}`)
+      const doc = JSON.parse(r.stdout) as CheckDoc
+      for (const k of faults.split(',')) assert.ok(doc.faults[k]! >= 1, `${k} never applied: ${JSON.stringify(doc.faults)}`)
+      assert.deepEqual([doc.verdicts.linearizability.result, doc.verdicts.liveness.result, doc.verdicts.durability.result], ['pass', 'pass', 'pass'])
+      assert.ok(doc.verdicts.liveness.windowsJudged >= 3, doc.verdicts.liveness.text)
+      for (const t of [
+        /nemesis: bridge \S+ <\d> \S+/,
+        /nemesis: tethered: \S+ fully connected; only /,
+        /nemesis: (one-way cuts|node \d is deaf)/,
+        /nemesis: (lose|duplicate) \d+% of the messages/,
+        /nemesis: (stall|slow) the disk of node \d/,
+        /nemesis: slow network: delay/,
+      ]) {
+        assert.match(r.stderr, t)
+      }
+    },
+  )
 
-  test('check --faults member demotes voters (the leader too) to learners under load and promotes them back, every verdict passing', {timeout: 90_000}, async () => {
-    const r = await c.cli(['check', '--duration', '9s', '--faults', 'member,delay', '--seed', '7', '--json', '--no-report'], 80_000)
-    assert.equal(r.exitCode, 0, `check failed:\n${r.stdout}\n${r.stderr}`)
-    const doc = JSON.parse(r.stdout) as CheckDoc
-    assert.ok(doc.faults.member! >= 3, `too few demotions: ${JSON.stringify(doc.faults)}`)
-    assert.deepEqual([doc.verdicts.linearizability.result, doc.verdicts.liveness.result, doc.verdicts.durability.result], ['pass', 'pass', 'pass'])
-    assert.match(r.stderr, /nemesis: demote node \d \(leader\) to a learner/)
-    assert.match(r.stderr, /nemesis: promote node \d back to a voter/)
-    assert.deepEqual(doc.nemesisErrors, [], 'every demotion and promotion went through')
-    // Every demoted node is a voter again at the end.
-    const members = JSON.parse((await ok(['member', 'list', '--json'])).stdout) as {members: {id: number; role: string}[]}
-    assert.deepEqual(members.members.map((m) => m.role), ['voter', 'voter', 'voter', 'voter', 'voter'])
-  })
+  test(
+    'check --faults member demotes voters (the leader too) to learners under load and promotes them back, every verdict passing',
+    {timeout: 90_000},
+    async () => {
+      const r = await c.cli(['check', '--duration', '9s', '--faults', 'member,delay', '--seed', '7', '--json', '--no-report'], 80_000)
+      assert.equal(r.exitCode, 0, `check failed:\n${r.stdout}\n${r.stderr}`)
+      const doc = JSON.parse(r.stdout) as CheckDoc
+      assert.ok(doc.faults.member! >= 3, `too few demotions: ${JSON.stringify(doc.faults)}`)
+      assert.deepEqual([doc.verdicts.linearizability.result, doc.verdicts.liveness.result, doc.verdicts.durability.result], ['pass', 'pass', 'pass'])
+      assert.match(r.stderr, /nemesis: demote node \d \(leader\) to a learner/)
+      assert.match(r.stderr, /nemesis: promote node \d back to a voter/)
+      assert.deepEqual(doc.nemesisErrors, [], 'every demotion and promotion went through')
+      // Every demoted node is a voter again at the end.
+      const members = JSON.parse((await ok(['member', 'list', '--json'])).stdout) as {members: {id: number; role: string}[]}
+      assert.deepEqual(
+        members.members.map((m) => m.role),
+        ['voter', 'voter', 'voter', 'voter', 'voter'],
+      )
+    },
+  )
 
   test('negative control: with PreVote and CheckQuorum off a tethered partition livelocks, and liveness fails (exit 9)', {timeout: 90_000}, async () => {
-    const r = await c.cli(['check', '--duration', '7s', '--faults', 'tethered', '--mutant', 'no-prevote-checkquorum', '--no-durability', '--json', '--no-report'])
+    const r = await c.cli([
+      'check',
+      '--duration',
+      '7s',
+      '--faults',
+      'tethered',
+      '--mutant',
+      'no-prevote-checkquorum',
+      '--no-durability',
+      '--json',
+      '--no-report',
+    ])
     assert.equal(r.exitCode, 9, `expected a liveness failure (exit 9):\n${r.stdout}\n${r.stderr}`)
     const doc = JSON.parse(r.stdout) as CheckDoc
     assert.equal(doc.verdicts.liveness.result, 'fail')
     assert.match(doc.verdicts.liveness.problems[0]!.what, /^tethered: /)
     // Elections one after another: leaders that do not stay, or none agreed on at all.
-    assert.match(doc.verdicts.liveness.problems[0]!.text, /^(the leader did not stay: \d+ leader\(s\), terms \d+\.\.\d+|no leader in the \d+ ms after it settled)/)
+    assert.match(
+      doc.verdicts.liveness.problems[0]!.text,
+      /^(the leader did not stay: \d+ leader\(s\), terms \d+\.\.\d+|no leader in the \d+ ms after it settled)/,
+    )
     assert.equal(doc.verdicts.linearizability.result, 'pass', 'liveness, not safety')
   })
 })

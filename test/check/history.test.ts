@@ -128,7 +128,10 @@ test('the violation excerpt shows the nemesis action that set the scene and thos
     {nemesis: 'pause' as const, time: 500, took: 1, nodes: [3], text: 'pause node 3'},
   ]
   const around = nemesisAround(excerpt, log)
-  assert.deepEqual(around.map((r) => r.time), [50, 115])
+  assert.deepEqual(
+    around.map((r) => r.time),
+    [50, 115],
+  )
   const lines = mergeByTime(excerpt, around)
   assert.equal(lines.length, 4)
   assert.match(lines[0]!, /^~ nemesis isolate leader 2/)

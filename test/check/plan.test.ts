@@ -4,7 +4,23 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {Prng} from '../../src/lib/prng.js'
-import {BACKGROUND_KINDS, DEFAULT_FAULTS, FAULT_KINDS, FAULT_TEXT, FaultDeck, planBackground, planFault, planPartition, restMs, ringReach, settleMs, STALL_MS, type Fault, type FaultKind, type PlannedFault} from '../../src/check/plan.js'
+import {
+  BACKGROUND_KINDS,
+  DEFAULT_FAULTS,
+  FAULT_KINDS,
+  FAULT_TEXT,
+  FaultDeck,
+  planBackground,
+  planFault,
+  planPartition,
+  restMs,
+  ringReach,
+  settleMs,
+  STALL_MS,
+  type Fault,
+  type FaultKind,
+  type PlannedFault,
+} from '../../src/check/plan.js'
 import {bridge, fullyConnectedMajority, tethered} from '../../src/sim/partitions.js'
 import {LinkFilter} from '../../src/transport/link-filter.js'
 
@@ -160,25 +176,47 @@ test('a majorities ring: each node hears its nearest neighbours, so each sees a 
       views.add([a, ...hears].sort().join(','))
     }
     assert.equal(views.size, n, 'no two nodes see the same majority')
-    assert.equal(fullyConnectedMajority(ids(n), (a, b) => !cut.has(`${a}>${b}`)), null, `${f.text} has no fully connected majority`)
+    assert.equal(
+      fullyConnectedMajority(ids(n), (a, b) => !cut.has(`${a}>${b}`)),
+      null,
+      `${f.text} has no fully connected majority`,
+    )
   }
 })
 
 test('a bridge: two halves that hear each other only through one node, which hears everybody', () => {
   const b = bridge(ids(5), 3)
-  assert.deepEqual(b.sides, [[1, 2], [4, 5]])
+  assert.deepEqual(b.sides, [
+    [1, 2],
+    [4, 5],
+  ])
   assert.equal(b.text, 'bridge 1,2 <3> 4,5')
   const f = new LinkFilter(b.rules)
   for (const x of [1, 2, 4, 5]) assert.ok(f.allows(3, x) && f.allows(x, 3))
-  for (const [x, y] of [[1, 4], [1, 5], [2, 4], [2, 5]] as const) assert.ok(!f.allows(x, y) && !f.allows(y, x))
+  for (const [x, y] of [
+    [1, 4],
+    [1, 5],
+    [2, 4],
+    [2, 5],
+  ] as const)
+    assert.ok(!f.allows(x, y) && !f.allows(y, x))
   assert.ok(f.allows(1, 2) && f.allows(4, 5))
-  assert.deepEqual(fullyConnectedMajority(ids(5), (x, y) => f.allows(x, y)), [1, 2, 3])
+  assert.deepEqual(
+    fullyConnectedMajority(ids(5), (x, y) => f.allows(x, y)),
+    [1, 2, 3],
+  )
 })
 
 test('tethered: a fully connected majority; every other node hears one member only, a different one each', () => {
   const t = tethered(ids(5), [1, 2, 3])
   assert.deepEqual(t.tethered, [4, 5])
-  assert.deepEqual([...t.tethers], [[4, 1], [5, 2]])
+  assert.deepEqual(
+    [...t.tethers],
+    [
+      [4, 1],
+      [5, 2],
+    ],
+  )
   assert.equal(t.text, 'tethered: 1,2,3 fully connected; only 4-1 5-2')
   const f = new LinkFilter(t.rules)
   const hears = (x: number) => ids(5).filter((y) => y !== x && f.allows(y, x))
@@ -187,7 +225,10 @@ test('tethered: a fully connected majority; every other node hears one member on
   assert.deepEqual(hears(1), [2, 3, 4])
   assert.deepEqual(hears(3), [1, 2])
   for (const x of ids(5)) for (const y of hears(x)) assert.ok(f.allows(x, y), 'links kept both ways')
-  assert.deepEqual(fullyConnectedMajority(ids(5), (x, y) => f.allows(x, y)), [1, 2, 3])
+  assert.deepEqual(
+    fullyConnectedMajority(ids(5), (x, y) => f.allows(x, y)),
+    [1, 2, 3],
+  )
   // No leader can reach both tethered nodes: each tethered node's only neighbour is its own tether.
   for (const leader of ids(5)) assert.ok(!(f.allows(leader, 4) && f.allows(leader, 5)))
   // As planned: the leader stays in the majority, and no node outside hears it.

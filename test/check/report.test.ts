@@ -24,7 +24,12 @@ function report(over: Partial<CheckReport>): CheckReport {
     mutant: null,
     unsafeStaleReads: false,
     interrupted: false,
-    ops: {read: {ok: 10, refused: 0, failed: 1, indeterminate: 0}, write: {ok: 5, refused: 0, failed: 0, indeterminate: 2}, cas: {ok: 3, refused: 4, failed: 0, indeterminate: 1}, total: 26},
+    ops: {
+      read: {ok: 10, refused: 0, failed: 1, indeterminate: 0},
+      write: {ok: 5, refused: 0, failed: 0, indeterminate: 2},
+      cas: {ok: 3, refused: 4, failed: 0, indeterminate: 1},
+      total: 26,
+    },
     faults: {partition: 2, kill: 1, pause: 0, bridge: 0, tethered: 0, 'one-way': 0, delay: 0, loss: 0, duplicate: 0, 'slow-disk': 0, total: 3},
     nemesisEvents: 6,
     nemesisErrors: [],
@@ -34,7 +39,17 @@ function report(over: Partial<CheckReport>): CheckReport {
     verdicts: {
       linearizability: {result: 'pass', text: '25 ops checked in 12 ms'},
       liveness: {result: 'pass', text: 'a stable leader after the final heal and every client wrote', windowsJudged: 0, problems: []},
-      durability: {result: 'pass', text: '40 acknowledged write(s) read back', acknowledged: 40, verified: 40, unknownPresent: 0, unknownAbsent: 0, unreadable: 0, lost: [], phantom: []},
+      durability: {
+        result: 'pass',
+        text: '40 acknowledged write(s) read back',
+        acknowledged: 40,
+        verified: 40,
+        unknownPresent: 0,
+        unknownAbsent: 0,
+        unreadable: 0,
+        lost: [],
+        phantom: [],
+      },
     },
     warnings: [],
     excerptLines: [],
@@ -77,7 +92,11 @@ test('a violation: the key, the reason and the excerpt with nemesis lines come f
   assert.equal(lines[0], 'NOT linearizable: key t/k1')
   assert.equal(lines[1], '  not linearizable: c1 #9 get(t/k1) -> ok(c0-1) [30..31] cannot take effect')
   assert.match(lines[2]!, /^History around it/)
-  assert.deepEqual(lines.slice(3, 6), ['  ~ nemesis isolate leader 2 (2 | 1,3) [5]', '  c0 #8 put(t/k1,c0-2) -> ok [10..20]', '  c1 #9 get(t/k1) -> ok(c0-1) [30..31]'])
+  assert.deepEqual(lines.slice(3, 6), [
+    '  ~ nemesis isolate leader 2 (2 | 1,3) [5]',
+    '  c0 #8 put(t/k1,c0-2) -> ok [10..20]',
+    '  c1 #9 get(t/k1) -> ok(c0-1) [30..31]',
+  ])
   assert.match(text, /replicas in --unsafe-stale-reads mode \(test only\)/)
 })
 
@@ -100,7 +119,13 @@ test('failed liveness and durability verdicts: a line each, with what went wrong
             {what: 'final', from: 9000, to: 11000, text: 'no leader within 2400 ms'},
           ],
         },
-        durability: {...base.verdicts.durability, result: 'fail', text: '1 of 40 acknowledged write(s) lost', verified: 39, lost: [{key: 't/once/c0-9', value: 'c0-9', id: 77, found: null}]},
+        durability: {
+          ...base.verdicts.durability,
+          result: 'fail',
+          text: '1 of 40 acknowledged write(s) lost',
+          verified: 39,
+          lost: [{key: 't/once/c0-9', value: 'c0-9', id: 77, found: null}],
+        },
       },
     }),
   )

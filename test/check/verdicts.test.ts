@@ -65,7 +65,9 @@ test('during a tethered partition: a leader that stays passes, one that keeps ch
   assert.equal(stable.result, 'pass', stable.text)
   assert.equal(stable.windowsJudged, 1)
   // Livelock: a new leader and term every 600 ms (what PreVote and CheckQuorum off do).
-  const churn = judgeLiveness(input({windows, ops, statuses: samples(0, 20_000, (t) => (t >= 2000 && t < 8000 ? [1 + (Math.floor(t / 600) % 3), 4 + Math.floor(t / 600)] : [1, 30]))}))
+  const churn = judgeLiveness(
+    input({windows, ops, statuses: samples(0, 20_000, (t) => (t >= 2000 && t < 8000 ? [1 + (Math.floor(t / 600) % 3), 4 + Math.floor(t / 600)] : [1, 30]))}),
+  )
   assert.equal(churn.result, 'fail')
   assert.match(churn.text, /^during tethered: 1,2,3 fully connected; only 4-1 5-2: the leader did not stay: \d+ leader\(s\), terms \d+\.\.\d+/)
   assert.deepEqual([churn.problems[0]!.from, churn.problems[0]!.to], [4400, 8000])
@@ -98,7 +100,10 @@ test('durability: acknowledged writes must be read back; unknown ones may be the
     write(2, 15, 'ok', 't/k0'),
   ]
   const writes = writeOnceOps(ops, once)
-  assert.deepEqual(writes.map((w) => w.key), ['t/once/a', 't/once/b', 't/once/c', 't/once/d', 't/once/e'])
+  assert.deepEqual(
+    writes.map((w) => w.key),
+    ['t/once/a', 't/once/b', 't/once/c', 't/once/d', 't/once/e'],
+  )
   const value = (k: string) => ops.find((o) => o.key === k)!.value as string
   const all = judgeDurability(writes, [
     {key: 't/once/a', value: value('t/once/a')},
@@ -118,12 +123,24 @@ test('durability: acknowledged writes must be read back; unknown ones may be the
   assert.equal(lost.result, 'fail')
   assert.match(lost.text, /^1 of 2 acknowledged write\(s\) lost \(e\.g\. #\d+ t\/once\/b=c0-\d+, read back absent\); 1 write\(s\) that failed are there/)
   assert.equal(judgeDurability(writes, null).result, 'n/a')
-  assert.equal(judgeDurability(writes, writes.map((w) => ({key: w.key, error: 'no leader'}))).result, 'n/a')
+  assert.equal(
+    judgeDurability(
+      writes,
+      writes.map((w) => ({key: w.key, error: 'no leader'})),
+    ).result,
+    'n/a',
+  )
 })
 
 test('durability on every node: each holds every acknowledged write, none a write the cluster does not', () => {
   const once = (k: string) => k.startsWith('t/once/')
-  const ops = [write(0, 10, 'ok', 't/once/a'), write(0, 11, 'ok', 't/once/b'), write(1, 12, 'indeterminate', 't/once/c'), write(1, 13, 'indeterminate', 't/once/d'), write(2, 14, 'failed', 't/once/e')]
+  const ops = [
+    write(0, 10, 'ok', 't/once/a'),
+    write(0, 11, 'ok', 't/once/b'),
+    write(1, 12, 'indeterminate', 't/once/c'),
+    write(1, 13, 'indeterminate', 't/once/d'),
+    write(2, 14, 'failed', 't/once/e'),
+  ]
   const writes = writeOnceOps(ops, once)
   const value = (k: string) => ops.find((o) => o.key === k)!.value as string
   const cluster = [
@@ -146,14 +163,26 @@ test('durability on every node: each holds every acknowledged write, none a writ
   assert.deepEqual(extraCandidates(writes, cluster, [agrees, diverged, phantom]), ['t/once/d', 't/once/e'])
   const bad = judgeDurability(writes, cluster, '', [agrees, diverged, phantom], [{key: 't/once/d', value: null}])
   assert.equal(bad.result, 'fail')
-  assert.deepEqual(bad.divergent.map((d) => [d.node, d.key, d.what]), [
-    [3, 't/once/b', 'missing'],
-    [3, 't/once/d', 'extra'],
-    [4, 't/once/e', 'extra'],
-  ])
-  assert.match(bad.text, /^replicas disagree: node 3 lacks 1 acknowledged write\(s\) \(e\.g\. #\d+ t\/once\/b=c0-\d+\), node 3 holds 1 write\(s\) the cluster does not/)
+  assert.deepEqual(
+    bad.divergent.map((d) => [d.node, d.key, d.what]),
+    [
+      [3, 't/once/b', 'missing'],
+      [3, 't/once/d', 'extra'],
+      [4, 't/once/e', 'extra'],
+    ],
+  )
+  assert.match(
+    bad.text,
+    /^replicas disagree: node 3 lacks 1 acknowledged write\(s\) \(e\.g\. #\d+ t\/once\/b=c0-\d+\), node 3 holds 1 write\(s\) the cluster does not/,
+  )
   // An unknown write that committed after the read-back read it: the leader has it now too.
-  const late = judgeDurability(writes, cluster, '', [agrees, {node: 5, values: new Map(agrees.values).set('t/once/d', value('t/once/d'))}], [{key: 't/once/d', value: value('t/once/d')}])
+  const late = judgeDurability(
+    writes,
+    cluster,
+    '',
+    [agrees, {node: 5, values: new Map(agrees.values).set('t/once/d', value('t/once/d'))}],
+    [{key: 't/once/d', value: value('t/once/d')}],
+  )
   assert.equal(late.result, 'pass', late.text)
 })
 

@@ -34,7 +34,10 @@ test('no cas before any value is known; readers only read', () => {
   for (let i = 0; i < 200; i++) assert.notEqual(g.next().op, 'cas')
   const reader = new OpGenerator(new Prng(5), 1, ['k'], known, true)
   for (let i = 0; i < 200; i++) assert.equal(reader.next().op, 'read')
-  assert.deepEqual([0, 1, 2, 3].map((i) => isReader(i, 4)), [false, true, false, true])
+  assert.deepEqual(
+    [0, 1, 2, 3].map((i) => isReader(i, 4)),
+    [false, true, false, true],
+  )
   assert.equal(isReader(0, 1), false)
 })
 
@@ -57,12 +60,18 @@ test('leader probes: readers start each claim on their own key; a writer starts 
   let epoch = 1
   const regs = ['t/k0', 't/k1', 't/k2']
   const reader = new ProbeGenerator(7, regs, 'reader', 4, () => epoch)
-  assert.deepEqual([reader.next(), reader.next()].map((o) => o.key), ['t/k1', 't/k2'])
+  assert.deepEqual(
+    [reader.next(), reader.next()].map((o) => o.key),
+    ['t/k1', 't/k2'],
+  )
   epoch = 2
   assert.equal(reader.next().key, 't/k1')
   const writer = new ProbeGenerator(9, regs, 'writer', 0, () => epoch, 't/once/')
   const ops = Array.from({length: 2 * PROBE_WRITE_ONCE_EVERY}, () => writer.next())
-  assert.deepEqual(ops.map((o) => o.key.startsWith('t/once/')), ops.map((_, i) => i % PROBE_WRITE_ONCE_EVERY === 0))
+  assert.deepEqual(
+    ops.map((o) => o.key.startsWith('t/once/')),
+    ops.map((_, i) => i % PROBE_WRITE_ONCE_EVERY === 0),
+  )
   for (const o of ops.filter((x) => x.key.startsWith('t/once/'))) assert.equal(o.key, `t/once/${o.value}`)
   assert.equal(new Set(ops.map((o) => o.value)).size, ops.length)
   epoch = 3
@@ -79,10 +88,9 @@ test('outcomes: a timed-out write is indeterminate, a timed-out read failed, a r
     status: 'indeterminate',
     error: 'timeout',
   })
-  assert.deepEqual(
-    await perform(fakeClient({put: () => ({result: {status: 'ok', previous: null}, index: 4})}), {op: 'write', key: 'k', value: 'v'}, 100),
-    {status: 'ok'},
-  )
+  assert.deepEqual(await perform(fakeClient({put: () => ({result: {status: 'ok', previous: null}, index: 4})}), {op: 'write', key: 'k', value: 'v'}, 100), {
+    status: 'ok',
+  })
   const cas = {op: 'cas' as const, key: 'k', expected: 'a', value: 'b'}
   assert.deepEqual(await perform(fakeClient({cas: () => ({result: {status: 'mismatch', current: 'z'}, index: 5})}), cas, 100), {
     status: 'failed',
@@ -119,7 +127,10 @@ test('a client loop records each operation once, with invoke before complete, un
     record: (r) => records.push(r),
   })
   assert.equal(records.length, 30)
-  assert.deepEqual(records.map((r) => r.id), Array.from({length: 30}, (_, i) => i + 1))
+  assert.deepEqual(
+    records.map((r) => r.id),
+    Array.from({length: 30}, (_, i) => i + 1),
+  )
   let proc = 3
   for (const r of records) {
     assert.equal(r.client, 3)

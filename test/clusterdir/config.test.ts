@@ -66,13 +66,22 @@ test('damaged address books are refused with the reason', () => {
     [{...base, nodes: []}, /nodes must list 1\.\.15 nodes/],
   ]
   for (const [config, reason] of cases) {
-    withFile(config, (dir) => assert.throws(() => loadCluster(dir), (err: Error) => err instanceof CliError && reason.test(err.message), String(reason)))
+    withFile(config, (dir) =>
+      assert.throws(
+        () => loadCluster(dir),
+        (err: Error) => err instanceof CliError && reason.test(err.message),
+        String(reason),
+      ),
+    )
   }
 })
 
 test('node id arguments: members only; a removed node is named as removed', () => {
   assert.equal(parseNodeId('4', base), 4)
-  assert.throws(() => parseNodeId('3', base), /^CliError: node "3" was removed from the cluster: this cluster has nodes 2,4,5$|node "3" was removed from the cluster: this cluster has nodes 2,4,5/)
+  assert.throws(
+    () => parseNodeId('3', base),
+    /^CliError: node "3" was removed from the cluster: this cluster has nodes 2,4,5$|node "3" was removed from the cluster: this cluster has nodes 2,4,5/,
+  )
   assert.throws(() => parseNodeId('7', base), /unknown node id "7": this cluster has nodes 2,4,5/)
   assert.throws(() => parseNodeId('x', [1, 2, 3]), /unknown node id "x": this cluster has nodes 1\.\.3/)
   assert.equal(describeIds([5, 1, 2, 3, 7, 8]), '1..3,5,7,8')

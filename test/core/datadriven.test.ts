@@ -42,7 +42,8 @@ function failure(text: string, opts: RunOptions = {}): string {
   })
 }
 
-const CLUSTER = 'cluster 1 2 3\n----\n1: follower term=0 vote=0 leader=0 last=0@0 commit=0 applied=0\n2: follower term=0 vote=0 leader=0 last=0@0 commit=0 applied=0\n3: follower term=0 vote=0 leader=0 last=0@0 commit=0 applied=0\n'
+const CLUSTER =
+  'cluster 1 2 3\n----\n1: follower term=0 vote=0 leader=0 last=0@0 commit=0 applied=0\n2: follower term=0 vote=0 leader=0 last=0@0 commit=0 applied=0\n3: follower term=0 vote=0 leader=0 last=0@0 commit=0 applied=0\n'
 
 describe('script runner', () => {
   test('a malformed script fails naming the file and the line', () => {
@@ -89,7 +90,10 @@ describe('script runner', () => {
     const lines = readFileSync(path, 'utf8').split('\n')
     const line = Number(/^figure-8\.txt:(\d+): the output of "ready 1" differs/.exec(msg)?.[1])
     assert.equal(lines[line - 1], 'ready 1', msg)
-    assert.ok(lines.slice(0, line).some((l) => l.startsWith('# (c)')), 'at the step where 2@2 sits on a majority')
+    assert.ok(
+      lines.slice(0, line).some((l) => l.startsWith('# (c)')),
+      'at the step where 2@2 sits on a majority',
+    )
     assert.match(msg, /^\+ {3}hardState: term=4 vote=1 commit=2$/m)
     assert.match(msg, /^\+ {3}committedEntries: \[2@2\]$/m)
   })

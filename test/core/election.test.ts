@@ -74,7 +74,11 @@ describe('election', () => {
         assert.equal(others.length, 0, `seed ${seed}: more than one leader`)
         const term = leader!.status().term
         c.tickAll(3 * E)
-        assert.deepEqual(c.leaders().map((n) => n.id), [leader!.id], `seed ${seed}: leadership moved`)
+        assert.deepEqual(
+          c.leaders().map((n) => n.id),
+          [leader!.id],
+          `seed ${seed}: leadership moved`,
+        )
         for (const id of ids) {
           const n = c.node(id)
           assert.equal(n.status().term, term, `seed ${seed}: node ${id} term`)
@@ -98,7 +102,10 @@ describe('election', () => {
       assert.equal(c.node(id).status().commitIndex, 3, `node ${id}`)
     }
     // applied is volatile: a restarted node re-applies from its snapshot (here: from the start).
-    assert.deepEqual(c.applied.get(2)!.map((e) => `${e.index}@${e.term}`), ['1@1', '2@2', '3@3'])
+    assert.deepEqual(
+      c.applied.get(2)!.map((e) => `${e.index}@${e.term}`),
+      ['1@1', '2@2', '3@3'],
+    )
   })
 })
 
@@ -106,18 +113,31 @@ describe('votes', () => {
   test('one vote per term: a follower that voted for A refuses B in that term and votes again in a later term', () => {
     const c = new Cluster([1, 2, 3])
     c.inject(requestVote(1, 3, 1, 0, 0))
-    assert.deepEqual(voteResponses(c.process(3)!.messages).map((m) => [m.to, m.term, m.voteGranted]), [[1, 1, true]])
+    assert.deepEqual(
+      voteResponses(c.process(3)!.messages).map((m) => [m.to, m.term, m.voteGranted]),
+      [[1, 1, true]],
+    )
     assert.equal(c.node(3).status().votedFor, 1)
 
     c.inject(requestVote(2, 3, 1, 0, 0))
-    assert.deepEqual(voteResponses(c.process(3)!.messages).map((m) => [m.to, m.term, m.voteGranted]), [[2, 1, false]])
+    assert.deepEqual(
+      voteResponses(c.process(3)!.messages).map((m) => [m.to, m.term, m.voteGranted]),
+      [[2, 1, false]],
+    )
     assert.equal(c.node(3).status().votedFor, 1, 'the vote of term 1 stays with node 1')
 
     c.inject(requestVote(1, 3, 1, 0, 0))
-    assert.deepEqual(voteResponses(c.process(3)!.messages).map((m) => [m.to, m.voteGranted]), [[1, true]], 'a retry from the same candidate is granted')
+    assert.deepEqual(
+      voteResponses(c.process(3)!.messages).map((m) => [m.to, m.voteGranted]),
+      [[1, true]],
+      'a retry from the same candidate is granted',
+    )
 
     c.inject(requestVote(2, 3, 2, 0, 0))
-    assert.deepEqual(voteResponses(c.process(3)!.messages).map((m) => [m.to, m.term, m.voteGranted]), [[2, 2, true]])
+    assert.deepEqual(
+      voteResponses(c.process(3)!.messages).map((m) => [m.to, m.term, m.voteGranted]),
+      [[2, 2, true]],
+    )
     assert.equal(c.node(3).status().term, 2)
     assert.equal(c.node(3).status().votedFor, 2)
     assert.deepEqual(c.violations, [])
@@ -128,7 +148,10 @@ describe('votes', () => {
     c.inject(requestVote(1, 3, 1, 0, 0))
     c.process(3)
     c.inject(requestVote(2, 3, 1, 0, 0))
-    assert.deepEqual(voteResponses(c.process(3)!.messages).map((m) => [m.to, m.voteGranted]), [[2, true]])
+    assert.deepEqual(
+      voteResponses(c.process(3)!.messages).map((m) => [m.to, m.voteGranted]),
+      [[2, true]],
+    )
   })
 
   test('votedFor is in the hardState of the same Ready as the RequestVoteResponse that grants it', () => {
@@ -192,9 +215,7 @@ describe('split vote', () => {
     c.timeout(1)
     c.timeout(2)
     // Node 3 hears only node 1's RequestVote, node 4 only node 2's.
-    const unblock = c.dropIf(
-      (m) => m.type === 'RequestVote' && !m.preVote && ((m.from === 1 && m.to === 4) || (m.from === 2 && m.to === 3)),
-    )
+    const unblock = c.dropIf((m) => m.type === 'RequestVote' && !m.preVote && ((m.from === 1 && m.to === 4) || (m.from === 2 && m.to === 3)))
     c.stabilize()
     unblock()
     for (const id of [1, 2]) {
@@ -208,7 +229,10 @@ describe('split vote', () => {
 
     // Only node 1's timer runs out: it campaigns again, in term 2, and wins.
     c.tickUntil(() => c.leaders().length > 0, {only: [1]})
-    assert.deepEqual(c.leaders().map((n) => n.id), [1])
+    assert.deepEqual(
+      c.leaders().map((n) => n.id),
+      [1],
+    )
     for (const id of [1, 2, 3, 4]) {
       assert.equal(c.node(id).status().term, 2, `node ${id}`)
       assert.equal(c.node(id).status().leaderId, 1, `node ${id}`)
@@ -242,7 +266,10 @@ describe('PreVote', () => {
     assert.deepEqual(leaderDuringPartition, [1])
     const campaigns = c.sentMessages((m) => m.from === 3 && m.type === 'RequestVote')
     assert.ok(campaigns.length >= 10, `node 3 tried PreVote rounds (${campaigns.length} messages)`)
-    assert.ok(campaigns.every((m) => m.type === 'RequestVote' && m.preVote), 'but never a real election')
+    assert.ok(
+      campaigns.every((m) => m.type === 'RequestVote' && m.preVote),
+      'but never a real election',
+    )
     assert.equal(termOf3WhileIsolated, termBefore)
     assert.equal(c.node(1).status().role, 'leader', 'still leader after the rejoin')
     assert.equal(c.node(1).status().term, termBefore, "the leader's term did not move")
@@ -255,7 +282,10 @@ describe('PreVote', () => {
   test('without PreVote the same rejoin bumps the term and deposes the leader (the test above can fail)', () => {
     const {c, termBefore, termOf3WhileIsolated} = partitionedFollowerRejoins(false)
     assert.ok(termOf3WhileIsolated >= termBefore + 5, `isolated node reached term ${termOf3WhileIsolated}`)
-    assert.ok(c.events.some((e) => e.startsWith('1: stepped down')), 'node 1 was deposed')
+    assert.ok(
+      c.events.some((e) => e.startsWith('1: stepped down')),
+      'node 1 was deposed',
+    )
     assert.ok(c.node(1).status().term > termBefore, 'the cluster term moved')
     assert.deepEqual(c.violations, [])
   })
@@ -282,7 +312,11 @@ describe('CheckQuorum', () => {
 
     c.heal()
     c.tickAll(2 * E)
-    assert.deepEqual(c.leaders().map((n) => n.id), [newLeader!.id], 'after heal the old leader follows')
+    assert.deepEqual(
+      c.leaders().map((n) => n.id),
+      [newLeader!.id],
+      'after heal the old leader follows',
+    )
     assert.equal(c.node(1).status().leaderId, newLeader!.id)
     assert.equal(c.node(1).status().term, newTerm, 'and the term does not move')
     assert.deepEqual(c.violations, [])
@@ -312,7 +346,10 @@ describe('CheckQuorum', () => {
     c.tick(2, E) // an election timeout without hearing from the leader: the lease is over
     c.inject(disruptor())
     assert.equal(n2.status().term, term + 1)
-    assert.deepEqual(voteResponses(c.process(2)!.messages).map((m) => [m.to, m.term, m.voteGranted]), [[3, term + 1, true]])
+    assert.deepEqual(
+      voteResponses(c.process(2)!.messages).map((m) => [m.to, m.term, m.voteGranted]),
+      [[3, term + 1, true]],
+    )
   })
 })
 
@@ -339,7 +376,13 @@ describe('stale leader', () => {
     const old = c.node(1)
     const leader = c.node(leaderId)
     assert.deepEqual(logOf(old.log().entries()), logOf(leader.log().entries()))
-    assert.ok(!old.log().entries().some((e) => String(e.data).startsWith('lost')), 'uncommitted entries of the old term are gone')
+    assert.ok(
+      !old
+        .log()
+        .entries()
+        .some((e) => String(e.data).startsWith('lost')),
+      'uncommitted entries of the old term are gone',
+    )
     assert.deepEqual(logOf(c.storage.get(1)!.entries), logOf(leader.log().entries()), 'from its storage too')
     assert.ok(!c.applied.get(1)!.some((e) => String(e.data).startsWith('lost')), 'and were never applied')
     assert.ok(c.applied.get(1)!.some((e) => e.data === 'new-1'))
@@ -407,7 +450,7 @@ describe('campaignNow (raftctl start asks one node of a fresh cluster to campaig
     assert.equal(c.node(1).campaignNow().ok, true)
     c.stabilize()
     assert.notEqual(c.node(1).status().role, 'leader')
-    assert.equal(c.node(2).status().term, 2, 'the rejected PreVote left the others\' terms alone')
+    assert.equal(c.node(2).status().term, 2, "the rejected PreVote left the others' terms alone")
     c.tickUntil(() => c.leaders().length === 1)
     assert.notEqual(c.leaders()[0]!.id, 1)
   })

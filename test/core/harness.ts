@@ -53,8 +53,7 @@ export function initialState(spec: NodeSpec = {}): {hardState: HardState; snapsh
   const snapshot = spec.snapshot ?? null
   const start = (snapshot?.lastIncludedIndex ?? 0) + 1
   const log = spec.log ?? []
-  const entries: Entry[] =
-    log.length > 0 && typeof log[0] === 'number' ? makeLog(log as number[], start) : (log as Entry[])
+  const entries: Entry[] = log.length > 0 && typeof log[0] === 'number' ? makeLog(log as number[], start) : (log as Entry[])
   return {
     hardState: {currentTerm: spec.currentTerm ?? 0, votedFor: spec.votedFor ?? 0, commitIndex: spec.commitIndex ?? 0},
     snapshot,
@@ -445,7 +444,10 @@ export class Cluster {
   // ------------------------------------------------------------ queries
 
   leaders(): RaftNode[] {
-    return this.ids.filter((id) => !this.down.has(id)).map((id) => this.node(id)).filter((n) => n.status().role === 'leader')
+    return this.ids
+      .filter((id) => !this.down.has(id))
+      .map((id) => this.node(id))
+      .filter((n) => n.status().role === 'leader')
   }
 
   /** Messages that left a node (dropped or not), optionally filtered. */

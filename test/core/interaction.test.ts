@@ -12,7 +12,9 @@ import {Interaction} from './interaction.js'
 const dir = fileURLToPath(new URL('./testdata/', import.meta.url))
 const update = (process.env.UPDATE ?? '') !== '' && process.env.UPDATE !== '0'
 
-for (const name of readdirSync(dir).filter((n) => n.endsWith('.txt')).sort()) {
+for (const name of readdirSync(dir)
+  .filter((n) => n.endsWith('.txt'))
+  .sort()) {
   const path = join(dir, name)
   test(`script ${name}`, () => {
     const interaction = new Interaction()

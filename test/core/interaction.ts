@@ -193,7 +193,7 @@ const VERBS: Record<string, Verb> = {
     },
   },
   status: {
-    usage: 'status [ID...] (role, term, vote, leader, last/commit/applied index; a leader its followers\' progress)',
+    usage: "status [ID...] (role, term, vote, leader, last/commit/applied index; a leader its followers' progress)",
     run(a, out) {
       const ids = this.nodeIds(a)
       this.printStatus(ids.length > 0 ? ids : this.c.ids, out)
@@ -211,7 +211,7 @@ const VERBS: Record<string, Verb> = {
     },
   },
   terms: {
-    usage: 'terms [ID...] (each node\'s log as the terms of its entries, the way the paper draws logs)',
+    usage: "terms [ID...] (each node's log as the terms of its entries, the way the paper draws logs)",
     run(a, out) {
       const ids = this.nodeIds(a)
       for (const id of ids.length > 0 ? ids : this.c.ids) {
@@ -340,8 +340,7 @@ export class Interaction {
     for (const t of types ?? []) {
       if (!MESSAGE_TYPES.includes(t as MessageType)) throw new ScriptError(`unknown message type "${t}" (the types are ${MESSAGE_TYPES.join(', ')})`)
     }
-    return (m: Message) =>
-      (!from || from.includes(m.from)) && (!to || to.includes(m.to)) && (!types || types.includes(m.type))
+    return (m: Message) => (!from || from.includes(m.from)) && (!to || to.includes(m.to)) && (!types || types.includes(m.type))
   }
 
   // ------------------------------------------------------------ driving and printing
@@ -496,5 +495,5 @@ function formatSnapshot(s: Pick<Snapshot, 'lastIncludedIndex' | 'lastIncludedTer
 }
 
 function formatData(data: unknown): string {
-  return typeof data === 'string' && /^\S+$/.test(data) ? data : JSON.stringify(data) ?? 'undefined'
+  return typeof data === 'string' && /^\S+$/.test(data) ? data : (JSON.stringify(data) ?? 'undefined')
 }

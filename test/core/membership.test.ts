@@ -122,7 +122,12 @@ describe('membership', () => {
     const leader = c.elect(1)
     c.addNode(4)
     change(c, 1, addLearner(4))
-    const r = leader.proposeConfChange({ops: [{type: 'add-voter', node: 4}, {type: 'remove', node: 3}]})
+    const r = leader.proposeConfChange({
+      ops: [
+        {type: 'add-voter', node: 4},
+        {type: 'remove', node: 3},
+      ],
+    })
     assert.ok(r.ok)
     // Apply the joint entry only: deliver until the leader has applied it, then look.
     let sawJoint = false
@@ -135,7 +140,11 @@ describe('membership', () => {
     assert.deepEqual(leader.status().membership, {voters: [1, 2, 4], outgoing: [1, 2, 3], learners: []})
     c.stabilize()
     assert.deepEqual(leader.status().membership, {voters: [1, 2, 4], outgoing: [], learners: []}, 'left it at once')
-    const configs = leader.log().entries().filter((e: Entry) => e.type === 'config').map((e: Entry) => e.data)
+    const configs = leader
+      .log()
+      .entries()
+      .filter((e: Entry) => e.type === 'config')
+      .map((e: Entry) => e.data)
     assert.deepEqual(configs.at(-1), {ops: [], leaveJoint: true})
     assert.deepEqual(c.violations, [])
   })
@@ -151,7 +160,14 @@ describe('membership', () => {
     // by keeping the old half away: then nothing commits, though 1, 4 and 5 are all up.
     c.cut(1, 2)
     c.cut(1, 3)
-    const r = leader.proposeConfChange({ops: [{type: 'add-voter', node: 4}, {type: 'add-voter', node: 5}, {type: 'remove', node: 2}, {type: 'remove', node: 3}]})
+    const r = leader.proposeConfChange({
+      ops: [
+        {type: 'add-voter', node: 4},
+        {type: 'add-voter', node: 5},
+        {type: 'remove', node: 2},
+        {type: 'remove', node: 3},
+      ],
+    })
     assert.ok(r.ok)
     c.stabilize()
     assert.equal(leader.status().commitIndex < r.index, true, 'the joint entry needs a majority of {1,2,3} too')

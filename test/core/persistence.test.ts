@@ -43,7 +43,10 @@ describe('persistence ordering', () => {
     c.collect()
     c.deliver(is.to(2))
     const rd = c.process(2)!
-    assert.deepEqual(rd.entries.map((e) => [e.index, e.data]), [[r.index, 'x']])
+    assert.deepEqual(
+      rd.entries.map((e) => [e.index, e.data]),
+      [[r.index, 'x']],
+    )
     const ack = rd.messages.find((m) => m.type === 'AppendEntriesResponse')
     assert.ok(ack && ack.type === 'AppendEntriesResponse' && ack.success && ack.matchIndex === r.index)
   })

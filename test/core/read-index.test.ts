@@ -21,7 +21,11 @@ describe('ReadIndex', () => {
     const rd = c.process(1)!
     assert.deepEqual(rd.readStates, [])
     const round = rd.messages.filter(is.type('AppendEntries')) as AppendEntries[]
-    assert.deepEqual(round.map((m) => m.to), [2, 3, 4, 5], 'one heartbeat per follower')
+    assert.deepEqual(
+      round.map((m) => m.to),
+      [2, 3, 4, 5],
+      'one heartbeat per follower',
+    )
     const seq = round[0]!.readSeq
     assert.ok(seq > 0 && round.every((m) => m.readSeq === seq))
 
@@ -80,7 +84,10 @@ describe('ReadIndex', () => {
     assert.deepEqual(c.readStates.get(1), [{ctx: 'r', index: 3}])
     const answered = c.readies.get(1)!.find((r) => r.readStates.length > 0)!
     const committedBefore = c.readies.get(1)!.slice(0, c.readies.get(1)!.indexOf(answered) + 1)
-    assert.ok(committedBefore.some((r) => r.committedEntries.some((e) => e.index === 3)), 'only after the no-op commits')
+    assert.ok(
+      committedBefore.some((r) => r.committedEntries.some((e) => e.index === 3)),
+      'only after the no-op commits',
+    )
   })
 
   test('a partitioned (stale) leader never produces a ReadState', () => {

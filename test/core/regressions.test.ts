@@ -12,22 +12,34 @@ describe('issue #12 regressions (core)', () => {
   test('ready() never hands out entries past commitIndex while an installed snapshot is pending (bug 2)', () => {
     // A follower far behind (more than maxApplyBatch) steps an InstallSnapshot and, in the same
     // batch, an older pipelined AppendEntries that spans it and reaches past what is committed.
-    const f = new RaftNode({id: 2, peers: [1, 2, 3], electionTicks: E, heartbeatTicks: 2, prng: new Prng(1), maxApplyBatch: 4}, {
-      hardState: {currentTerm: 1, votedFor: 0, commitIndex: 0},
-      snapshot: null,
-      entries: [],
-    })
+    const f = new RaftNode(
+      {id: 2, peers: [1, 2, 3], electionTicks: E, heartbeatTicks: 2, prng: new Prng(1), maxApplyBatch: 4},
+      {
+        hardState: {currentTerm: 1, votedFor: 0, commitIndex: 0},
+        snapshot: null,
+        entries: [],
+      },
+    )
     const snap: InstallSnapshot = {type: 'InstallSnapshot', from: 1, to: 2, term: 1, snapshot: {lastIncludedIndex: 20, lastIncludedTerm: 1, data: 'state@20'}}
     const entries: Entry[] = makeLog(Array(30).fill(1), 11) // 11..40
     const append: AppendEntries = {
-      type: 'AppendEntries', from: 1, to: 2, term: 1, prevLogIndex: 10, prevLogTerm: 1, entries, leaderCommit: 20, readSeq: 0,
+      type: 'AppendEntries',
+      from: 1,
+      to: 2,
+      term: 1,
+      prevLogIndex: 10,
+      prevLogTerm: 1,
+      entries,
+      leaderCommit: 20,
+      readSeq: 0,
     }
     f.step(snap)
     f.step(append)
     assert.equal(f.status().commitIndex, 20)
     for (let round = 0; round < 20 && f.hasReady(); round++) {
       const rd = f.ready()
-      for (const e of rd.committedEntries) assert.ok(e.index <= f.status().commitIndex, `entry ${e.index} handed out for applying, commitIndex ${f.status().commitIndex}`)
+      for (const e of rd.committedEntries)
+        assert.ok(e.index <= f.status().commitIndex, `entry ${e.index} handed out for applying, commitIndex ${f.status().commitIndex}`)
       if (round === 0) assert.ok(rd.snapshot, 'the snapshot comes first')
       f.advance(rd)
       assert.ok(f.status().appliedIndex <= f.status().commitIndex, `applied ${f.status().appliedIndex} > commit ${f.status().commitIndex}`)

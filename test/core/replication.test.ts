@@ -8,9 +8,11 @@ import type {AppendEntries, AppendEntriesResponse, Message} from '../../src/core
 
 const E = ELECTION_TICKS
 
-const appendsTo = (to: number) => (m: Message): m is AppendEntries => m.type === 'AppendEntries' && m.to === to
-const withEntries = (msgs: Message[], to: number): AppendEntries[] =>
-  msgs.filter(appendsTo(to)).filter((m) => m.entries.length > 0)
+const appendsTo =
+  (to: number) =>
+  (m: Message): m is AppendEntries =>
+    m.type === 'AppendEntries' && m.to === to
+const withEntries = (msgs: Message[], to: number): AppendEntries[] => msgs.filter(appendsTo(to)).filter((m) => m.entries.length > 0)
 
 describe('log replication', () => {
   test('a proposal commits once a majority holds it; followers then learn the commitIndex', () => {
@@ -35,14 +37,24 @@ describe('log replication', () => {
     assert.equal(c.node(2).status().commitIndex, before, 'followers have not heard of it yet')
 
     const rd = c.process(1)!
-    assert.deepEqual(rd.committedEntries.map((e) => e.data), ['x'])
+    assert.deepEqual(
+      rd.committedEntries.map((e) => e.data),
+      ['x'],
+    )
     assert.ok(rd.messages.filter(is.type('AppendEntries')).every((m) => (m as AppendEntries).leaderCommit <= r.index))
 
     c.dropPending(is.to(4)) // node 4 lost its copy of x
     c.stabilize()
     for (const id of [2, 3]) {
       assert.equal(c.node(id).status().commitIndex, r.index, `node ${id} learned it from the commit broadcast`)
-      assert.deepEqual(c.applied.get(id)!.map((e) => e.data).filter(Boolean), ['x'], `node ${id}`)
+      assert.deepEqual(
+        c.applied
+          .get(id)!
+          .map((e) => e.data)
+          .filter(Boolean),
+        ['x'],
+        `node ${id}`,
+      )
     }
     assert.equal(c.node(5).log().lastIndex(), r.index, 'node 5 holds x')
     assert.equal(c.node(5).status().commitIndex, before, 'but was acknowledged after the commit: it learns at the next heartbeat')
@@ -51,7 +63,14 @@ describe('log replication', () => {
     assert.equal(c.node(5).status().commitIndex, r.index)
     leader.propose('y')
     c.stabilize()
-    assert.deepEqual(c.applied.get(4)!.map((e) => e.data).filter(Boolean), ['x', 'y'], 'node 4 is repaired by the next append')
+    assert.deepEqual(
+      c.applied
+        .get(4)!
+        .map((e) => e.data)
+        .filter(Boolean),
+      ['x', 'y'],
+      'node 4 is repaired by the next append',
+    )
     assert.deepEqual(c.violations, [])
   })
 
@@ -66,17 +85,31 @@ describe('log replication', () => {
     }
     assert.deepEqual(perReady, [1, 1, 0, 0, 0], 'two appends go out, then the window is full')
     const unacked = withEntries(c.pending, 2)
-    assert.deepEqual(unacked.map((m) => m.entries.map((e) => e.data)), [['p1'], ['p2']])
+    assert.deepEqual(
+      unacked.map((m) => m.entries.map((e) => e.data)),
+      [['p1'], ['p2']],
+    )
 
     // One acknowledgement frees one slot: everything not yet sent goes in one message.
     c.deliver((m) => m === unacked[0])
     c.process(2)
     c.deliver(is.to(1))
     const next = withEntries(c.process(1)!.messages, 2)
-    assert.deepEqual(next.map((m) => m.entries.map((e) => e.data)), [['p3', 'p4', 'p5']])
+    assert.deepEqual(
+      next.map((m) => m.entries.map((e) => e.data)),
+      [['p3', 'p4', 'p5']],
+    )
 
     c.stabilize()
-    assert.deepEqual(c.node(2).log().entries().map((e) => e.data).filter(Boolean), ['p1', 'p2', 'p3', 'p4', 'p5'])
+    assert.deepEqual(
+      c
+        .node(2)
+        .log()
+        .entries()
+        .map((e) => e.data)
+        .filter(Boolean),
+      ['p1', 'p2', 'p3', 'p4', 'p5'],
+    )
     assert.deepEqual(c.violations, [])
   })
 
@@ -88,9 +121,16 @@ describe('log replication', () => {
     for (const id of [2, 3]) {
       const appends = withEntries(rd.messages, id)
       assert.equal(appends.length, 1, `node ${id}`)
-      assert.deepEqual(appends[0]!.entries.map((e) => e.data), ['a', 'b', 'c'])
+      assert.deepEqual(
+        appends[0]!.entries.map((e) => e.data),
+        ['a', 'b', 'c'],
+      )
     }
-    assert.deepEqual(rd.entries.map((e) => e.data), ['a', 'b', 'c'], 'persisted in the same Ready')
+    assert.deepEqual(
+      rd.entries.map((e) => e.data),
+      ['a', 'b', 'c'],
+      'persisted in the same Ready',
+    )
   })
 
   test('batching respects maxEntriesPerAppend', () => {
@@ -98,9 +138,20 @@ describe('log replication', () => {
     const leader = c.elect(1)
     for (const d of ['a', 'b', 'c', 'd', 'e']) leader.propose(d)
     const appends = withEntries(c.process(1)!.messages, 2)
-    assert.deepEqual(appends.map((m) => m.entries.map((e) => e.data)), [['a', 'b'], ['c', 'd'], ['e']])
+    assert.deepEqual(
+      appends.map((m) => m.entries.map((e) => e.data)),
+      [['a', 'b'], ['c', 'd'], ['e']],
+    )
     c.stabilize()
-    assert.deepEqual(c.node(2).log().entries().map((e) => e.data).filter(Boolean), ['a', 'b', 'c', 'd', 'e'])
+    assert.deepEqual(
+      c
+        .node(2)
+        .log()
+        .entries()
+        .map((e) => e.data)
+        .filter(Boolean),
+      ['a', 'b', 'c', 'd', 'e'],
+    )
   })
 
   test('a follower whose AppendEntries were lost catches up without new proposals after the partition heals', () => {
@@ -155,8 +206,7 @@ describe('Figure 7: a leader of term 8 repairs every follower log', () => {
 
   test('the conflict hints keep the rejections per follower at most (distinct conflicting terms + 1)', () => {
     const {c} = figure7()
-    const rejections = (id: number) =>
-      c.sentMessages((m) => m.type === 'AppendEntriesResponse' && m.from === id && !m.success).length
+    const rejections = (id: number) => c.sentMessages((m) => m.type === 'AppendEntriesResponse' && m.from === id && !m.success).length
     const counts: Record<string, number> = {}
     for (const [name, f] of Object.entries(followers)) {
       counts[name] = rejections(f.id)
@@ -170,7 +220,12 @@ describe('Figure 7: a leader of term 8 repairs every follower log', () => {
     const {c} = figure7()
     const f = c.node(followers['f']!.id)
     assert.deepEqual(termsOf(f.log().entries()), [1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 8])
-    assert.ok(!f.log().entries().some((e) => e.term === 2 || e.term === 3))
+    assert.ok(
+      !f
+        .log()
+        .entries()
+        .some((e) => e.term === 2 || e.term === 3),
+    )
     assert.ok(!c.storage.get(f.id)!.entries.some((e) => e.term === 2 || e.term === 3))
     // Storage truncated from the first conflicting index: the Ready that fixed it started at 4.
     const fix = c.readies.get(f.id)!.find((rd) => rd.entries.length > 0)!
@@ -256,7 +311,10 @@ describe('Figure 8: an entry of an older term is not committed by counting repli
     c.stabilize()
     assert.deepEqual(termsOf(c.node(3).log().entries()), [1, 2, 4, 4])
     assert.equal(s1.status().commitIndex, 4)
-    assert.deepEqual(c.applied.get(1)!.map((e) => `${e.index}@${e.term}`), ['1@1', '2@2', '3@4', '4@4'])
+    assert.deepEqual(
+      c.applied.get(1)!.map((e) => `${e.index}@${e.term}`),
+      ['1@1', '2@2', '3@4', '4@4'],
+    )
 
     c.heal()
     c.crash(1)
@@ -310,7 +368,10 @@ describe('conflict truncation', () => {
     const {c, leader} = conflict('no-truncate-conflict')
     assert.throws(() => assertFollowerMatches(c, leader), {name: 'AssertionError'})
     assert.deepEqual(termsOf(c.node(3).log().entries()), [1, 2, 2, 2], 'it kept every entry of term 2')
-    assert.ok(c.violations.some((v) => v.startsWith('state machine safety')), c.violations.join('\n'))
+    assert.ok(
+      c.violations.some((v) => v.startsWith('state machine safety')),
+      c.violations.join('\n'),
+    )
   })
 
   test('an AppendEntries that overlaps what the follower holds does not truncate matching entries', () => {

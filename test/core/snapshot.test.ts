@@ -20,19 +20,32 @@ describe('snapshots', () => {
     const term = leader.status().term
 
     const snap = c.compact(1, 4, {kv: 'state after 4'})
-    assert.deepEqual(snap, {
-      lastIncludedIndex: 4,
-      lastIncludedTerm: term,
-      data: {kv: 'state after 4'},
-      config: {voters: [1, 2, 3], outgoing: [], learners: []},
-    }, 'the snapshot carries the configuration in force at its index')
+    assert.deepEqual(
+      snap,
+      {
+        lastIncludedIndex: 4,
+        lastIncludedTerm: term,
+        data: {kv: 'state after 4'},
+        config: {voters: [1, 2, 3], outgoing: [], learners: []},
+      },
+      'the snapshot carries the configuration in force at its index',
+    )
     assert.equal(leader.log().firstIndex(), 5)
     assert.equal(leader.log().lastIndex(), 6)
-    assert.deepEqual(leader.log().entries().map((e) => e.data), ['d', 'e'])
+    assert.deepEqual(
+      leader
+        .log()
+        .entries()
+        .map((e) => e.data),
+      ['d', 'e'],
+    )
     assert.equal(leader.log().termAt(4), term, 'the snapshot remembers the term of its last entry')
     assert.equal(leader.log().termAt(3), undefined, 'compacted away')
     assert.equal(leader.log().entryAt(4), undefined)
-    assert.deepEqual({lastIncludedIndex: leader.log().snapshotIndex, lastIncludedTerm: leader.log().snapshotTerm}, {lastIncludedIndex: 4, lastIncludedTerm: term})
+    assert.deepEqual(
+      {lastIncludedIndex: leader.log().snapshotIndex, lastIncludedTerm: leader.log().snapshotTerm},
+      {lastIncludedIndex: 4, lastIncludedTerm: term},
+    )
 
     assert.throws(() => leader.compact(4, null), InvariantError, 'not past the snapshot')
     assert.throws(() => leader.compact(7, null), InvariantError, 'past appliedIndex')
@@ -40,7 +53,15 @@ describe('snapshots', () => {
     // Replication of new entries carries on from the compacted log.
     leader.propose('f')
     c.stabilize()
-    assert.deepEqual(c.node(2).log().entries().map((e) => e.data).slice(-3), ['d', 'e', 'f'])
+    assert.deepEqual(
+      c
+        .node(2)
+        .log()
+        .entries()
+        .map((e) => e.data)
+        .slice(-3),
+      ['d', 'e', 'f'],
+    )
     assert.deepEqual(c.violations, [])
   })
 
@@ -63,15 +84,35 @@ describe('snapshots', () => {
     c.tickUntil(() => c.node(3).status().commitIndex === leader.status().commitIndex, {max: E})
 
     const installs = c.sentMessages(is.type('InstallSnapshot')) as InstallSnapshot[]
-    assert.deepEqual(installs.map((m) => [m.from, m.to, m.snapshot.lastIncludedIndex, m.snapshot.data]), [[1, 3, 22, 'kv@22']])
-    assert.deepEqual(c.restoredSnapshots.get(3)!.map((s) => s.lastIncludedIndex), [22], 'ready().snapshot on node 3')
+    assert.deepEqual(
+      installs.map((m) => [m.from, m.to, m.snapshot.lastIncludedIndex, m.snapshot.data]),
+      [[1, 3, 22, 'kv@22']],
+    )
+    assert.deepEqual(
+      c.restoredSnapshots.get(3)!.map((s) => s.lastIncludedIndex),
+      [22],
+      'ready().snapshot on node 3',
+    )
     const n3 = c.node(3)
-    assert.deepEqual({lastIncludedIndex: n3.log().snapshotIndex, lastIncludedTerm: n3.log().snapshotTerm}, {lastIncludedIndex: 22, lastIncludedTerm: leader.status().term})
+    assert.deepEqual(
+      {lastIncludedIndex: n3.log().snapshotIndex, lastIncludedTerm: n3.log().snapshotTerm},
+      {lastIncludedIndex: 22, lastIncludedTerm: leader.status().term},
+    )
     assert.equal(n3.log().firstIndex(), 23)
     assert.deepEqual(logOf(n3.log().entries()), logOf(leader.log().entries(23)))
-    assert.deepEqual(n3.log().entries().map((e) => e.data), ['after'])
+    assert.deepEqual(
+      n3
+        .log()
+        .entries()
+        .map((e) => e.data),
+      ['after'],
+    )
     assert.equal(n3.status().commitIndex, 23)
-    assert.deepEqual(c.applied.get(3)!.map((e) => e.data), [undefined, 'a', 'after'], 'it applied the snapshot, not w0..w19')
+    assert.deepEqual(
+      c.applied.get(3)!.map((e) => e.data),
+      [undefined, 'a', 'after'],
+      'it applied the snapshot, not w0..w19',
+    )
     assert.equal(c.storage.get(3)!.snapshot?.lastIncludedIndex, 22)
     assert.deepEqual(logOf(c.storage.get(3)!.entries), logOf(n3.log().entries()))
     assert.equal(leader.followerProgress(3)!.state, 'replicate')
@@ -79,7 +120,14 @@ describe('snapshots', () => {
 
     leader.propose('later')
     c.stabilize()
-    assert.deepEqual(n3.log().entries().map((e) => e.data), ['after', 'later'], 'plain appends from here on')
+    assert.deepEqual(
+      n3
+        .log()
+        .entries()
+        .map((e) => e.data),
+      ['after', 'later'],
+      'plain appends from here on',
+    )
     assert.equal(c.sentMessages(is.type('InstallSnapshot')).length, 1)
     assert.deepEqual(c.violations, [])
   })
@@ -101,7 +149,14 @@ describe('snapshots', () => {
     const ticks = c.tickUntil(() => c.node(3).status().commitIndex === leader.status().commitIndex, {max: 3 * E})
     assert.ok(ticks >= 2 * E - 1 && ticks <= 2 * E + 1, `resent after ${ticks} ticks`)
     assert.equal(c.sentMessages(is.type('InstallSnapshot')).length, 2)
-    assert.deepEqual(c.node(3).log().entries().map((e) => e.data), ['after'])
+    assert.deepEqual(
+      c
+        .node(3)
+        .log()
+        .entries()
+        .map((e) => e.data),
+      ['after'],
+    )
   })
 
   test('a node restarted from a snapshot and entries has the right lastIndex, terms and replay point', () => {
@@ -132,7 +187,11 @@ describe('snapshots', () => {
     assert.equal(n.status().commitIndex, 12)
     assert.equal(n.status().appliedIndex, 10)
     assert.deepEqual(n.hardState(), {currentTerm: 4, votedFor: 2, commitIndex: 12})
-    assert.deepEqual(c.process(1)!.committedEntries.map((e) => e.data), ['x', 'y'], 'replays only after the snapshot')
+    assert.deepEqual(
+      c.process(1)!.committedEntries.map((e) => e.data),
+      ['x', 'y'],
+      'replays only after the snapshot',
+    )
 
     // Campaigning, it advertises the log it really has.
     c.timeout(1)

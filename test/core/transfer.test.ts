@@ -28,8 +28,10 @@ describe('leadership transfer', () => {
     assert.equal(old.status().leaderId, 2)
     assert.equal(c.node(3).status().leaderId, 2)
     const votes = c.sentMessages((m) => m.type === 'RequestVote' && m.from === 2)
-    assert.ok(votes.length > 0 && votes.every((m) => m.type === 'RequestVote' && m.transfer && !m.preVote),
-      'a transfer campaign skips PreVote and is marked so voters in their lease still answer')
+    assert.ok(
+      votes.length > 0 && votes.every((m) => m.type === 'RequestVote' && m.transfer && !m.preVote),
+      'a transfer campaign skips PreVote and is marked so voters in their lease still answer',
+    )
     assert.deepEqual(c.violations, [])
   })
 
@@ -87,7 +89,7 @@ describe('leadership transfer', () => {
     assert.equal(c.node(3).status().role, 'leader', 'node 3 should have been caught up and sent TimeoutNow')
   })
 
-  test('a transfer started late in the leader\'s election period gets a full election timeout, then gives up', () => {
+  test("a transfer started late in the leader's election period gets a full election timeout, then gives up", () => {
     const c = new Cluster([1, 2, 3])
     const leader = c.elect(1)
     leader.propose('a')
@@ -109,9 +111,7 @@ describe('leadership transfer', () => {
     old.transferLeadership(4)
     c.stabilize()
     assert.equal(c.node(4).status().role, 'leader')
-    const granted = c.sentMessages(
-      (m: Message) => m.type === 'RequestVoteResponse' && m.to === 4 && m.voteGranted,
-    ).map((m) => m.from)
+    const granted = c.sentMessages((m: Message) => m.type === 'RequestVoteResponse' && m.to === 4 && m.voteGranted).map((m) => m.from)
     assert.ok(granted.length >= 2, `votes from ${granted}`)
   })
 

@@ -101,21 +101,17 @@ describe('clients and processes (3 nodes)', () => {
     assert.equal(get.stdout, value + '\n')
   })
 
-  test(
-    'a 1 MiB value comes back whole from a plain `get KEY` into a pipe',
-    T,
-    async () => {
-      const key = 'big-value'
-      const value = 'v'.repeat(1024 * 1024)
-      ok(await c.run(['put', key, '-', '--timeout', '15s'], {input: value}), 'put')
-      const get = await c.run(['get', key, '--timeout', '15s'])
-      ok(get, 'get')
-      assert.equal(get.stdout.length, value.length + 1, `get printed ${get.stdout.length} of ${value.length + 1} characters`)
-      const json = await c.run(['get', key, '--timeout', '15s', '--json'])
-      ok(json, 'get --json')
-      assert.equal(JSON.parse(json.stdout).value.length, value.length)
-    },
-  )
+  test('a 1 MiB value comes back whole from a plain `get KEY` into a pipe', T, async () => {
+    const key = 'big-value'
+    const value = 'v'.repeat(1024 * 1024)
+    ok(await c.run(['put', key, '-', '--timeout', '15s'], {input: value}), 'put')
+    const get = await c.run(['get', key, '--timeout', '15s'])
+    ok(get, 'get')
+    assert.equal(get.stdout.length, value.length + 1, `get printed ${get.stdout.length} of ${value.length + 1} characters`)
+    const json = await c.run(['get', key, '--timeout', '15s', '--json'])
+    ok(json, 'get --json')
+    assert.equal(JSON.parse(json.stdout).value.length, value.length)
+  })
 
   test('19. garbage and oversized frames close the connection; the node keeps serving and counts them', T, async () => {
     const config = loadCluster(c.dir)
@@ -206,6 +202,9 @@ describe('clients and processes (3 nodes)', () => {
     const run = log.slice(log.lastIndexOf(marker))
     assert.doesNotMatch(run, /\] (stopping|stopped)/, 'a SIGKILLed replica writes no "stopping"/"stopped" line')
     const others = s1.nodes.filter((n) => n.id !== victim.id)
-    assert.ok(others.every((n) => pidAlive(n.pid!)), 'the other nodes keep running')
+    assert.ok(
+      others.every((n) => pidAlive(n.pid!)),
+      'the other nodes keep running',
+    )
   })
 })

@@ -16,7 +16,7 @@ const T = {timeout: 90_000}
 async function assertNoLeaderFor(c: Cluster, ms: number): Promise<number> {
   const end = Date.now() + ms
   let samples = 0
-  for (let last = false; !last; ) {
+  for (let last = false; !last;) {
     last = Date.now() >= end
     const s = last ? await c.status() : await c.peek()
     const leaders = s.nodes.filter((n) => n.role === 'leader').map((n) => n.id)
@@ -31,7 +31,7 @@ async function assertNoLeaderFor(c: Cluster, ms: number): Promise<number> {
 async function assertStableFor(c: Cluster, ms: number, leader: number, term: number): Promise<void> {
   const end = Date.now() + ms
   let samples = 0
-  for (let last = false; !last; ) {
+  for (let last = false; !last;) {
     last = Date.now() >= end
     const s = last ? await c.status() : await c.peek()
     assert.equal(s.leader, leader, `leader changed: ${JSON.stringify(s)}`)
@@ -39,6 +39,7 @@ async function assertStableFor(c: Cluster, ms: number, leader: number, term: num
     for (const n of s.nodes) assert.equal(n.term, term, `node ${n.id} is at term ${n.term}, not ${term}`)
     samples++
   }
+  assert.ok(samples >= 2, `sampled the status ${samples} time(s) in ${ms} ms`)
 }
 
 function node(s: StatusJson, id: number) {
@@ -81,13 +82,20 @@ describe('raft cluster (3 nodes, through the CLI)', () => {
     ok(startResult, 'start --nodes 3')
     const lines = startResult.stdout.trimEnd().split('\n')
     assert.match(lines[0]!, /^ID\s+ADDRESS\s+PID\s+ROLE\s+TERM\s+LEADER\s+LAST\s+COMMIT\s+APPLIED\s+LAG\s+GROUP$/)
-    for (const id of [1, 2, 3]) assert.ok(lines.some((l) => l.startsWith(`${id} `) && l.includes(`127.0.0.1:${c.basePort + id}`)), `row for node ${id}`)
+    for (const id of [1, 2, 3])
+      assert.ok(
+        lines.some((l) => l.startsWith(`${id} `) && l.includes(`127.0.0.1:${c.basePort + id}`)),
+        `row for node ${id}`,
+      )
     assert.match(startResult.stdout, /leader: node [123], term \d+/)
     assert.equal(stackLines(startResult.stderr).length, 0)
 
     const s = await c.waitForSettled()
     assert.equal(s.nodes.length, 3)
-    assert.deepEqual(s.nodes.filter((n) => n.role === 'leader').map((n) => n.id), [s.leader])
+    assert.deepEqual(
+      s.nodes.filter((n) => n.role === 'leader').map((n) => n.id),
+      [s.leader],
+    )
     for (const n of s.nodes) {
       assert.equal(n.up, true)
       assert.equal(n.leader, s.leader, `node ${n.id} follows ${n.leader}`)
@@ -97,7 +105,10 @@ describe('raft cluster (3 nodes, through the CLI)', () => {
       assert.ok(Number.isInteger(n.rssBytes) && n.rssBytes! > 10e6 && n.rssBytes! < 1e9, `node ${n.id} rssBytes ${n.rssBytes}`)
       // Replicas run the lean entry (no oclif) with the memory flags, detached from the CLI.
       const argv = fs.readFileSync(`/proc/${n.pid}/cmdline`, 'utf8').split('\0')
-      assert.ok(argv.some((a) => a.endsWith('dist/server/replica-main.js')), argv.join(' '))
+      assert.ok(
+        argv.some((a) => a.endsWith('dist/server/replica-main.js')),
+        argv.join(' '),
+      )
       for (const flag of DEFAULT_REPLICA_NODE_FLAGS) assert.ok(argv.includes(flag), `${flag} in ${argv.join(' ')}`)
     }
     // A fresh cluster: start asked node 1 to campaign at once rather than wait out a timeout.
@@ -311,7 +322,10 @@ describe('raft cluster (3 nodes, through the CLI)', () => {
 
       ok(await c.run(['stop', '--kill']), 'kill all')
       const down = await c.status()
-      assert.ok(down.nodes.every((n) => n.role === 'down' && !n.up), 'every node is down')
+      assert.ok(
+        down.nodes.every((n) => n.role === 'down' && !n.up),
+        'every node is down',
+      )
       ok(await c.run(['start', '--timeout', '20s']), 'start all')
       await c.waitForLeader()
       for (const [k, v] of written) await assertGet(c, k, v)
@@ -349,7 +363,14 @@ describe('raft cluster (3 nodes, through the CLI)', () => {
         (s) => {
           const o = node(s, old)
           const l = node(s, s.leader ?? 0)
-          return l && s.leader === s1.leader && o.leader === s1.leader && o.lastIndex === l.lastIndex && o.commitIndex === l.commitIndex && o.appliedIndex === l.commitIndex
+          return (
+            l &&
+            s.leader === s1.leader &&
+            o.leader === s1.leader &&
+            o.lastIndex === l.lastIndex &&
+            o.commitIndex === l.commitIndex &&
+            o.appliedIndex === l.commitIndex
+          )
         },
         {timeoutMs: 15_000, what: `node ${old} to converge with leader ${s1.leader}`},
       )

@@ -40,7 +40,11 @@ export interface RunOptions {
  * (tsc writes file by file). Nothing ran, so running again is safe.
  */
 function loadFailure(r: {exitCode?: number; stderr?: unknown}): boolean {
-  return r.exitCode !== 0 && /SyntaxError: |ERR_MODULE_NOT_FOUND|Cannot find module|oclif\.manifest\.json/.test(String(r.stderr ?? '')) && !/^Error: /m.test(String(r.stderr ?? ''))
+  return (
+    r.exitCode !== 0 &&
+    /SyntaxError: |ERR_MODULE_NOT_FOUND|Cannot find module|oclif\.manifest\.json/.test(String(r.stderr ?? '')) &&
+    !/^Error: /m.test(String(r.stderr ?? ''))
+  )
 }
 
 /** Runs the CLI once. Never throws on a non-zero exit; check `exitCode`. */
@@ -48,7 +52,9 @@ export async function runCli(args: string[], opts: RunOptions = {}): Promise<Run
   for (let attempt = 1; ; attempt++) {
     const r = await runCliOnce(args, opts)
     if (!loadFailure(r) || attempt >= 4) return r
-    process.stderr.write(`# harness: raftctl ${args[0]} failed to load (dist rebuilt concurrently?); retrying: ${r.stderr.split('\n').find((l) => l.trim()) ?? ''}\n`)
+    process.stderr.write(
+      `# harness: raftctl ${args[0]} failed to load (dist rebuilt concurrently?); retrying: ${r.stderr.split('\n').find((l) => l.trim()) ?? ''}\n`,
+    )
     await sleep(3000)
   }
 }
@@ -89,10 +95,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * Polls `fn` until it returns a truthy value (returned) or the deadline passes (throws, with the
  * last value or error in the message). Exceptions thrown by `fn` count as "not yet".
  */
-export async function waitFor<T>(
-  fn: () => Promise<T> | T,
-  opts: {timeoutMs?: number; intervalMs?: number; what?: string} = {},
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => Promise<T> | T, opts: {timeoutMs?: number; intervalMs?: number; what?: string} = {}): Promise<NonNullable<T>> {
   const timeoutMs = opts.timeoutMs ?? 15_000
   const intervalMs = opts.intervalMs ?? 100
   const deadline = Date.now() + timeoutMs

@@ -53,7 +53,10 @@ describe('CLI contract (3 nodes)', () => {
     const init = await run(['init', '--nodes', '3', '--base-port', String(c.basePort)])
     assert.equal(init.dir, c.dir)
     assert.equal(typeof init.clusterId, 'string')
-    assert.deepEqual(init.nodes.map((n: {id: number; port: number}) => [n.id, n.port]), [1, 2, 3].map((id) => [id, c.basePort + id]))
+    assert.deepEqual(
+      init.nodes.map((n: {id: number; port: number}) => [n.id, n.port]),
+      [1, 2, 3].map((id) => [id, c.basePort + id]),
+    )
 
     const start = await run(['start', '--timeout', '20s'])
     assert.deepEqual(start.started, [1, 2, 3])
@@ -200,7 +203,11 @@ describe('CLI contract (3 nodes)', () => {
     assert.equal(fs.readFileSync(path.join(c.dir, 'cluster.json'), 'utf8'), before, 'cluster.json untouched')
     assert.ok(fs.existsSync(path.join(c.dir, 'node-1', 'data')), 'data untouched')
     const s1 = await c.waitForSettled()
-    assert.deepEqual(s1.nodes.map((n) => n.pid), s0.nodes.map((n) => n.pid), 'the same processes still run')
+    assert.deepEqual(
+      s1.nodes.map((n) => n.pid),
+      s0.nodes.map((n) => n.pid),
+      'the same processes still run',
+    )
   })
 
   test('start reports a node that cannot listen (port in use): exit 1, the reason and its log', T, async () => {
@@ -226,7 +233,9 @@ describe('CLI contract (3 nodes)', () => {
     const other = new Cluster(3)
     try {
       other.basePort = await findBasePort(3)
-      const r = await other.run(['start', '--nodes', '3', '--base-port', String(other.basePort), '--timeout', '10s'], {env: {RAFTCTL_NODE_FLAGS: '--no-such-v8-flag-here'}})
+      const r = await other.run(['start', '--nodes', '3', '--base-port', String(other.basePort), '--timeout', '10s'], {
+        env: {RAFTCTL_NODE_FLAGS: '--no-such-v8-flag-here'},
+      })
       assert.equal(r.exitCode, 1, `stdout: ${r.stdout}\nstderr: ${r.stderr}`)
       assert.match(r.stderr, /^Error: nodes 1, 2, 3 failed to start: .*bad option: --no-such-v8-flag-here$/m)
       assert.ok(!fs.existsSync(path.join(other.dir, 'cluster.json')), 'a start that created the cluster and failed leaves none behind')

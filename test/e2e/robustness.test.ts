@@ -53,7 +53,10 @@ describe('operational robustness (3 nodes)', () => {
 
     // A second replica of a running node, started by hand, stops at the data-dir lock.
     const pid1 = node(s, 1).pid!
-    const second = await execa(process.execPath, [path.join(ROOT, 'dist/server/replica-main.js'), '--dir', c.dir, '--id', '1'], {reject: false, stdin: 'ignore'})
+    const second = await execa(process.execPath, [path.join(ROOT, 'dist/server/replica-main.js'), '--dir', c.dir, '--id', '1'], {
+      reject: false,
+      stdin: 'ignore',
+    })
     assert.equal(second.exitCode, 3, `a second replica of node 1: ${second.stderr}`)
     assert.match(c.nodeLog(1).trimEnd().split('\n').at(-1)!, new RegExp(`\\] cannot start: node 1 is already running \\(pid ${pid1}\\)$`))
     // Without its pid file the node is still found running (by its lock), and the file comes back.
@@ -203,7 +206,10 @@ describe('operational robustness (3 nodes)', () => {
     assert.equal((await c.run(['get', 'k-json'])).exitCode, 3, 'nothing was stored')
 
     // A key with the byte 0xff (not UTF-8), through a shell so the raw byte reaches argv.
-    const raw = await execa('sh', ['-c', `exec "$0" "$1" put "$(printf 'k\\377')" v --dir "$2"`, process.execPath, RUN_JS, c.dir], {reject: false, stdin: 'ignore'})
+    const raw = await execa('sh', ['-c', `exec "$0" "$1" put "$(printf 'k\\377')" v --dir "$2"`, process.execPath, RUN_JS, c.dir], {
+      reject: false,
+      stdin: 'ignore',
+    })
     assert.equal(raw.exitCode, 2, raw.stderr)
     assert.match(raw.stderr, /^Error: key is not valid UTF-8$/m)
     ok(await c.run(['put', 'k\uFFFD', 'a real U+FFFD']), 'a key that really holds U+FFFD')
@@ -217,7 +223,10 @@ describe('operational robustness (3 nodes)', () => {
     assert.equal(stale.node, F, 'the stale read came from the node asked')
     const put = JSON.parse((await c.run(['put', 'who', 'w', '--json'])).stdout)
     assert.equal(put.node, s.leader, 'put --json names the node that answered')
-    for (const cmd of [['del', 'who'], ['cas', 'k\uFFFD', 'a real U+FFFD', 'b']]) {
+    for (const cmd of [
+      ['del', 'who'],
+      ['cas', 'k\uFFFD', 'a real U+FFFD', 'b'],
+    ]) {
       assert.equal(JSON.parse((await c.run([...cmd, '--json'])).stdout).node, s.leader, `${cmd[0]} --json names the node`)
     }
     const follower = await c.run(['put', 'who', 'x', '--node', String(F)])
@@ -254,7 +263,11 @@ describe('operational robustness (3 nodes)', () => {
 
   test('bench --json carries its settings; Ctrl-C says interrupted, gives the real time and exits 130', T, async () => {
     await c.waitForSettled()
-    const child = execa(process.execPath, [RUN_JS, 'bench', '--duration', '30s', '--clients', '2', '--json', '--dir', c.dir], {reject: false, stdin: 'ignore', env: {NO_COLOR: '1'}})
+    const child = execa(process.execPath, [RUN_JS, 'bench', '--duration', '30s', '--clients', '2', '--json', '--dir', c.dir], {
+      reject: false,
+      stdin: 'ignore',
+      env: {NO_COLOR: '1'},
+    })
     let err = ''
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
     // Once the loop runs (its first progress line, after 3 s), as a person would press Ctrl-C.
@@ -277,14 +290,22 @@ describe('operational robustness (3 nodes)', () => {
     ok(r, 'check --duration 1s')
     const doc = JSON.parse(r.stdout)
     assert.equal(doc.faults.total, 0)
-    assert.ok(doc.warnings.some((w: string) => /no fault was injected/.test(w)), JSON.stringify(doc.warnings))
+    assert.ok(
+      doc.warnings.some((w: string) => /no fault was injected/.test(w)),
+      JSON.stringify(doc.warnings),
+    )
     assert.deepEqual(Object.keys(doc.ops.cas).sort(), ['failed', 'indeterminate', 'ok', 'refused'])
   })
 
   test('with every node down, get and put fail at once naming the fix (with this --dir); --health exits 1', T, async () => {
     ok(await c.run(['stop']), 'stop')
     try {
-      for (const args of [['get', 'k'], ['put', 'k', 'v'], ['del', 'k'], ['get', 'k', '--stale']]) {
+      for (const args of [
+        ['get', 'k'],
+        ['put', 'k', 'v'],
+        ['del', 'k'],
+        ['get', 'k', '--stale'],
+      ]) {
         const r = await c.run([...args, '--timeout', '10s'])
         const {error, hint} = failure(r, 1, args.join(' '))
         assert.equal(error, `Error: no node of the cluster in ${c.dir} is running`)
@@ -309,7 +330,10 @@ describe('operational robustness (3 nodes)', () => {
     const status = await c.run(['status'])
     const {error, hint} = failure(status, 1, 'status with a damaged cluster.json')
     assert.match(error, /cluster\.json is not valid JSON/)
-    assert.equal(hint, `Hint: fix it by hand, or recreate the cluster (its data is deleted): raftctl stop --dir ${c.dir} && raftctl init --force --dir ${c.dir}`)
+    assert.equal(
+      hint,
+      `Hint: fix it by hand, or recreate the cluster (its data is deleted): raftctl stop --dir ${c.dir} && raftctl init --force --dir ${c.dir}`,
+    )
     const refused = await c.run(['init', '--force', '--nodes', '3', '--base-port', String(c.basePort)])
     assert.match(failure(refused, 1, 'init --force while nodes run').hint, new RegExp(`raftctl stop --dir ${c.dir}`))
     const stop = await c.run(['stop'])
@@ -396,7 +420,10 @@ describe('start, init and the CLI without a running cluster', () => {
     const doc = JSON.parse(help.stdout)
     assert.deepEqual(Object.keys(doc), ['bin', 'version', 'commands'])
     const put = doc.commands.find((x: {name: string}) => x.name === 'put')
-    assert.deepEqual(put.args.map((a: {name: string}) => a.name), ['key', 'value'])
+    assert.deepEqual(
+      put.args.map((a: {name: string}) => a.name),
+      ['key', 'value'],
+    )
     assert.ok(put.flags.some((f: {name: string}) => f.name === 'node'))
     assert.ok(!doc.commands.some((x: {name: string}) => x.name === 'replica'), 'hidden commands stay hidden')
   })

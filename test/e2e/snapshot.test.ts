@@ -33,7 +33,10 @@ test('a follower behind the compacted prefix receives the snapshot and catches u
   assert.ok(leader.commitIndex! > 100)
   // The leader compacted: its segments below the snapshot are gone, a snapshot file exists.
   const leaderData = join(c.dir, `node-${leader.id}`, 'data')
-  assert.ok(readdirSync(leaderData).some((f) => f.startsWith('snapshot-')), 'the leader took a snapshot')
+  assert.ok(
+    readdirSync(leaderData).some((f) => f.startsWith('snapshot-')),
+    'the leader took a snapshot',
+  )
   assert.match(c.nodeLog(leader.id), /snapshot taken at \d+/)
 
   assert.equal((await c.run(['start', '3'])).exitCode, 0)

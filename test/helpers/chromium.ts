@@ -14,7 +14,16 @@ export function findChromium(): string | null {
   return CANDIDATES.find((p) => existsSync(p)) ?? null
 }
 
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 
 async function run(bin: string, args: string[], file: string): Promise<string> {
   const profile = mkdtempSync(join(tmpdir(), 'raftctl-chromium-'))

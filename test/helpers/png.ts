@@ -25,7 +25,8 @@ export function decodePng(buf: Buffer): Image {
       height = body.readUInt32BE(4)
       const depth = body[8]
       colorType = body[9]!
-      if (depth !== 8 || (colorType !== 2 && colorType !== 6) || body[12] !== 0) throw new Error(`unsupported PNG (depth ${depth}, colour type ${colorType}, interlace ${body[12]})`)
+      if (depth !== 8 || (colorType !== 2 && colorType !== 6) || body[12] !== 0)
+        throw new Error(`unsupported PNG (depth ${depth}, colour type ${colorType}, interlace ${body[12]})`)
     } else if (type === 'IDAT') {
       idat.push(body)
     } else if (type === 'IEND') {
@@ -48,10 +49,18 @@ export function decodePng(buf: Buffer): Image {
       const c = i >= bpp ? prev[i - bpp]! : 0
       let p: number
       switch (filter) {
-        case 0: p = 0; break
-        case 1: p = a; break
-        case 2: p = b; break
-        case 3: p = (a + b) >> 1; break
+        case 0:
+          p = 0
+          break
+        case 1:
+          p = a
+          break
+        case 2:
+          p = b
+          break
+        case 3:
+          p = (a + b) >> 1
+          break
         case 4: {
           const pa = Math.abs(b - c)
           const pb = Math.abs(a - c)
@@ -59,7 +68,8 @@ export function decodePng(buf: Buffer): Image {
           p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c
           break
         }
-        default: throw new Error(`bad PNG filter ${filter}`)
+        default:
+          throw new Error(`bad PNG filter ${filter}`)
       }
       cur[i] = (line[i]! + p) & 0xff
     }

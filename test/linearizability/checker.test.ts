@@ -52,7 +52,7 @@ function rng(seed: number): (n: number) => number {
     let t = a
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return (((t ^ (t >>> 14)) >>> 0) % n)
+    return ((t ^ (t >>> 14)) >>> 0) % n
   }
 }
 
@@ -71,7 +71,7 @@ function generate(seed: number, count: number, keys: string[], clients = 8): His
     const t = i * 10 + 100
     const key = keys[r(keys.length)]!
     const cur = model.get(key) ?? null
-    let invoke = t - 1 - r(30)
+    const invoke = t - 1 - r(30)
     let client = -1
     for (let tries = 0; tries < clients && client < 0; tries++) {
       const c = r(clients)
@@ -470,10 +470,13 @@ test('agrees with a brute-force checker on small random histories', () => {
       const k = r(4)
       const v = vals[r(vals.length)]!
       const op: KvOp =
-        k === 0 ? {kind: 'put', key: 'k', value: v}
-        : k === 1 ? {kind: 'get', key: 'k'}
-        : k === 2 ? {kind: 'del', key: 'k'}
-        : {kind: 'cas', key: 'k', expected: vals[r(vals.length)]!, value: v}
+        k === 0
+          ? {kind: 'put', key: 'k', value: v}
+          : k === 1
+            ? {kind: 'get', key: 'k'}
+            : k === 2
+              ? {kind: 'del', key: 'k'}
+              : {kind: 'cas', key: 'k', expected: vals[r(vals.length)]!, value: v}
       let result: KvResult
       if (r(5) === 0) result = UNKNOWN
       else if (op.kind === 'get') result = {status: 'ok', value: r(4) === 0 ? null : vals[r(vals.length)]!}
@@ -530,17 +533,12 @@ test('generated history with a stale read is a violation', () => {
   const h = generate(11, 400, ['a', 'b', 'c'])
   // Corrupt a get to read a value p wrote (uniquely, definitely) that a later definite write w
   // overwrote: p completes before w begins and w completes before the get begins.
-  const definiteWrite = (o: HistoryOp): boolean =>
-    o.result.status === 'ok' && (o.op.kind === 'put' || o.op.kind === 'del' || o.op.kind === 'cas')
+  const definiteWrite = (o: HistoryOp): boolean => o.result.status === 'ok' && (o.op.kind === 'put' || o.op.kind === 'del' || o.op.kind === 'cas')
   let target: {g: HistoryOp; value: string} | undefined
   for (const g of h.slice(200)) {
     if (g.op.kind !== 'get' || g.result.status !== 'ok') continue
     const ws = h.filter((w) => w.op.key === g.op.key && definiteWrite(w) && w.complete < g.invoke)
-    const p = h.find(
-      (p) =>
-        p.op.kind === 'put' && p.op.key === g.op.key && p.result.status === 'ok' &&
-        ws.some((w) => w !== p && endOf(p) < w.invoke),
-    )
+    const p = h.find((p) => p.op.kind === 'put' && p.op.key === g.op.key && p.result.status === 'ok' && ws.some((w) => w !== p && endOf(p) < w.invoke))
     if (p === undefined || p.op.kind !== 'put') continue
     if (g.result.value === p.op.value) continue
     target = {g, value: p.op.value}

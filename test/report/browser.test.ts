@@ -51,7 +51,11 @@ test('a screenshot of the check report shows the fault bands and the violation m
   assert.equal(img.width, 1400)
   assert.ok(distinctColours(img) > 50, 'the page is blank')
   // The band colours of page.js, drawn opaque behind the series.
-  for (const [kind, colour] of [['partition', '#ffd8a8'], ['kill', '#ffc9c9'], ['pause', '#c5dcf5']]) {
+  for (const [kind, colour] of [
+    ['partition', '#ffd8a8'],
+    ['kill', '#ffc9c9'],
+    ['pause', '#c5dcf5'],
+  ]) {
     const n = countColour(img, colour!, 3)
     assert.ok(n > 2000, `${kind} bands (${colour}): ${n} pixels`)
   }
@@ -71,7 +75,10 @@ test('Chromium renders a bench report: histogram, throughput and latency over ti
       result: {ops: 30_000, opsPerSec: 10_000, latencyMs: {p50: 3.5, p90: 5.5, p99: 5.9, max: 5.9}, errors: 0, leaderChanges: 1},
       exact: {min: 1, mean: 3.5, p999: 5.9},
       timeline: tl.data(),
-      leaders: [{time: 0, leader: 1, term: 2}, {time: 1500, leader: 3, term: 3}],
+      leaders: [
+        {time: 0, leader: 1, term: 2},
+        {time: 1500, leader: 3, term: 3},
+      ],
       errorSamples: [],
     },
     benchDir,

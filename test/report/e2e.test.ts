@@ -41,21 +41,31 @@ test('check writes report.html beside its history, with the captured messages', 
   assert.match(html, /data-bands="[1-9]/)
   assert.match(html, /<svg[^>]*id="lamport"[^>]*data-arrows="[1-9]/)
   // The history has the new lines the report draws from.
-  const lines = readFileSync(checkDoc.history, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+  const lines = readFileSync(checkDoc.history, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
   assert.ok(typeof lines[0].meta.epochMs === 'number')
   assert.ok(lines.filter((l) => l.status).length >= 10)
-  assert.deepEqual(lines.filter((l) => l.phase).map((l) => l.phase), ['final-heal', 'quiet', 'durability', 'read-back'])
+  assert.deepEqual(
+    lines.filter((l) => l.phase).map((l) => l.phase),
+    ['final-heal', 'quiet', 'durability', 'read-back'],
+  )
 })
 
-test('Chromium renders the real check report: every chart and the Lamport diagram', {skip: chromium ? false : 'chromium is not installed', timeout: 60_000}, async () => {
-  assert.ok(checkDoc, 'the check run failed')
-  const dom = await dumpDom(chromium!, checkDoc.report)
-  const body = /<body[^>]*>/.exec(dom)?.[0] ?? ''
-  assert.match(body, /data-rendered="ok"/, body)
-  assert.match(body, /data-charts="4"/)
-  assert.match(body, /data-verdict="pass"/)
-  assert.match(dom, /class="msg msg-/)
-})
+test(
+  'Chromium renders the real check report: every chart and the Lamport diagram',
+  {skip: chromium ? false : 'chromium is not installed', timeout: 60_000},
+  async () => {
+    assert.ok(checkDoc, 'the check run failed')
+    const dom = await dumpDom(chromium!, checkDoc.report)
+    const body = /<body[^>]*>/.exec(dom)?.[0] ?? ''
+    assert.match(body, /data-rendered="ok"/, body)
+    assert.match(body, /data-charts="4"/)
+    assert.match(body, /data-verdict="pass"/)
+    assert.match(dom, /class="msg msg-/)
+  },
+)
 
 test('in human mode check prints the report path on stderr; --no-report writes none', {timeout: 60_000}, async () => {
   const args = ['check', '--duration', '1s', '--quiet-period', '500ms', '--faults', 'none', '--clients', '2', '--no-durability']

@@ -42,7 +42,10 @@ test('thinning keeps every point under budget, and each bin its fastest and slow
   assert.ok(kept.length <= 1200 && kept.length >= 600, `${kept.length}`)
   // Every outlier survives; the order is by time.
   for (let i = 0; i < xs.length; i += 997) assert.ok(kept.includes(i), `outlier ${i} dropped`)
-  assert.deepEqual(kept, [...kept].sort((a, b) => xs[a]! - xs[b]!))
+  assert.deepEqual(
+    kept,
+    [...kept].sort((a, b) => xs[a]! - xs[b]!),
+  )
   assert.deepEqual(binCounts([0, 5, 99, 100, 250, 999, 1000], 100, 300), [3, 1, 1])
 })
 
@@ -73,7 +76,10 @@ test('per-client lanes merge runs of quick ops with one outcome; slow and indete
   assert.match(lanes.details[0]!, /^c0 #3 read\(k\) -> ok absent \[2\.\.200 ms\]/)
   assert.match(lanes.details[1]!, /#4 write\(k, c0-1\) -> indeterminate \(timeout\)/)
   assert.equal(opLabel(ops[3]!), 'w c0-1?')
-  assert.equal(opLabel(op({id: 9, client: 0, invoke: 0, complete: 1, op: 'cas', expected: 'a', value: 'b', status: 'failed', error: 'mismatch', current: 'z'})), 'cas a→b ✗ (was z)')
+  assert.equal(
+    opLabel(op({id: 9, client: 0, invoke: 0, complete: 1, op: 'cas', expected: 'a', value: 'b', status: 'failed', error: 'mismatch', current: 'z'})),
+    'cas a→b ✗ (was z)',
+  )
   assert.deepEqual(longestGap(ops, 400), {from: 200, ms: 200})
 })
 
@@ -95,8 +101,14 @@ test('a 60 s history of realistic density shapes into bounded data', () => {
   assert.equal(w.stuck!.id, s.stuckId)
   assert.equal(w.value, 'c2-9')
   assert.equal(w.placedCount, 812)
-  assert.deepEqual(w.ops.filter((o) => o.role === 'placed').map((o) => o.order), [1, 2, 3, 4, 5, 6])
-  assert.ok(w.ops.every((o) => o.invoke <= w.to && (o.complete ?? Infinity) >= w.from), 'every op drawn overlaps the window')
+  assert.deepEqual(
+    w.ops.filter((o) => o.role === 'placed').map((o) => o.order),
+    [1, 2, 3, 4, 5, 6],
+  )
+  assert.ok(
+    w.ops.every((o) => o.invoke <= w.to && (o.complete ?? Infinity) >= w.from),
+    'every op drawn overlaps the window',
+  )
   assert.ok(w.from <= w.stuck!.invoke && w.stuck!.invoke <= w.to)
   assert.ok(v.marks.some((m) => m.kind === 'violation' && m.t === w.stuck!.invoke))
   const svg = violationSvg(w)
@@ -145,7 +157,10 @@ test('Lamport: sends pair with receives by text and time; lost sends and unsent 
   assert.equal(arrowsIn(arrows, 15, 40).arrows.length, 2)
   const thinned = arrowsIn(arrows, 0, 40, 2)
   assert.equal(thinned.arrows.length, 2)
-  assert.ok(thinned.arrows.some((a) => a.type === 'RequestVote'), 'elections are never thinned')
+  assert.ok(
+    thinned.arrows.some((a) => a.type === 'RequestVote'),
+    'elections are never thinned',
+  )
   // Every event gets a row: a 0.4 ms message is not drawn flat.
   const {y} = eventScale(arrows, 0, 40, 0)
   assert.ok(y(10.5) - y(10) >= 9)
@@ -186,14 +201,20 @@ test('bench timeline: bounded bins, histogram percentiles within a bucket, the v
       result: {ops: 1000, opsPerSec: 1000, latencyMs: {p50: 2, p90: 2, p99: 50, max: 50}, errors: 1, leaderChanges: 1},
       exact: {min: 2, mean: 2.5, p999: 50},
       timeline: {...d, bins: d.bins.slice(0, 10)},
-      leaders: [{time: 0, leader: 1, term: 2}, {time: 512.5, leader: 2, term: 3}],
+      leaders: [
+        {time: 0, leader: 1, term: 2},
+        {time: 512.5, leader: 2, term: 3},
+      ],
       errorSamples: ['timeout'],
     },
   }
   const v = buildBenchView(rec, '/c/bench-x/bench.json')
   assert.deepEqual(v.marks, [{t: 512.5, kind: 'leader', text: 'leader 2, term 3'}])
   assert.deepEqual(v.timeline.ops.slice(0, 2), [1000, 1000])
-  assert.deepEqual(v.percentiles.map(([k]) => k), ['min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max'])
+  assert.deepEqual(
+    v.percentiles.map(([k]) => k),
+    ['min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max'],
+  )
   const html = renderBenchHtml(v, ASSETS)
   assert.match(html, /data-leader-changes="1"/)
   // The leader's mechanics, when the record has them, are rows of the result (an older record: none).
@@ -207,7 +228,10 @@ test('bench timeline: bounded bins, histogram percentiles within a bucket, the v
     ['leader CPU', '80% of one core; 41.5% of the time in fsync'],
   ])
   assert.deepEqual(withM.summary.slice(0, 4), v.summary.slice(0, 4), 'the headline is unchanged')
-  assert.deepEqual(buildBenchView({bench: {...rec.bench, mechanics: null}}, 'x').summary.at(-1), ['leader I/O', 'not measured (the leader changed during the run)'])
+  assert.deepEqual(buildBenchView({bench: {...rec.bench, mechanics: null}}, 'x').summary.at(-1), [
+    'leader I/O',
+    'not measured (the leader changed during the run)',
+  ])
 })
 
 test('the page is one self-contained file: data inlined safely, nothing fetched', () => {

@@ -38,7 +38,12 @@ function staticClosure(entry: string): Set<string> {
 }
 
 test('no command and not the get/put fast path imports the report code or uPlot statically', () => {
-  const entries = [join(SRC, 'cli/fast-path.ts'), ...readdirSync(join(SRC, 'commands'), {recursive: true, encoding: 'utf8'}).filter((f) => /\.tsx?$/.test(f)).map((f) => join(SRC, 'commands', f))]
+  const entries = [
+    join(SRC, 'cli/fast-path.ts'),
+    ...readdirSync(join(SRC, 'commands'), {recursive: true, encoding: 'utf8'})
+      .filter((f) => /\.tsx?$/.test(f))
+      .map((f) => join(SRC, 'commands', f)),
+  ]
   const offenders: string[] = []
   for (const entry of entries) {
     for (const f of staticClosure(entry)) {
@@ -47,5 +52,6 @@ test('no command and not the get/put fast path imports the report code or uPlot 
   }
   assert.deepEqual(offenders, [])
   // ...and the commands that write reports do load it, lazily.
-  for (const c of ['check', 'bench', 'report']) assert.match(readFileSync(join(SRC, 'commands', `${c}.ts`), 'utf8'), /await import\('\.\.\/report\/write\.js'\)/)
+  for (const c of ['check', 'bench', 'report'])
+    assert.match(readFileSync(join(SRC, 'commands', `${c}.ts`), 'utf8'), /await import\('\.\.\/report\/write\.js'\)/)
 })

@@ -21,7 +21,25 @@ export function syntheticRun(durationMs: number, opts: {violation?: boolean; see
   const quietMs = 2000
   const endMs = durationMs + quietMs
   const lines: string[] = []
-  lines.push(JSON.stringify({meta: {version: 1, started: new Date(EPOCH_MS).toISOString(), seed: 42, nodes: 3, clients, keys, faults: ['partition', 'kill', 'pause'], durationMs, quietMs, opTimeoutMs: 100, unsafeStaleReads: false, timeUnit: 'ms since start', epochMs: EPOCH_MS}}))
+  lines.push(
+    JSON.stringify({
+      meta: {
+        version: 1,
+        started: new Date(EPOCH_MS).toISOString(),
+        seed: 42,
+        nodes: 3,
+        clients,
+        keys,
+        faults: ['partition', 'kill', 'pause'],
+        durationMs,
+        quietMs,
+        opTimeoutMs: 100,
+        unsafeStaleReads: false,
+        timeUnit: 'ms since start',
+        epochMs: EPOCH_MS,
+      },
+    }),
+  )
 
   // Faults: [from, to, kind].
   const faults: [number, number, 'partition' | 'kill' | 'pause'][] = []
@@ -32,7 +50,15 @@ export function syntheticRun(durationMs: number, opts: {violation?: boolean; see
     const node = (i % 3) + 1
     const start =
       kind === 'partition'
-        ? {nemesis: 'partition', time: a, took: 2.1, nodes: [node], kind: 'isolate-leader', groups: [[node], [1, 2, 3].filter((n) => n !== node)], text: `isolate leader ${node} (${node} | ${[1, 2, 3].filter((n) => n !== node).join(',')})`}
+        ? {
+            nemesis: 'partition',
+            time: a,
+            took: 2.1,
+            nodes: [node],
+            kind: 'isolate-leader',
+            groups: [[node], [1, 2, 3].filter((n) => n !== node)],
+            text: `isolate leader ${node} (${node} | ${[1, 2, 3].filter((n) => n !== node).join(',')})`,
+          }
         : {nemesis: kind, time: a, took: 3.5, nodes: [node], text: `${kind} node ${node}`}
     const end =
       kind === 'partition'
@@ -96,8 +122,15 @@ export function syntheticRun(durationMs: number, opts: {violation?: boolean; see
     statusLines.push({time: t, line: JSON.stringify({status: {time: t, leader, term, nodes}})})
   }
 
-  const merged = [...opLines.map((o) => ({t: o.complete, line: o.line})), ...nemesis.map((n) => ({t: n.time, line: n.line})), ...statusLines.map((s) => ({t: s.time, line: s.line}))]
-  merged.push({t: durationMs, line: JSON.stringify({phase: 'final-heal', time: durationMs})}, {t: durationMs + 60, line: JSON.stringify({phase: 'quiet', time: durationMs + 60})})
+  const merged = [
+    ...opLines.map((o) => ({t: o.complete, line: o.line})),
+    ...nemesis.map((n) => ({t: n.time, line: n.line})),
+    ...statusLines.map((s) => ({t: s.time, line: s.line})),
+  ]
+  merged.push(
+    {t: durationMs, line: JSON.stringify({phase: 'final-heal', time: durationMs})},
+    {t: durationMs + 60, line: JSON.stringify({phase: 'quiet', time: durationMs + 60})},
+  )
   merged.sort((a, b) => a.t - b.t)
   for (const m of merged) lines.push(m.line)
 

@@ -38,7 +38,17 @@ function put(index: number, key: string, value: string): Entry {
 function feed(replica: Replica, from: number, to: number, value = (i: number) => `v${i}`): void {
   const entries: Entry[] = []
   for (let i = from; i <= to; i++) entries.push(put(i, `k${i % 7}`, value(i)))
-  const m: AppendEntries = {type: 'AppendEntries', from: LEADER, to: 2, term: TERM, prevLogIndex: from - 1, prevLogTerm: from === 1 ? 0 : TERM, entries, leaderCommit: to, readSeq: 0}
+  const m: AppendEntries = {
+    type: 'AppendEntries',
+    from: LEADER,
+    to: 2,
+    term: TERM,
+    prevLogIndex: from - 1,
+    prevLogTerm: from === 1 ? 0 : TERM,
+    entries,
+    leaderCommit: to,
+    readSeq: 0,
+  }
   replica.receive(m)
   replica.process()
 }
@@ -66,14 +76,20 @@ test('the log is compacted only once the stepwise encoding is done, at the index
   }
   assert.ok(steps >= 3, `${steps} steps`)
   assert.equal(replica.status().snapshotIndex, 12)
-  assert.ok(lines.some((l) => /^snapshot taken at 12 \(term 3, 7 keys, .* encoded in \d+ steps\)$/.test(l)), lines.join('\n'))
+  assert.ok(
+    lines.some((l) => /^snapshot taken at 12 \(term 3, 7 keys, .* encoded in \d+ steps\)$/.test(l)),
+    lines.join('\n'),
+  )
 
   const state = reload(fs)
   assert.equal(state.snapshot?.lastIncludedIndex, 12)
   const data = new Map((state.snapshot!.data as KvSnapshot).data)
   assert.equal(data.get('k5'), 'v12', 'the state at 12')
   assert.equal(data.get('k6'), 'v6', 'not v13: written after the capture')
-  assert.deepEqual(state.entries.map((e) => e.index), [13, 14, 15])
+  assert.deepEqual(
+    state.entries.map((e) => e.index),
+    [13, 14, 15],
+  )
 })
 
 test('a crash in the middle of a snapshot job loses only the job', () => {
@@ -85,7 +101,10 @@ test('a crash in the middle of a snapshot job loses only the job', () => {
   fs.crash(new Prng(5), {tornProbability: 0})
   const state = reload(fs)
   assert.equal(state.snapshot, null)
-  assert.deepEqual(state.entries.map((e) => e.index), Array.from({length: 12}, (_, i) => i + 1))
+  assert.deepEqual(
+    state.entries.map((e) => e.index),
+    Array.from({length: 12}, (_, i) => i + 1),
+  )
 })
 
 test("a job overtaken by the leader's snapshot is dropped, and the leader's snapshot stays", () => {
@@ -95,13 +114,19 @@ test("a job overtaken by the leader's snapshot is dropped, and the leader's snap
   feed(replica, 1, 12)
   assert.equal(deferred.length, 1)
   const leaderSnap: InstallSnapshot = {
-    type: 'InstallSnapshot', from: LEADER, to: 2, term: TERM,
+    type: 'InstallSnapshot',
+    from: LEADER,
+    to: 2,
+    term: TERM,
     snapshot: {lastIncludedIndex: 40, lastIncludedTerm: TERM, data: {data: [['k', 'from the leader']], sessions: []} satisfies KvSnapshot},
   }
   replica.receive(leaderSnap)
   replica.process()
   while (deferred.length > 0) deferred.shift()!()
-  assert.ok(lines.some((l) => l.startsWith('snapshot at 12 dropped')), lines.join('\n'))
+  assert.ok(
+    lines.some((l) => l.startsWith('snapshot at 12 dropped')),
+    lines.join('\n'),
+  )
   assert.equal(replica.status().snapshotIndex, 40)
   assert.equal(replica.kv.get('k'), 'from the leader')
   const state = reload(fs)

@@ -21,7 +21,8 @@ const EXPECTED: Record<string, RegExp> = {
   // Issue #12's bugs, back as mutants.
   'commit-before-log': /durability|state machine safety|replica states|leader completeness|linearizability|log matching|exactly-once|storage corruption/,
   'apply-past-commit': /applied <= committed|state machine safety|replica states|linearizability/,
-  'trust-page-cache': /durability|election safety|leader completeness|state machine safety|linearizability|log matching|exactly-once|replica states|storage corruption/,
+  'trust-page-cache':
+    /durability|election safety|leader completeness|state machine safety|linearizability|log matching|exactly-once|replica states|storage corruption/,
   'implicit-sessions': /liveness|exactly-once/,
   // Issue #15's membership rules, broken one at a time (core/membership.ts, server/replica.ts).
   'learner-counts': /election quorum|commit quorum|configuration in force|election safety|leader completeness|state machine safety|linearizability|liveness/,
@@ -29,7 +30,8 @@ const EXPECTED: Record<string, RegExp> = {
   'no-commit-proof': /configuration in force|election quorum|election safety|leader completeness|state machine safety|linearizability|liveness/,
   'ignore-outsider-votes': /liveness/,
   'joint-new-majority-only': /election quorum|commit quorum|configuration in force|election safety|leader completeness|state machine safety|linearizability/,
-  'conf-change-before-own-term-commit': /configuration in force|election quorum|commit quorum|election safety|leader completeness|state machine safety|linearizability/,
+  'conf-change-before-own-term-commit':
+    /configuration in force|election quorum|commit quorum|election safety|leader completeness|state machine safety|linearizability/,
   'campaign-with-unapplied-config': /configuration in force|election quorum|election safety|leader completeness|state machine safety|linearizability|liveness/,
   'snapshot-without-config': /replica states|configuration in force|election quorum|commit quorum|state machine safety|linearizability/,
 }

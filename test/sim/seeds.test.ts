@@ -20,8 +20,7 @@ test(`${SEEDS} fresh simulator seeds from ${START} violate no safety or liveness
     committed += r.committed
     if (!r.ok) {
       assert.fail(
-        `seed ${seed}: ${r.violation!.rule}: ${r.violation!.detail}\n${(r.excerpt ?? []).join('\n')}\n` +
-          `replay: npm run sim -- --seed ${seed} --trace`,
+        `seed ${seed}: ${r.violation!.rule}: ${r.violation!.detail}\n${(r.excerpt ?? []).join('\n')}\n` + `replay: npm run sim -- --seed ${seed} --trace`,
       )
     }
   }
@@ -34,7 +33,11 @@ test(`${SEEDS} fresh simulator seeds from ${START} violate no safety or liveness
 // Seeds that once failed, or that exercise a path a failure was found on: each must pass, and must
 // still exercise that path (when the simulator draws differently, pick new ones with the stats of
 // `runSeed`, and say so in the list).
-const regressions = JSON.parse(readFileSync(new URL('./regressions.json', import.meta.url), 'utf8')) as {seed: number; found: string; exercises: keyof SimStats}[]
+const regressions = JSON.parse(readFileSync(new URL('./regressions.json', import.meta.url), 'utf8')) as {
+  seed: number
+  found: string
+  exercises: keyof SimStats
+}[]
 
 test(`${regressions.length} regression seeds pass and still exercise what they were kept for`, () => {
   for (const r of regressions) {

@@ -42,7 +42,7 @@ test('an empty or missing directory (a wiped disk) is refused, saying why', () =
   assert.match(e.message, /holds no data of node 3: its disk was lost or wiped/)
 })
 
-test('another cluster\'s directory, or another node\'s, is refused', () => {
+test("another cluster's directory, or another node's, is refused", () => {
   const fs = new MemoryFs()
   writeIdentity(fs, '/other-cluster', {clusterId: 'beef', nodeId: 3})
   writeIdentity(fs, '/other-node', {clusterId: 'c0ffee', nodeId: 2})

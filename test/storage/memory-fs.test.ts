@@ -40,7 +40,10 @@ test('unsynced appends survive as a prefix, the last one possibly torn, never ou
   }
   // Whole prefixes and torn ones both occur.
   assert.ok(seen.has('') && seen.has('aaaabbbbcccc') && seen.has('aaaabbbb'))
-  assert.ok([...seen].some((s) => s.length % 4 !== 0), 'some write was torn')
+  assert.ok(
+    [...seen].some((s) => s.length % 4 !== 0),
+    'some write was torn',
+  )
 })
 
 test('a created file whose directory was not fsynced may vanish; an unsynced rename may revert', () => {

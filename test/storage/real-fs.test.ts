@@ -32,7 +32,10 @@ test('real files: append, truncate, hard state, snapshot and torn-tail repair su
     r.storage.close()
 
     // tear the last record of the last segment
-    const segments = fs.readdirSync(dir).filter((n) => n.endsWith('.seg')).sort()
+    const segments = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('.seg'))
+      .sort()
     assert.ok(segments.length > 1 && !segments.includes(segmentFileName(1)), 'compaction removed the first segments')
     const last = path.join(dir, segments.at(-1)!)
     const size = fs.statSync(last).size
@@ -45,7 +48,10 @@ test('real files: append, truncate, hard state, snapshot and torn-tail repair su
     assert.deepEqual(r.state.entries.at(-1), range(31, 31, 2)[0])
     assert.deepEqual(r.lines, [])
     r.storage.close()
-    assert.deepEqual(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp')), [])
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((n) => n.endsWith('.tmp')),
+      [],
+    )
   } finally {
     fs.rmSync(tmp, {recursive: true, force: true})
   }

@@ -50,9 +50,7 @@ interface Coverage {
 }
 
 // STORAGE_SEED=<n> replays one seed; STORAGE_SEEDS=<count> soaks (default 150, about 2 s of CPU).
-const SEEDS = process.env.STORAGE_SEED
-  ? [Number(process.env.STORAGE_SEED)]
-  : Array.from({length: Number(process.env.STORAGE_SEEDS ?? 150)}, (_, i) => i + 1)
+const SEEDS = process.env.STORAGE_SEED ? [Number(process.env.STORAGE_SEED)] : Array.from({length: Number(process.env.STORAGE_SEEDS ?? 150)}, (_, i) => i + 1)
 const STEPS = 200
 
 function snapIndexOf(s: {snapshot: Snapshot | null}): number {

@@ -117,7 +117,10 @@ test('snapshot compaction deletes segments wholly at or below it; a reload retur
   const firstIndexes = segmentFiles(fs).map((n) => Number(/log-(\d+)/.exec(n)![1]))
   assert.ok(firstIndexes[0]! <= 18, 'the segment holding 18 is kept')
   assert.ok(firstIndexes.length < 2 || firstIndexes[1]! > 18, 'every segment wholly below 18 is gone')
-  assert.deepEqual(fs.readdir(DIR).filter((n) => n.endsWith('.snap')), [snapshotFileName(17, 1)])
+  assert.deepEqual(
+    fs.readdir(DIR).filter((n) => n.endsWith('.snap')),
+    [snapshotFileName(17, 1)],
+  )
 
   const {state, lines, storage: s2} = reopen(fs, storage, SMALL)
   assert.deepEqual(state.snapshot, snapshot)
@@ -128,7 +131,10 @@ test('snapshot compaction deletes segments wholly at or below it; a reload retur
   s2.append(range(31, 35, 2))
   s2.saveSnapshot({lastIncludedIndex: 32, lastIncludedTerm: 2, data: 'later'}, false)
   const r3 = reopen(fs, s2, SMALL)
-  assert.deepEqual(fs.readdir(DIR).filter((n) => n.endsWith('.snap')), [snapshotFileName(32, 2)])
+  assert.deepEqual(
+    fs.readdir(DIR).filter((n) => n.endsWith('.snap')),
+    [snapshotFileName(32, 2)],
+  )
   assert.deepEqual(r3.state.entries, range(33, 35, 2))
   // appending below the snapshot is a broken invariant
   assert.throws(() => r3.storage.append([entry(32, 2)]), InvariantError)
@@ -222,7 +228,8 @@ function commitOverOldEntries(mutant?: StorageMutant): string[] {
       const {state} = open(fs, {mutant})
       const c = state.hardState.commitIndex
       const covered = state.entries.filter((e) => e.index <= c && e.index >= 3)
-      if (covered.some((e) => e.term !== 3)) bad.push(`crash after ${calls} calls, seed ${seed}: commit ${c} over ${covered.map((e) => `${e.index}@${e.term}`)}`)
+      if (covered.some((e) => e.term !== 3))
+        bad.push(`crash after ${calls} calls, seed ${seed}: commit ${c} over ${covered.map((e) => `${e.index}@${e.term}`)}`)
     }
   }
   return bad
@@ -280,7 +287,8 @@ test('sync is one fsync for a batch; a new segment adds one directory fsync', ()
   const {storage} = open(fs, {segmentBytesMax: 10_000})
   storage.append(range(1, 1, 1))
   storage.sync()
-  let {fsyncs, dirFsyncs, appends} = fs.stats
+  const {appends} = fs.stats
+  let {fsyncs, dirFsyncs} = fs.stats
   storage.append(range(2, 100, 1))
   assert.equal(fs.stats.appends, appends + 1, 'one write per append call')
   storage.sync()
@@ -301,7 +309,11 @@ test('a torn last record is cut off at every byte offset, and logged', () => {
   for (let cut = lastStart; cut < full.length; cut++) {
     fs.setFile(path, full.subarray(0, cut))
     const {state, lines, storage} = open(fs)
-    assert.deepEqual(state.entries, range(1, 4, 3, (i) => ({n: i, pad: 'p'.repeat(i * 3)})), `cut at ${cut}`)
+    assert.deepEqual(
+      state.entries,
+      range(1, 4, 3, (i) => ({n: i, pad: 'p'.repeat(i * 3)})),
+      `cut at ${cut}`,
+    )
     if (cut === lastStart) {
       assert.deepEqual(lines, [], 'a clean record boundary needs no repair')
     } else {
@@ -350,7 +362,10 @@ test('corruption in a segment that is not the last is an error, even in its fina
   const path = `${DIR}/${first}`
   const last = recordOffsets(fs.readFile(path)).at(-1)!
   flipByte(fs, path, last + 9)
-  assert.throws(() => open(fs, SMALL), (err: unknown) => err instanceof StorageCorruptionError && err.file === path && err.offset === last)
+  assert.throws(
+    () => open(fs, SMALL),
+    (err: unknown) => err instanceof StorageCorruptionError && err.file === path && err.offset === last,
+  )
   // a truncated non-last segment is no torn tail either
   const fs2 = freshWith((s) => s.append(range(1, 20, 1)))
   const p2 = `${DIR}/${segmentFiles(fs2)[0]}`
@@ -362,7 +377,10 @@ test('a missing segment (a gap in indexes) is an error', () => {
   const fs = freshWith((s) => s.append(range(1, 30, 1)))
   const names = segmentFiles(fs)
   fs.unlink(`${DIR}/${names[1]}`)
-  assert.throws(() => open(fs, SMALL), (err: unknown) => err instanceof StorageCorruptionError && err.file === `${DIR}/${names[2]}` && /gap/.test(err.message))
+  assert.throws(
+    () => open(fs, SMALL),
+    (err: unknown) => err instanceof StorageCorruptionError && err.file === `${DIR}/${names[2]}` && /gap/.test(err.message),
+  )
   const fs2 = freshWith((s) => s.append(range(1, 30, 1)))
   fs2.unlink(`${DIR}/${segmentFiles(fs2)[0]}`)
   assert.throws(() => open(fs2, SMALL), /entries 1\.\.\d+ are missing/)
@@ -376,7 +394,10 @@ test('an unreadable snapshot is an error when it is the only one, a logged fallb
   const snap10 = `${DIR}/${snapshotFileName(10, 1)}`
   const good10 = fs.readFile(snap10).slice()
   flipByte(fs, snap10, 9)
-  assert.throws(() => open(fs, SMALL), (err: unknown) => err instanceof StorageCorruptionError && err.file === snap10 && err.offset === 0)
+  assert.throws(
+    () => open(fs, SMALL),
+    (err: unknown) => err instanceof StorageCorruptionError && err.file === snap10 && err.offset === 0,
+  )
 
   // an older readable snapshot next to a damaged newer one (possible only after a crash in between)
   fs.setFile(snap10, good10)
@@ -405,7 +426,10 @@ test('a damaged hard-state file is an error', () => {
     s.sync()
   })
   flipByte(fs, `${DIR}/hardstate`, 9)
-  assert.throws(() => open(fs), (err: unknown) => err instanceof StorageCorruptionError && err.file === `${DIR}/hardstate`)
+  assert.throws(
+    () => open(fs),
+    (err: unknown) => err instanceof StorageCorruptionError && err.file === `${DIR}/hardstate`,
+  )
 })
 
 test('leftover temporary files and segments below the snapshot are removed on load, with a log line', () => {
@@ -424,7 +448,10 @@ test('leftover temporary files and segments below the snapshot are removed on lo
   fs.setFile(`${DIR}/hardstate.tmp`, new Uint8Array([1, 2, 3]))
   const {state, lines} = open(fs, SMALL)
   assert.deepEqual(state.entries, range(21, 30, 1))
-  assert.deepEqual(fs.readdir(DIR).filter((n) => n.endsWith('.tmp') || deleted.includes(n)), [])
+  assert.deepEqual(
+    fs.readdir(DIR).filter((n) => n.endsWith('.tmp') || deleted.includes(n)),
+    [],
+  )
   assert.equal(lines.length, 3, lines.join('\n'))
   assert.match(lines[0]!, /removing leftover temporary file: .*hardstate\.tmp/)
   assert.match(lines[1]!, /removing segment wholly covered by the snapshot at 20/)

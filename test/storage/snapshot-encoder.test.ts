@@ -21,7 +21,12 @@ function joined(chunks: Uint8Array[]): Uint8Array {
 function kvSnapshot(keys: number, prng: Prng, valueBytes = 20): Snapshot {
   const data: [string, string][] = []
   for (let i = 0; i < keys; i++) data.push([`key-${i}-${'é'.repeat(prng.int(0, 3))}`, 'v'.repeat(prng.int(0, valueBytes))])
-  const sessions = Array.from({length: prng.int(0, 40)}, (_, i) => [`client-${i}`, prng.int(1, 1e6), {ok: true, previous: i % 2 ? null : 'x'}, prng.int(1, 1e9)])
+  const sessions = Array.from({length: prng.int(0, 40)}, (_, i) => [
+    `client-${i}`,
+    prng.int(1, 1e6),
+    {ok: true, previous: i % 2 ? null : 'x'},
+    prng.int(1, 1e9),
+  ])
   return {lastIncludedIndex: prng.int(1, 2 ** 40), lastIncludedTerm: prng.int(1, 1e6), data: {data, sessions}}
 }
 
@@ -45,7 +50,18 @@ test('stepwise encoding is byte-identical to the one-shot record, at every array
 })
 
 test('other snapshot data (a string, null, a nested object, big values) still matches', () => {
-  for (const data of ['ten', null, {a: {b: [1, 2, 3]}, c: [[1], ['x']]}, {data: [['k', 'x'.repeat(1 << 20)], ['l', 'y'.repeat(1 << 20)]], sessions: []}]) {
+  for (const data of [
+    'ten',
+    null,
+    {a: {b: [1, 2, 3]}, c: [[1], ['x']]},
+    {
+      data: [
+        ['k', 'x'.repeat(1 << 20)],
+        ['l', 'y'.repeat(1 << 20)],
+      ],
+      sessions: [],
+    },
+  ]) {
     const snap = {lastIncludedIndex: 12, lastIncludedTerm: 3, data}
     assert.ok(Buffer.from(joined(new SnapshotEncoder(snap).finish().chunks)).equals(Buffer.from(oneShot(snap))), JSON.stringify(data).slice(0, 40))
   }

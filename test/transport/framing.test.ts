@@ -1,14 +1,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {Prng} from '../../src/lib/prng.js'
-import {
-  decodeBody,
-  DEFAULT_MAX_FRAME_BYTES,
-  encodeBody,
-  encodeFrame,
-  FrameDecoder,
-  FrameError,
-} from '../../src/transport/framing.js'
+import {decodeBody, DEFAULT_MAX_FRAME_BYTES, encodeBody, encodeFrame, FrameDecoder, FrameError} from '../../src/transport/framing.js'
 import {sampleMessages} from './helpers.js'
 
 function sampleValues(rand: () => number): unknown[] {
@@ -21,7 +14,10 @@ function sampleValues(rand: () => number): unknown[] {
 }
 
 test('frames decode identically whatever the chunk boundaries', () => {
-  const rand = ((p) => () => p.next())(new Prng(12345))
+  const rand = (
+    (p) => () =>
+      p.next()
+  )(new Prng(12345))
   const values = sampleValues(rand)
   const stream = Buffer.concat(values.map((v) => encodeFrame(v)))
   for (let round = 0; round < 40; round++) {
@@ -81,7 +77,10 @@ test('a frame exactly at the limit passes; one byte more fails', () => {
   assert.deepEqual(ok.frames, [atLimit])
 
   const over = 'a'.repeat(limit - 2)
-  assert.throws(() => encodeFrame(over, limit), (e: unknown) => e instanceof FrameError && e.reason === 'oversized')
+  assert.throws(
+    () => encodeFrame(over, limit),
+    (e: unknown) => e instanceof FrameError && e.reason === 'oversized',
+  )
   const bad = new FrameDecoder({maxFrameBytes: limit}).push(encodeFrame(over))
   assert.equal(bad.error?.reason, 'oversized')
   assert.equal(DEFAULT_MAX_FRAME_BYTES, 16 * 1024 * 1024)
@@ -105,7 +104,10 @@ test('garbage bodies, empty frames and trailing bytes are malformed', () => {
 })
 
 test('random byte soup never throws out of the decoder', () => {
-  const rand = ((p) => () => p.next())(new Prng(99))
+  const rand = (
+    (p) => () =>
+      p.next()
+  )(new Prng(99))
   for (let i = 0; i < 500; i++) {
     const decoder = new FrameDecoder({maxFrameBytes: 4096})
     const bytes = Buffer.from(Array.from({length: 5 + Math.floor(rand() * 300)}, () => Math.floor(rand() * 256)))

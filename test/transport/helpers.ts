@@ -98,9 +98,7 @@ export class RawConn {
   }
 }
 
-export async function startServer(
-  overrides: Partial<NodeServerOptions> = {},
-): Promise<{server: NodeServer; port: number; logs: string[]}> {
+export async function startServer(overrides: Partial<NodeServerOptions> = {}): Promise<{server: NodeServer; port: number; logs: string[]}> {
   const logs: string[] = []
   const server = new NodeServer({
     nodeId: 1,

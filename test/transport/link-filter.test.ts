@@ -16,9 +16,17 @@ test('no rules: everybody reaches everybody, all in group 1', () => {
 })
 
 test('partition 1,2 3,4,5: only same-group links pass, both ways', () => {
-  const f = new LinkFilter({groups: [[1, 2], [3, 4, 5]]})
-  for (const [a, b] of pairs(5)) assert.equal(f.allows(a, b), (a <= 2) === (b <= 2), `${a}->${b}`)
-  assert.deepEqual([1, 2, 3, 4, 5].map((id) => f.groupOf(id)), [1, 1, 2, 2, 2])
+  const f = new LinkFilter({
+    groups: [
+      [1, 2],
+      [3, 4, 5],
+    ],
+  })
+  for (const [a, b] of pairs(5)) assert.equal(f.allows(a, b), a <= 2 === b <= 2, `${a}->${b}`)
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map((id) => f.groupOf(id)),
+    [1, 1, 2, 2, 2],
+  )
 })
 
 test('nodes not named form one more group together', () => {
@@ -48,7 +56,16 @@ test('one-way cuts drop a single direction', () => {
 
 test('bad rules are refused and the old rules stay', () => {
   const f = new LinkFilter({groups: [[1], [2]]})
-  assert.throws(() => f.set({groups: [[1, 2], [2, 3]]}), /node 2 is in more than one group/)
+  assert.throws(
+    () =>
+      f.set({
+        groups: [
+          [1, 2],
+          [2, 3],
+        ],
+      }),
+    /node 2 is in more than one group/,
+  )
   assert.throws(() => f.set({groups: [[0]]}), /not a node id/)
   assert.equal(f.allows(1, 2), false)
   // rules() is a copy: mutating it changes nothing.

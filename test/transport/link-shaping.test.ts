@@ -7,19 +7,41 @@ import {shapeMessage} from '../../src/transport/link-shaping.js'
 import {Prng} from '../../src/lib/prng.js'
 
 test('link faults are kept per direction, shown in the rules and the description, and partition nothing', () => {
-  const f = new LinkFilter({groups: [], links: [{from: 1, to: 2, delayMs: 100, jitterMs: 20}, {from: 2, to: 1, loss: 0.1, duplicate: 0.05}]})
+  const f = new LinkFilter({
+    groups: [],
+    links: [
+      {from: 1, to: 2, delayMs: 100, jitterMs: 20},
+      {from: 2, to: 1, loss: 0.1, duplicate: 0.05},
+    ],
+  })
   assert.equal(f.partitioned, true)
   assert.ok(f.allows(1, 2) && f.allows(2, 1))
   assert.deepEqual(f.linkFault(1, 2), {from: 1, to: 2, delayMs: 100, jitterMs: 20})
   assert.equal(f.linkFault(1, 3), undefined)
-  assert.deepEqual(f.rules(), {groups: [], links: [{from: 1, to: 2, delayMs: 100, jitterMs: 20}, {from: 2, to: 1, loss: 0.1, duplicate: 0.05}]})
+  assert.deepEqual(f.rules(), {
+    groups: [],
+    links: [
+      {from: 1, to: 2, delayMs: 100, jitterMs: 20},
+      {from: 2, to: 1, loss: 0.1, duplicate: 0.05},
+    ],
+  })
   assert.equal(describeRules(f.rules()), 'links 1>2: delay 100ms±20ms; 2>1: loss 10%, duplicate 5%')
   // Entries that do nothing are dropped; bad ones are refused and the old rules stay.
   f.set({groups: [[1]], links: [{from: 3, to: 1, delayMs: 0}]})
   assert.deepEqual(f.rules(), {groups: [[1]]})
   assert.throws(() => f.set({groups: [], links: [{from: 1, to: 2, loss: 1.5}]}), /loss must be a share/)
   assert.throws(() => f.set({groups: [], links: [{from: 1, to: 1, delayMs: 5}]}), /link to itself/)
-  assert.throws(() => f.set({groups: [], links: [{from: 1, to: 2, delayMs: 5}, {from: 1, to: 2, loss: 0.5}]}), /two fault entries/)
+  assert.throws(
+    () =>
+      f.set({
+        groups: [],
+        links: [
+          {from: 1, to: 2, delayMs: 5},
+          {from: 1, to: 2, loss: 0.5},
+        ],
+      }),
+    /two fault entries/,
+  )
   assert.throws(() => f.set({groups: [], links: [{from: 1, to: 2, delayMs: -1}]}), /delayMs must be/)
   assert.deepEqual(f.rules(), {groups: [[1]]})
 })

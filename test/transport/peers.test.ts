@@ -89,7 +89,11 @@ test('a partition drops peer messages between groups both ways; after heal they 
   }
   try {
     connectAll(nodes)
-    await exchange(1, [[2, 3], [1, 3], [1, 2]])
+    await exchange(1, [
+      [2, 3],
+      [1, 3],
+      [1, 2],
+    ])
 
     // raftctl partition 1 2,3 — every node applies the same rules.
     for (const n of nodes) n.filter.set({groups: [[1], [2, 3]]})
@@ -109,7 +113,11 @@ test('a partition drops peer messages between groups both ways; after heal they 
 
     // raftctl partition --heal
     for (const n of nodes) n.filter.heal()
-    await exchange(5, [[2, 3], [1, 3], [1, 2]])
+    await exchange(5, [
+      [2, 3],
+      [1, 3],
+      [1, 2],
+    ])
   } finally {
     await stopAll(nodes)
   }
@@ -138,8 +146,14 @@ test('a restarted node is redialled and receives again', async () => {
     a.transport!.send(heartbeat(1, 2, 3))
     await waitFor(() => b.received.some((m) => m.term === 3), 3000, 'delivery after restart')
     assert.equal(a.transport!.isConnected(2), true)
-    assert.ok(a.logs.some((l) => /lost connection to peer 2/.test(l)), a.logs.join('\n'))
-    assert.ok(a.logs.some((l) => /connected to peer 2/.test(l)), a.logs.join('\n'))
+    assert.ok(
+      a.logs.some((l) => /lost connection to peer 2/.test(l)),
+      a.logs.join('\n'),
+    )
+    assert.ok(
+      a.logs.some((l) => /connected to peer 2/.test(l)),
+      a.logs.join('\n'),
+    )
   } finally {
     await stopAll(nodes)
   }
@@ -211,18 +225,29 @@ test('a stalled peer costs bounded memory: old messages are dropped, send() neve
   try {
     const big = 'x'.repeat(10_000)
     const append = (i: number): Message => ({
-      type: 'AppendEntries', from: 1, to: 2, term: 1, prevLogIndex: i, prevLogTerm: 1,
-      entries: [{term: 1, index: i + 1, type: 'normal', data: big}], leaderCommit: 0, readSeq: 0,
+      type: 'AppendEntries',
+      from: 1,
+      to: 2,
+      term: 1,
+      prevLogIndex: i,
+      prevLogTerm: 1,
+      entries: [{term: 1, index: i + 1, type: 'normal', data: big}],
+      leaderCommit: 0,
+      readSeq: 0,
     })
     let offered = 0
     const send = (m: Message): void => {
       offered++
       transport.send(m)
     }
-    await waitFor(() => {
-      send(heartbeat(1, 2))
-      return transport.isConnected(2)
-    }, 2000, 'connected')
+    await waitFor(
+      () => {
+        send(heartbeat(1, 2))
+        return transport.isConnected(2)
+      },
+      2000,
+      'connected',
+    )
     const started = Date.now()
     for (let round = 0; round < 30; round++) {
       for (let i = 0; i < 100; i++) send(append(round * 100 + i))
@@ -302,7 +327,10 @@ test('a faulty link delays, loses and duplicates what it carries, one direction 
     a.transport!.send(heartbeat(1, 2, 4))
     await waitFor(() => b.received.length === 4, 2000, 'both copies')
     await sleep(50)
-    assert.deepEqual(b.received.slice(2).map((m) => m.term), [4, 4])
+    assert.deepEqual(
+      b.received.slice(2).map((m) => m.term),
+      [4, 4],
+    )
     const stats = a.transport!.stats()
     assert.equal(stats.filtered, 20)
     assert.equal(stats.duplicated, 1)

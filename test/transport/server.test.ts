@@ -40,7 +40,10 @@ test('a wrong secret is refused: the client gets an auth error, the server count
   try {
     await assert.rejects(connectClient(port, {secret: 'not-the-secret'}), isTransportError('auth', /refused.*wrong cluster secret/))
     await waitFor(() => server.stats().authFailures === 1, 1000, 'auth failure counted')
-    assert.ok(logs.some((l) => /^auth failure from 127\.0\.0\.1:\d+: wrong cluster secret$/.test(l)), logs.join('\n'))
+    assert.ok(
+      logs.some((l) => /^auth failure from 127\.0\.0\.1:\d+: wrong cluster secret$/.test(l)),
+      logs.join('\n'),
+    )
   } finally {
     await server.close()
   }
@@ -143,31 +146,60 @@ test('fuzz: garbage of every kind closes only its own connection; the node keeps
     {name: 'raft message before the handshake', run: (r) => r.send({k: 'raft', msg: heartbeat(2, 1)}), counter: 'authFailures'},
     {name: 'wrong-shape auth frame', run: (r) => r.send({k: 'auth', v: 1, clusterId: CLUSTER, role: 'admin'}), counter: 'authFailures'},
     {name: 'nothing at all', run: () => {}, counter: 'handshakeTimeouts'},
-    {name: 'truncated frame, then end of stream', run: (r) => (r.write(Buffer.concat([lengthPrefix(100), randomBytes(10)])), r.socket.end()), counter: 'badFrames'},
+    {
+      name: 'truncated frame, then end of stream',
+      run: (r) => (r.write(Buffer.concat([lengthPrefix(100), randomBytes(10)])), r.socket.end()),
+      counter: 'badFrames',
+    },
     // After authenticating as a client.
     {name: 'random bytes after auth', auth: 'client', run: (r) => r.write(Buffer.concat([lengthPrefix(50), randomBytes(50)])), counter: 'any'},
-    {name: 'malformed MessagePack after auth', auth: 'client', run: (r) => r.write(Buffer.concat([lengthPrefix(2), Buffer.from([0x92, 0x01])])), counter: 'badFrames'},
+    {
+      name: 'malformed MessagePack after auth',
+      auth: 'client',
+      run: (r) => r.write(Buffer.concat([lengthPrefix(2), Buffer.from([0x92, 0x01])])),
+      counter: 'badFrames',
+    },
     {name: '4 GiB length prefix after auth', auth: 'client', run: (r) => r.write(lengthPrefix(0xffffffff)), counter: 'badFrames'},
     {name: '17 MiB length prefix after auth', auth: 'client', run: (r) => r.write(lengthPrefix(17 * 1024 * 1024)), counter: 'badFrames'},
-    {name: 'truncated frame after auth', auth: 'client', run: (r) => (r.write(Buffer.concat([lengthPrefix(1000), randomBytes(100)])), r.socket.end()), counter: 'badFrames'},
+    {
+      name: 'truncated frame after auth',
+      auth: 'client',
+      run: (r) => (r.write(Buffer.concat([lengthPrefix(1000), randomBytes(100)])), r.socket.end()),
+      counter: 'badFrames',
+    },
     {name: 'request without id', auth: 'client', run: (r) => r.send({k: 'req', body: 1}), counter: 'badFrames'},
     {name: 'unknown envelope', auth: 'client', run: (r) => r.send({k: 'nope'}), counter: 'badFrames'},
     {name: 'a bare array', auth: 'client', run: (r) => r.send([1, 2, 3]), counter: 'badFrames'},
     {name: 'raft message on a client connection', auth: 'client', run: (r) => r.send({k: 'raft', msg: heartbeat(2, 1)}), counter: 'badFrames'},
     // After authenticating as peer 2.
     {name: 'unknown message type', auth: 'peer', run: (r) => r.send({k: 'raft', msg: {type: 'Bogus', from: 2, to: 1, term: 1}}), counter: 'badFrames'},
-    {name: 'message missing fields', auth: 'peer', run: (r) => r.send({k: 'raft', msg: {type: 'AppendEntries', from: 2, to: 1, term: 1}}), counter: 'badFrames'},
+    {
+      name: 'message missing fields',
+      auth: 'peer',
+      run: (r) => r.send({k: 'raft', msg: {type: 'AppendEntries', from: 2, to: 1, term: 1}}),
+      counter: 'badFrames',
+    },
     {name: 'negative term', auth: 'peer', run: (r) => r.send({k: 'raft', msg: {...heartbeat(2, 1), term: -1}}), counter: 'badFrames'},
     {name: 'fractional index', auth: 'peer', run: (r) => r.send({k: 'raft', msg: {...heartbeat(2, 1), prevLogIndex: 1.5}}), counter: 'badFrames'},
     {name: 'entries not an array', auth: 'peer', run: (r) => r.send({k: 'raft', msg: {...heartbeat(2, 1), entries: {0: 1}}}), counter: 'badFrames'},
-    {name: 'bad entry', auth: 'peer', run: (r) => r.send({k: 'raft', msg: {...heartbeat(2, 1), entries: [{term: 1, index: 1, type: 'weird'}]}}), counter: 'badFrames'},
+    {
+      name: 'bad entry',
+      auth: 'peer',
+      run: (r) => r.send({k: 'raft', msg: {...heartbeat(2, 1), entries: [{term: 1, index: 1, type: 'weird'}]}}),
+      counter: 'badFrames',
+    },
     {name: 'spoofed from', auth: 'peer', run: (r) => r.send({k: 'raft', msg: heartbeat(3, 1)}), counter: 'badFrames'},
     {name: 'addressed to another node', auth: 'peer', run: (r) => r.send({k: 'raft', msg: heartbeat(2, 5)}), counter: 'badFrames'},
     {name: 'request on a peer connection', auth: 'peer', run: (r) => r.send({k: 'req', id: 1, body: 1}), counter: 'badFrames'},
   ]
   // More random soup, after auth, from a seed.
   for (let i = 0; i < 10; i++) {
-    cases.push({name: `random soup #${i}`, auth: i % 2 ? 'peer' : 'client', run: (r) => r.write(Buffer.concat([lengthPrefix(rand.int(1, 64)), randomBytes(64)])), counter: 'any'})
+    cases.push({
+      name: `random soup #${i}`,
+      auth: i % 2 ? 'peer' : 'client',
+      run: (r) => r.write(Buffer.concat([lengthPrefix(rand.int(1, 64)), randomBytes(64)])),
+      counter: 'any',
+    })
   }
   try {
     for (const c of cases) {
@@ -190,8 +222,14 @@ test('fuzz: garbage of every kind closes only its own connection; the node keeps
       }
     }
     assert.deepEqual(received, [], 'nothing bad reached onPeerMessage')
-    assert.ok(logs.some((l) => /^bad frame from 127\.0\.0\.1:\d+: oversized frame \(4294967295 bytes/.test(l)), logs.join('\n'))
-    assert.ok(logs.some((l) => /^bad frame from peer 2 \(127\.0\.0\.1:\d+\): unknown message type "Bogus"$/.test(l)), logs.join('\n'))
+    assert.ok(
+      logs.some((l) => /^bad frame from 127\.0\.0\.1:\d+: oversized frame \(4294967295 bytes/.test(l)),
+      logs.join('\n'),
+    )
+    assert.ok(
+      logs.some((l) => /^bad frame from peer 2 \(127\.0\.0\.1:\d+\): unknown message type "Bogus"$/.test(l)),
+      logs.join('\n'),
+    )
     assert.ok(logs.some((l) => /^handshake timeout from 127\.0\.0\.1:\d+/.test(l)))
 
     // The node is still fine: a proper client authenticates and gets answers, a proper peer delivers.
@@ -236,7 +274,10 @@ test('requests: many in flight, answered in completion order; handler errors com
     )
     assert.deepEqual(await Promise.all(requests), [0, 1, 2, 3])
     assert.deepEqual(order, [3, 1, 2, 0])
-    await assert.rejects(client.request({fail: 'not-leader'}), (e: unknown) => e instanceof TransportError && e.code === 'remote' && e.remoteCode === 'not-leader')
+    await assert.rejects(
+      client.request({fail: 'not-leader'}),
+      (e: unknown) => e instanceof TransportError && e.code === 'remote' && e.remoteCode === 'not-leader',
+    )
     await assert.rejects(client.request({delayMs: 300}, 50), isTransportError('timeout'))
     // The late answer to the timed-out request is ignored; the connection keeps working.
     assert.equal(await client.request({value: 'after'}), 'after')
@@ -270,7 +311,10 @@ test('events: a subscribed client receives pushed events until it goes away', as
     assert.equal(await client.request('subscribe'), 'subscribed')
     for (const ctx of subscribers) for (let i = 0; i < 3; i++) assert.equal(ctx.push({type: 'leader', term: i}), true)
     await waitFor(() => events.length === 3, 1000, 'events')
-    assert.deepEqual(events, [0, 1, 2].map((term) => ({type: 'leader', term})))
+    assert.deepEqual(
+      events,
+      [0, 1, 2].map((term) => ({type: 'leader', term})),
+    )
     await client.close()
     await waitFor(() => closedSubscriptions === 1, 1000, 'subscription dropped')
     assert.equal(subscribers.size, 0)
@@ -315,7 +359,10 @@ test('a port in use rejects listen() with a clear error', async () => {
   const {NodeServer} = await import('../../src/transport/server.js')
   const second = new NodeServer({nodeId: 2, clusterId: CLUSTER, secret: SECRET, port})
   try {
-    await assert.rejects(second.listen(), isTransportError('listen', new RegExp(`node 2 cannot listen on 127\\.0\\.0\\.1:${port}: address already in use \\(EADDRINUSE\\)`)))
+    await assert.rejects(
+      second.listen(),
+      isTransportError('listen', new RegExp(`node 2 cannot listen on 127\\.0\\.0\\.1:${port}: address already in use \\(EADDRINUSE\\)`)),
+    )
   } finally {
     await second.close()
     await server.close()

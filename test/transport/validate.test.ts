@@ -28,7 +28,16 @@ test('malformed messages are refused with a reason', () => {
     [{...hb, entries: [{term: 1, index: 1}]}, /entry type/],
     [{...hb, entries: [{term: 1, index: 2, type: 'normal'}]}, /index is 2, expected 1/],
     [{...hb, entries: [{term: 4, index: 1, type: 'normal'}]}, /out of order/],
-    [{...hb, entries: [{term: 2, index: 1, type: 'normal'}, {term: 1, index: 2, type: 'normal'}]}, /out of order/],
+    [
+      {
+        ...hb,
+        entries: [
+          {term: 2, index: 1, type: 'normal'},
+          {term: 1, index: 2, type: 'normal'},
+        ],
+      },
+      /out of order/,
+    ],
     [{...hb, prevLogTerm: 9}, /prevLogTerm 9 is above term 3/],
     [{type: 'RequestVote', from: 2, to: 1, term: 1, lastLogIndex: 0, lastLogTerm: 0, preVote: 1, transfer: false}, /preVote is not a boolean/],
     [{type: 'AppendEntriesResponse', from: 2, to: 1, term: 1, success: true, matchIndex: 1, rejectedIndex: 0, conflictIndex: 0, readSeq: 0}, /conflictTerm/],

@@ -59,8 +59,21 @@ class FakeNode {
 
   status(): NodeStatus {
     return {
-      id: this.id, pid: 1000 + this.id, role: this.id === 1 ? 'leader' : 'follower', term: 3, leader: 1, lastIndex: 5, commitIndex: 5,
-      appliedIndex: 5, snapshotIndex: 0, group: 1, partition: null, badFrames: 0, authFailures: 0, keys: 0, uptimeMs: 1,
+      id: this.id,
+      pid: 1000 + this.id,
+      role: this.id === 1 ? 'leader' : 'follower',
+      term: 3,
+      leader: 1,
+      lastIndex: 5,
+      commitIndex: 5,
+      appliedIndex: 5,
+      snapshotIndex: 0,
+      group: 1,
+      partition: null,
+      badFrames: 0,
+      authFailures: 0,
+      keys: 0,
+      uptimeMs: 1,
     }
   }
 }
@@ -110,7 +123,10 @@ test('polls status over one connection per node; a node with nothing listening i
     const n1 = await new FakeNode(1).start()
     sc.later(() => n1.server.close())
     n1.emit('became leader of term 3')
-    const config = configFor([{id: 1, port: n1.port}, {id: 2, port: await freePort()}])
+    const config = configFor([
+      {id: 1, port: n1.port},
+      {id: 2, port: await freePort()},
+    ])
     const source = new ClusterSource(sc.dir, config, SECRET, 500)
     sc.later(() => source.close())
     const events: NodeEvent[] = []
@@ -118,7 +134,13 @@ test('polls status over one connection per node; a node with nothing listening i
 
     const first = await source.poll()
     assert.equal(first.leader, 1)
-    assert.deepEqual(first.nodes.map((n) => [n.id, n.role, n.up]), [[1, 'leader', true], [2, 'down', false]])
+    assert.deepEqual(
+      first.nodes.map((n) => [n.id, n.role, n.up]),
+      [
+        [1, 'leader', true],
+        [2, 'down', false],
+      ],
+    )
     await waitFor('the backfill', () => events.some((e) => e.text === 'became leader of term 3'))
     await waitFor('the subscription', () => n1.subscribers.size === 1)
     n1.emit('snapshot taken at 10')
@@ -190,7 +212,10 @@ test('a node without `subscribe` has its events polled with each status', async 
     await waitFor('the fallback decided', () => n1.requests.includes('subscribe') && n1.requests.includes('events'))
     n1.emit('election started for term 4')
     await source.poll()
-    assert.ok(events.some((e) => e.text === 'election started for term 4'), 'the event came with the poll')
+    assert.ok(
+      events.some((e) => e.text === 'election started for term 4'),
+      'the event came with the poll',
+    )
   } finally {
     await sc.done()
   }

@@ -114,7 +114,10 @@ test('a node whose process is alive but does not answer says so; a paused one sa
 })
 
 test('a 60x20 terminal: the columns that fit, the short header and footer; too small says so', () => {
-  const s = stateOf([{type: 'status', status: healthy(7, 1_234_567), time: T0}, {type: 'events', events: [event(1, T0, {type: 'became-leader', term: 7})]}])
+  const s = stateOf([
+    {type: 'status', status: healthy(7, 1_234_567), time: T0},
+    {type: 'events', events: [event(1, T0, {type: 'became-leader', term: 7})]},
+  ])
   const out = frame(s, {width: 60, height: 19})
   assertFits(out, 60, 19)
   const cut = out.split('\n').filter((l) => l.includes('…') && !/^\d\d:\d\d:\d\d /.test(l))
@@ -138,7 +141,16 @@ test('nothing exceeds 80 columns: 15 nodes, 7-digit indexes, a long directory, l
   for (let id = 1; id <= 15; id++) nodes[id] = id === 7 ? 'down' : {role: id === 1 ? 'leader' : 'follower', term: 123456, commit: 9_999_999 - id * 1000}
   const s = stateOf(
     [
-      {type: 'status', status: snapshot(nodes, {groups: [[1, 2, 3, 4, 5, 6], [8, 9, 10, 11, 12]]}), time: T0},
+      {
+        type: 'status',
+        status: snapshot(nodes, {
+          groups: [
+            [1, 2, 3, 4, 5, 6],
+            [8, 9, 10, 11, 12],
+          ],
+        }),
+        time: T0,
+      },
       {type: 'events', events: [event(3, T0, {type: 'snapshot-taken', index: 9_999_999_999, term: 123456, keys: 1_234_567_890, bytes: 9e12, steps: 100000})]},
       {type: 'move', delta: 14},
     ],
@@ -261,7 +273,12 @@ test('the container polls, keys select and act on a node, results land in the fe
 })
 
 test('membership: rows follow the members; a learner is shown as one; the configuration is on the summary line, yellow while joint', () => {
-  const grown = snapshot({1: {role: 'leader', term: 3, commit: 40}, 2: {role: 'follower', term: 3, commit: 40}, 3: {role: 'follower', term: 3, commit: 40}, 4: {role: 'follower', term: 3, commit: 12}})
+  const grown = snapshot({
+    1: {role: 'leader', term: 3, commit: 40},
+    2: {role: 'follower', term: 3, commit: 40},
+    3: {role: 'follower', term: 3, commit: 40},
+    4: {role: 'follower', term: 3, commit: 12},
+  })
   grown.nodes[3]!.member = 'learner'
   for (const n of grown.nodes.slice(0, 3)) n.member = 'voter'
   grown.configuration = {voters: [1, 2, 3], outgoing: [], learners: [4]}
@@ -269,13 +286,16 @@ test('membership: rows follow the members; a learner is shown as one; the config
   const s = stateOf([{type: 'status', status: grown, time: T0}])
   assert.deepEqual(s.nodeIds, [1, 2, 3, 4])
   // A removed member leaves the rows, and the selection moves off it.
-  const removed = reduce(s, {type: "status", status: {...grown, nodes: grown.nodes.slice(1)}, time: T0 + 1000})
+  const removed = reduce(s, {type: 'status', status: {...grown, nodes: grown.nodes.slice(1)}, time: T0 + 1000})
   assert.deepEqual([removed.nodeIds, removed.selected], [[2, 3, 4], 2])
   const out = frame(s)
   assert.match(out, /^ {3}4 learner +3 /m)
   assert.match(out, /config: voters 1,2,3; learners 4/)
   // Every node a voter: nothing to say.
-  assert.doesNotMatch(frame(stateOf([{type: 'status', status: {...healthy(), configuration: {voters: [1, 2, 3], outgoing: [], learners: []}}, time: T0}])), /config:/)
+  assert.doesNotMatch(
+    frame(stateOf([{type: 'status', status: {...healthy(), configuration: {voters: [1, 2, 3], outgoing: [], learners: []}}, time: T0}])),
+    /config:/,
+  )
   const joint = {...grown, configuration: {voters: [1, 2, 4], outgoing: [1, 2, 3], learners: []}}
   const colored = frame(stateOf([{type: 'status', status: joint, time: T0}]), {color: true})
   assert.match(stripAnsi(colored), /config: joint 1,2,4 \/ 1,2,3/)

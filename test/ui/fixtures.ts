@@ -3,8 +3,7 @@ import type {ClusterStatus, NodeRow} from '../../src/cluster/status.js'
 import {formatNodeEvent, type NodeEvent, type NodeEventBody} from '../../src/protocol/events.js'
 
 export type NodeSpec =
-  | 'down'
-  | {role: 'leader' | 'follower' | 'candidate' | 'pre-candidate'; term: number; last?: number; commit?: number; applied?: number; group?: number}
+  'down' | {role: 'leader' | 'follower' | 'candidate' | 'pre-candidate'; term: number; last?: number; commit?: number; applied?: number; group?: number}
 
 /** `snapshot({1: {role:'leader', term:2, commit:10}, 2: 'down', ...}, {groups: [[2]]})` */
 export function snapshot(nodes: Record<number, NodeSpec>, partition: {groups: number[][]} | null = null): ClusterStatus {
@@ -12,7 +11,21 @@ export function snapshot(nodes: Record<number, NodeSpec>, partition: {groups: nu
     const id = Number(key)
     const address = `127.0.0.1:${7100 + id}`
     if (spec === 'down') {
-      return {id, address, pid: null, up: false, role: 'down', term: null, leader: null, lastIndex: null, commitIndex: null, appliedIndex: null, lag: null, group: null, rssBytes: null}
+      return {
+        id,
+        address,
+        pid: null,
+        up: false,
+        role: 'down',
+        term: null,
+        leader: null,
+        lastIndex: null,
+        commitIndex: null,
+        appliedIndex: null,
+        lag: null,
+        group: null,
+        rssBytes: null,
+      }
     }
     const commit = spec.commit ?? 0
     return {

@@ -60,12 +60,7 @@ test('a whole cluster stopping or starting is one line, not one per node', () =>
     ],
     initialState([1, 2, 3, 4, 5]),
   )
-  assert.deepEqual(texts(s).slice(1), [
-    'nodes 1-5 down (leader 3 among them)',
-    'no leader',
-    'nodes 1-5 up',
-    'leader elected: node 3 (term 4)',
-  ])
+  assert.deepEqual(texts(s).slice(1), ['nodes 1-5 down (leader 3 among them)', 'no leader', 'nodes 1-5 up', 'leader elected: node 3 (term 4)'])
 })
 
 test('losing the leader, then electing another, reads as no leader followed by the new leader', () => {
@@ -92,7 +87,10 @@ test('node events by type: elections, leadership, partitions and snapshots are k
   assert.equal(classifyEvent({type: 'snapshot-taken', index: 10000, term: 3, keys: 42, bytes: 1000, steps: 1})?.kind, 'snapshot')
   assert.deepEqual(classifyEvent({type: 'partition-applied', rules: 'groups 3', group: 1}), {kind: 'partition', text: 'partition applied: groups 3'})
   assert.equal(classifyEvent({type: 'partition-healed'})?.kind, 'partition')
-  assert.deepEqual(classifyEvent({type: 'started', pid: 42, address: '127.0.0.1:7101', term: 3, lastIndex: 7}), {kind: 'up', text: 'started (term 3, last index 7)'})
+  assert.deepEqual(classifyEvent({type: 'started', pid: 42, address: '127.0.0.1:7101', term: 3, lastIndex: 7}), {
+    kind: 'up',
+    text: 'started (term 3, last index 7)',
+  })
   assert.equal(classifyEvent({type: 'storage', text: 'torn tail repaired: seg-1 at offset 10 (3 bytes dropped)', recovery: true})?.kind, 'error')
   assert.equal(classifyEvent({type: 'storage', text: 'removing leftover temporary file: x.tmp', recovery: false}), null)
   assert.equal(classifyEvent({type: 'note', text: 'peer 2 unreachable: connect ECONNREFUSED; retrying'}), null)
@@ -108,7 +106,10 @@ test('rewording an event cannot change what the feed makes of it: the type decid
 
 test('an event delivered twice (backfill overlapping the subscription) appears once', () => {
   const e = event(1, T0, {type: 'became-leader', term: 2})
-  const s = run([{type: 'events', events: [e]}, {type: 'events', events: [e, event(2, T0 + 5, {type: 'note', text: 'peer 1 connected from x'})]}])
+  const s = run([
+    {type: 'events', events: [e]},
+    {type: 'events', events: [e, event(2, T0 + 5, {type: 'note', text: 'peer 1 connected from x'})]},
+  ])
   assert.deepEqual(texts(s), ['became leader of term 2'])
   assert.deepEqual(s.feed[0]!.source, {type: 'nodes', nodes: [1]})
 })
@@ -127,7 +128,7 @@ test('the same line from every node becomes one feed line naming them all', () =
   assert.equal(s.feed.length, 1)
   assert.deepEqual(s.feed[0]!.source, {type: 'nodes', nodes: [1, 2, 3]})
   assert.equal(sourceLabel(s.feed[0]!.source), 'n1-3')
-  assert.equal(s.feed[0]!.time, T0 + 1, 'the line carries the first report\'s time')
+  assert.equal(s.feed[0]!.time, T0 + 1, "the line carries the first report's time")
   assert.equal(sourceLabel({type: 'nodes', nodes: [2]}), 'node 2')
   assert.equal(sourceLabel({type: 'nodes', nodes: [1, 3]}), 'n1,3')
   assert.equal(idRanges([1, 2, 3, 5, 7, 8, 9, 11, 12]), '1-3,5,7-9,11,12')
@@ -136,12 +137,18 @@ test('the same line from every node becomes one feed line naming them all', () =
 test('a late backfill of an earlier report moves a merged line back to its time', () => {
   const s = run([
     {type: 'events', events: [event(2, T0 + 100, {type: 'started', pid: 2, address: 'h:2', term: 0, lastIndex: 0})]},
-    {type: 'events', events: [event(1, T0, {type: 'started', pid: 1, address: 'h:1', term: 0, lastIndex: 0}), event(1, T0 + 50, {type: 'became-leader', term: 1})]},
+    {
+      type: 'events',
+      events: [event(1, T0, {type: 'started', pid: 1, address: 'h:1', term: 0, lastIndex: 0}), event(1, T0 + 50, {type: 'became-leader', term: 1})],
+    },
   ])
-  assert.deepEqual(s.feed.map((f) => [f.text, sourceLabel(f.source)]), [
-    ['started (term 0, last index 0)', 'n1,2'],
-    ['became leader of term 1', 'node 1'],
-  ])
+  assert.deepEqual(
+    s.feed.map((f) => [f.text, sourceLabel(f.source)]),
+    [
+      ['started (term 0, last index 0)', 'n1,2'],
+      ['became leader of term 1', 'node 1'],
+    ],
+  )
 })
 
 test('the feed is in time order whatever order the nodes report in, and bounded', () => {
@@ -164,7 +171,14 @@ test('up/down move the selection within the nodes; a key maps to one command', (
   assert.equal(s.selected, 1)
   s = reduce(s, {type: 'move', delta: -1})
   assert.equal(s.selected, 1)
-  s = run([{type: 'move', delta: 1}, {type: 'move', delta: 1}, {type: 'move', delta: 1}], s)
+  s = run(
+    [
+      {type: 'move', delta: 1},
+      {type: 'move', delta: 1},
+      {type: 'move', delta: 1},
+    ],
+    s,
+  )
   assert.equal(s.selected, 3)
   s = reduce(s, {type: 'select', node: 9})
   assert.equal(s.selected, 3)
@@ -201,64 +215,105 @@ test('an action shows while it runs, then its result (or error) replaces it in t
 test('the commit rate is entries per second over the recent snapshots, and starts over after a restart', () => {
   let s = run([{type: 'status', status: healthy(2, 100), time: T0}])
   assert.equal(commitRate(s.samples), null)
-  s = run([1, 2, 3, 4].map((i) => ({type: 'status', status: healthy(2, 100 + 50 * i), time: T0 + 250 * i})), s)
+  s = run(
+    [1, 2, 3, 4].map((i) => ({type: 'status', status: healthy(2, 100 + 50 * i), time: T0 + 250 * i})),
+    s,
+  )
   assert.equal(commitRate(s.samples), 200)
   assert.equal(dashboardView(s, '/d').commitRate, 200)
   // 10 s later: only the window counts (no commits in it).
-  s = run([{type: 'status', status: healthy(2, 300), time: T0 + 11_000}, {type: 'status', status: healthy(2, 300), time: T0 + 16_500}], s)
+  s = run(
+    [
+      {type: 'status', status: healthy(2, 300), time: T0 + 11_000},
+      {type: 'status', status: healthy(2, 300), time: T0 + 16_500},
+    ],
+    s,
+  )
   assert.equal(commitRate(s.samples), 0)
   // No node answers: the rate is not known (rather than the last one seen).
   s = run([{type: 'status', status: snapshot({1: 'down', 2: 'down', 3: 'down'}), time: T0 + 16_800}], s)
   assert.equal(commitRate(s.samples), null)
   // Every node restarted: the commit index starts over, the rate does not go negative.
-  s = run([{type: 'status', status: healthy(3, 5), time: T0 + 17_000}, {type: 'status', status: healthy(3, 15), time: T0 + 18_000}], s)
+  s = run(
+    [
+      {type: 'status', status: healthy(3, 5), time: T0 + 17_000},
+      {type: 'status', status: healthy(3, 15), time: T0 + 18_000},
+    ],
+    s,
+  )
   assert.equal(commitRate(s.samples), 10)
 })
 
 test('rows: role, indexes and how far each node trails the leader; down nodes are listed, not dropped', () => {
-  const s = run([
-    {
-      type: 'status',
-      status: snapshot(
-        {
-          1: {role: 'leader', term: 5, commit: 500},
-          2: {role: 'follower', term: 5, commit: 480, applied: 470},
-          3: 'down',
-          4: {role: 'candidate', term: 6, commit: 20, group: 2},
-          5: {role: 'follower', term: 5, commit: 500},
-        },
-        {groups: [[4]]},
-      ),
-      time: T0,
-    },
-    {type: 'move', delta: 1},
-  ], initialState([1, 2, 3, 4, 5]))
+  const s = run(
+    [
+      {
+        type: 'status',
+        status: snapshot(
+          {
+            1: {role: 'leader', term: 5, commit: 500},
+            2: {role: 'follower', term: 5, commit: 480, applied: 470},
+            3: 'down',
+            4: {role: 'candidate', term: 6, commit: 20, group: 2},
+            5: {role: 'follower', term: 5, commit: 500},
+          },
+          {groups: [[4]]},
+        ),
+        time: T0,
+      },
+      {type: 'move', delta: 1},
+    ],
+    initialState([1, 2, 3, 4, 5]),
+  )
   const v = dashboardView(s, '/tmp/c')
   assert.equal(v.leader, 1)
   assert.equal(v.term, 5)
   assert.equal(v.commitIndex, 500)
-  assert.deepEqual(v.rows.map((r) => [r.id, r.role, r.lag, r.selected]), [
-    [1, 'leader', 0, false],
-    [2, 'follower', 30, true],
-    [3, 'down', null, false],
-    [4, 'candidate', 480, false],
-    [5, 'follower', 0, false],
-  ])
+  assert.deepEqual(
+    v.rows.map((r) => [r.id, r.role, r.lag, r.selected]),
+    [
+      [1, 'leader', 0, false],
+      [2, 'follower', 30, true],
+      [3, 'down', null, false],
+      [4, 'candidate', 480, false],
+      [5, 'follower', 0, false],
+    ],
+  )
   assert.deepEqual(v.down, [3])
   assert.deepEqual(v.groups, [[4], [1, 2, 3, 5]])
   assert.equal(v.upCount, 4)
 })
 
 test('without an agreed leader, lag is measured against the highest commit index', () => {
-  const s = run([{type: 'status', status: snapshot({1: {role: 'candidate', term: 4, commit: 9}, 2: {role: 'follower', term: 3, commit: 7}, 3: 'down'}), time: T0}])
+  const s = run([
+    {type: 'status', status: snapshot({1: {role: 'candidate', term: 4, commit: 9}, 2: {role: 'follower', term: 3, commit: 7}, 3: 'down'}), time: T0},
+  ])
   const v = dashboardView(s, '/d')
   assert.equal(v.leader, null)
-  assert.deepEqual(v.rows.map((r) => r.lag), [0, 2, null])
+  assert.deepEqual(
+    v.rows.map((r) => r.lag),
+    [0, 2, null],
+  )
 })
 
 test('partition groups include the nodes not named, as one more group', () => {
-  assert.deepEqual(partitionSides([[1, 2]], [1, 2, 3, 4, 5]), [[1, 2], [3, 4, 5]])
-  assert.deepEqual(partitionSides([[1, 2], [3, 4, 5]], [1, 2, 3, 4, 5]), [[1, 2], [3, 4, 5]])
+  assert.deepEqual(partitionSides([[1, 2]], [1, 2, 3, 4, 5]), [
+    [1, 2],
+    [3, 4, 5],
+  ])
+  assert.deepEqual(
+    partitionSides(
+      [
+        [1, 2],
+        [3, 4, 5],
+      ],
+      [1, 2, 3, 4, 5],
+    ),
+    [
+      [1, 2],
+      [3, 4, 5],
+    ],
+  )
 })
 
 test('the lag bar is empty when caught up, shows any lag, and fills logarithmically', () => {
@@ -275,7 +330,14 @@ test('the lag bar is empty when caught up, shows any lag, and fills logarithmica
 test('link and disk faults are summed up; link faults alone are no partition', () => {
   const links = [1, 2, 3].flatMap((a) => [1, 2, 3].filter((b) => b !== a).map((b) => ({from: a, to: b, delayMs: 100, jitterMs: 20})))
   links[0] = {...links[0]!, loss: 0.1}
-  const status = {...healthy(), partition: {groups: [], links}, disks: [{node: 3, fsyncDelayMs: 2000}, {node: 1, volatile: true}]}
+  const status = {
+    ...healthy(),
+    partition: {groups: [], links},
+    disks: [
+      {node: 3, fsyncDelayMs: 2000},
+      {node: 1, volatile: true},
+    ],
+  }
   const s = run([{type: 'status', status, time: T0}])
   const v = dashboardView(s, '/d')
   assert.equal(v.groups, null)

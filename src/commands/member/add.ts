@@ -9,7 +9,7 @@ export default class MemberAdd extends BaseCommand {
   static override examples = ['<%= config.bin %> member add', '<%= config.bin %> member add --learner', '<%= config.bin %> member add --port 7110']
   static override flags = {
     learner: Flags.boolean({description: 'keep it a learner (it receives the log but never votes)', default: false}),
-    port: intFlag({description: 'its port (default: the next free one after the cluster\'s)', min: 1, max: 65535}),
+    port: intFlag({description: "its port (default: the next free one after the cluster's)", min: 1, max: 65535}),
     force: forceFlag(),
     timeout: durationFlag({description: 'how long to wait for each step (start, commit, catch-up)', default: 30_000, min: 1}),
   }

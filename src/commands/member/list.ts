@@ -15,9 +15,15 @@ export default class MemberList extends BaseCommand {
       const dash = (v: number | null) => (v === null ? '-' : String(v))
       const rows = list.members.map((m) => [String(m.id), m.address, m.role, m.up ? 'up' : 'down', dash(m.matchIndex), dash(m.lag)])
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-      const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+      const line = (cells: string[]) =>
+        cells
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd()
       this.log([line(header), ...rows.map(line)].join('\n'))
-      this.log(`configuration: ${describeMembership(list.configuration)}${list.leader === null ? ' (no leader: as the freshest node reports it)' : `, leader ${list.leader}`}`)
+      this.log(
+        `configuration: ${describeMembership(list.configuration)}${list.leader === null ? ' (no leader: as the freshest node reports it)' : `, leader ${list.leader}`}`,
+      )
     }
     return {members: list.members, joint: list.joint, leader: list.leader, configuration: list.configuration}
   }
