@@ -110,6 +110,34 @@ export class FaultyFs implements FileSystem {
     this.inner.fsync(fd)
   }
 
+  /** As fsync, with the fault's delay waited out on timers instead of blocking the thread. */
+  readonly fsyncAsync = (fd: Fd, done: (err: Error | null) => void): void => {
+    this.faults = this.readFaults()
+    this.handOver(fd)
+    const started = performance.now()
+    const wait = () => {
+      const left = (this.faults.fsyncDelayMs ?? 0) - (performance.now() - started)
+      if (left > 0) {
+        setTimeout(
+          () => {
+            this.faults = this.readFaults()
+            wait()
+          },
+          Math.min(left, STALL_POLL_MS),
+        )
+        return
+      }
+      if (this.inner.fsyncAsync) return this.inner.fsyncAsync(fd, done)
+      try {
+        this.inner.fsync(fd)
+      } catch (err) {
+        return done(err as Error)
+      }
+      done(null)
+    }
+    wait()
+  }
+
   close(fd: Fd): void {
     this.handOver(fd)
     this.pathOf.delete(fd)

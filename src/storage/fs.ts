@@ -26,6 +26,12 @@ export interface FileSystem {
   truncate(fd: Fd, size: number): void
   /** Makes the file's content (and size) durable. Does not make its directory entry durable. */
   fsync(fd: Fd): void
+  /**
+   * fsync(fd) off the caller's thread (the event loop keeps running): `done` is called once the
+   * content as it was at the call is durable, or with the error. The caller writes nothing to the
+   * file meanwhile. Absent: the port syncs only synchronously.
+   */
+  fsyncAsync?: (fd: Fd, done: (err: Error | null) => void) => void
   close(fd: Fd): void
   /** Atomically replaces `to` with `from` (same directory). Durable after fsyncDir. */
   rename(from: string, to: string): void

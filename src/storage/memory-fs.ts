@@ -88,6 +88,10 @@ export class MemoryFs implements FileSystem {
   readonly stats: MemoryFsStats = {fsyncs: 0, dirFsyncs: 0, appends: 0, bytesAppended: 0}
   /** Mutating calls left before SimulatedCrash, or -1 when not armed. */
   private crashBudget = -1
+  /** Bumped by crash() and kill(): an fsync still in flight then never completes. */
+  private generation = 0
+  /** Set by enableAsyncSync: runs an asynchronous fsync's completion later. */
+  fsyncAsync?: (fd: Fd, done: (err: Error | null) => void) => void
 
   constructor() {
     this.dirs.set('/', newDir())
@@ -184,6 +188,30 @@ export class MemoryFs implements FileSystem {
     this.stats.fsyncs++
   }
 
+  /**
+   * Gives this disk fsyncAsync: the content at the call becomes durable when `later` runs the
+   * completion (the simulator schedules it). A crash() or kill() before then cancels it: the
+   * data stays pending, as for a process that died during its fdatasync.
+   */
+  enableAsyncSync(later: (complete: () => void) => void): void {
+    this.fsyncAsync = (fd, done) => {
+      this.tick()
+      const inode = this.inodeOf(fd)
+      const chunks = inode.chunks.slice()
+      const size = inode.size
+      const pendingAtCall = inode.pending.length
+      const generation = this.generation
+      later(() => {
+        if (this.generation !== generation) return
+        inode.durableChunks = chunks
+        inode.durableSize = size
+        inode.pending = inode.pending.slice(pendingAtCall)
+        this.stats.fsyncs++
+        done(null)
+      })
+    }
+  }
+
   close(fd: Fd): void {
     this.tick()
     this.inodeOf(fd)
@@ -260,6 +288,7 @@ export class MemoryFs implements FileSystem {
     }
     this.fds.clear()
     this.crashBudget = -1
+    this.generation++
   }
 
   /**
@@ -269,6 +298,7 @@ export class MemoryFs implements FileSystem {
   kill(): void {
     this.fds.clear()
     this.crashBudget = -1
+    this.generation++
   }
 
   /** Test helper: whether any write is not yet durable (data or directory entries). */

@@ -30,5 +30,11 @@ export interface LogStorage {
   saveSnapshot(snapshot: Snapshot, discardLog: boolean, encoded?: EncodedSnapshot): void
   /** Makes every write so far durable (fsync). One call per Ready batch: group commit. */
   sync(): void
+  /**
+   * Like sync(), off the event loop where the storage can: false if it completed at once (`done`
+   * is not called); true if `done` will be called once every write so far is durable. No other
+   * call until then.
+   */
+  syncAsync?(done: (err: Error | null) => void): boolean
   close(): void
 }

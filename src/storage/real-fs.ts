@@ -10,7 +10,8 @@ const {O_WRONLY, O_CREAT, O_TRUNC, O_APPEND} = nodeFs.constants
 
 /**
  * This process's syncs so far: fdatasync of files (log segments, the hard-state file, snapshots),
- * fsync of directories, and the milliseconds it spent blocked in both.
+ * fsync of directories, and the milliseconds they took (blocked in them, or for an fdatasync off
+ * the event loop, until it completed).
  */
 export const fsyncStats = {files: 0, dirs: 0, ms: 0}
 
@@ -59,6 +60,15 @@ export class RealFs implements FileSystem {
     const t0 = performance.now()
     nodeFs.fdatasyncSync(fd)
     countSync('files', t0)
+  }
+
+  /** fdatasync on libuv's thread pool; `ms` counts the time until it completed. */
+  readonly fsyncAsync = (fd: Fd, done: (err: Error | null) => void): void => {
+    const t0 = performance.now()
+    nodeFs.fdatasync(fd, (err) => {
+      countSync('files', t0)
+      done(err)
+    })
   }
 
   close(fd: Fd): void {

@@ -124,6 +124,8 @@ export class SegmentLogStorage implements LogStorage {
   private hardStateDirty = false
   /** The next sync must persist commitIndex too (it passed a configuration change). */
   private commitUrgent = false
+  /** A syncAsync is in flight: no other call until it completes. */
+  private syncing = false
   /** load() changed the directory (removed or renamed a file): it fsyncs it before returning. */
   private loadChangedDir = false
 
@@ -474,8 +476,40 @@ export class SegmentLogStorage implements LogStorage {
     this.syncInternal()
   }
 
+  /**
+   * sync() with the log's fdatasync off the event loop, when the file port can (the rare steps
+   * around it, a new term or vote first and a directory entry after, stay synchronous). Returns
+   * false if it completed at once (nothing to sync asynchronously; `done` is not called), else
+   * true: `done` is called once everything written before the call is durable, and no other
+   * method may be called meanwhile.
+   */
+  syncAsync(done: (err: Error | null) => void): boolean {
+    this.assertOpen('syncAsync')
+    const fsyncAsync = this.fs.fsyncAsync
+    if (!fsyncAsync || this.activeFd === null || !this.activeDirty) {
+      this.syncInternal()
+      return false
+    }
+    // Term/vote before entries, as in syncInternal.
+    if (this.hardStateDirty) this.writeHardState()
+    this.syncing = true
+    this.activeDirty = false
+    fsyncAsync(this.activeFd, (err) => {
+      this.syncing = false
+      if (err) return done(err)
+      try {
+        this.afterLogFsync()
+      } catch (e) {
+        return done(e as Error)
+      }
+      done(null)
+    })
+    return true
+  }
+
   close(): void {
     if (this.closed) return
+    assert(!this.syncing, () => 'SegmentLogStorage.close() while an asynchronous sync is in flight')
     this.closed = true
     if (!this.loaded) return
     this.syncInternal()
@@ -506,6 +540,16 @@ export class SegmentLogStorage implements LogStorage {
     // with a commitIndex that holds for the durable log as it was before this batch.
     if (this.hardStateDirty) this.writeHardState()
     this.syncLog()
+    this.afterLogSync()
+  }
+
+  /** The rest of a sync once the active segment's data is durable (syncAsync's completion). */
+  private afterLogFsync(): void {
+    this.syncLog()
+    this.afterLogSync()
+  }
+
+  private afterLogSync(): void {
     // A commitIndex that must be durable, and was held back for the log to become durable first.
     if (this.commitUrgent && this.persistedHardState.commitIndex < this.hardState.commitIndex) {
       this.writeHardState()
@@ -675,6 +719,12 @@ export class SegmentLogStorage implements LogStorage {
   private assertOpen(what: string): void {
     assert(this.loaded, () => `SegmentLogStorage.${what}() before load()`)
     assert(!this.closed, () => `SegmentLogStorage.${what}() after close()`)
+    assert(!this.syncing, () => `SegmentLogStorage.${what}() while an asynchronous sync is in flight`)
+  }
+
+  /** Whether a syncAsync has not completed yet. */
+  get syncInFlight(): boolean {
+    return this.syncing
   }
 
   private checkInvariants(): void {

@@ -126,3 +126,32 @@ test('the control file: read again when it changes; missing or malformed means n
     fs.rmSync(dir, {recursive: true, force: true})
   }
 })
+
+test('a slow disk off the event loop: fsyncAsync waits out the delay on timers, the loop keeps running, and a lifted stall ends it', async () => {
+  const dir = tmp()
+  try {
+    let faults: DiskFaults = {fsyncDelayMs: 200, volatile: true}
+    const f = new FaultyFs(new RealFs(), () => faults)
+    const file = path.join(dir, 'a')
+    const fd = f.openAppend(file)
+    f.append(fd, Buffer.from('data'))
+    const started = Date.now()
+    const synced = new Promise<number>((resolve, reject) => f.fsyncAsync(fd, (err) => (err ? reject(err) : resolve(Date.now() - started))))
+    // The event loop is free while the fsync is held.
+    const tick = await new Promise<number>((resolve) => setTimeout(() => resolve(Date.now() - started), 20))
+    assert.ok(tick < 150, `a timer fired after ${tick} ms`)
+    assert.equal(fs.readFileSync(file, 'utf8'), 'data', 'handed to the file at the call')
+    const took = await synced
+    assert.ok(took >= 190, `completed after ${took} ms`)
+    // A stall (10 minutes) lifted after 100 ms ends within a poll or two.
+    faults = {fsyncDelayMs: 600_000}
+    const t0 = Date.now()
+    const stalled = new Promise<void>((resolve, reject) => f.fsyncAsync(fd, (err) => (err ? reject(err) : resolve())))
+    setTimeout(() => (faults = {}), 100)
+    await stalled
+    assert.ok(Date.now() - t0 < 1000, `the stall ended ${Date.now() - t0} ms after it began`)
+    f.close(fd)
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true})
+  }
+})

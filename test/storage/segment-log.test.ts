@@ -482,3 +482,60 @@ test('misuse is a broken invariant', () => {
   s.close()
   assert.throws(() => s.sync(), InvariantError, 'after close')
 })
+
+test('syncAsync: the log is durable only when the fsync off the loop completes; a crash before loses it; nothing else may run meanwhile', () => {
+  const fs = new MemoryFs()
+  const completions: (() => void)[] = []
+  fs.enableAsyncSync((complete) => completions.push(complete))
+  const {storage} = open(fs)
+  storage.append(range(1, 3, 1))
+  storage.sync()
+  storage.append(range(4, 6, 1))
+  const done: (Error | null)[] = []
+  assert.equal(
+    storage.syncAsync((err) => done.push(err)),
+    true,
+  )
+  assert.equal(storage.syncInFlight, true)
+  assert.throws(() => storage.append(range(7, 7, 1)), InvariantError)
+  assert.throws(() => storage.sync(), InvariantError)
+  assert.throws(() => storage.close(), InvariantError)
+  // Power loss while the fsync is in flight: only entries 1..3 were durable.
+  const lost = fs.clone()
+  lost.crash(new Prng(1), {dataOps: 'none'})
+  assert.deepEqual(open(lost).state.entries, range(1, 3, 1))
+  assert.equal(completions.length, 1)
+  completions[0]!()
+  assert.deepEqual(done, [null])
+  assert.equal(storage.syncInFlight, false)
+  const after = fs.clone()
+  after.crash(new Prng(1), {dataOps: 'none'})
+  assert.deepEqual(open(after).state.entries, range(1, 6, 1))
+  // Nothing written since the last sync: it completes at once and does not call back.
+  assert.equal(
+    storage.syncAsync(() => assert.fail('called back')),
+    false,
+  )
+  storage.close()
+})
+
+test('syncAsync: a crash or kill while the fsync is in flight cancels it; the completion never lands', () => {
+  for (const end of ['crash', 'kill'] as const) {
+    const fs = new MemoryFs()
+    const completions: (() => void)[] = []
+    fs.enableAsyncSync((complete) => completions.push(complete))
+    const {storage} = open(fs)
+    storage.append(range(1, 2, 1))
+    storage.sync()
+    storage.append(range(3, 4, 1))
+    let called = false
+    assert.ok(storage.syncAsync(() => (called = true)))
+    if (end === 'crash') fs.crash(new Prng(2), {dataOps: 'none'})
+    else fs.kill()
+    completions[0]!()
+    assert.equal(called, false, end)
+    const power = fs.clone()
+    power.crash(new Prng(3), {dataOps: 'none'})
+    assert.deepEqual(open(power).state.entries, range(1, 2, 1), `${end}: the cancelled fsync made nothing more durable`)
+  }
+})
