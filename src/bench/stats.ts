@@ -120,7 +120,10 @@ export interface BenchMechanics {
   entriesPerAppend: number
   /** fdatasync calls on files per second (log batches, and the rare hard-state or snapshot file). */
   fsyncsPerSec: number
-  /** Share of the leader's wall-clock time spent blocked in fsync (files and directories), percent. */
+  /**
+   * Share of the leader's wall-clock time with an fsync in flight, percent: the log's fdatasync runs
+   * off the event loop (the loop keeps going meanwhile), the rare directory fsync blocks it.
+   */
   fsyncBusyPercent: number
   /** The leader's CPU time (user + system) as a share of one core, percent. */
   cpuPercent: number
@@ -149,7 +152,7 @@ export function formatMechanics(m: BenchMechanics | null): string {
   return (
     [
       `leader I/O      node ${m.node}: ${n(m.fsyncsPerSec)} fsyncs/s, ${m.entriesPerFsync} entries per fsync, ${m.entriesPerAppend} entries per AppendEntries`,
-      `leader busy     CPU ${m.cpuPercent}% of one core; ${m.fsyncBusyPercent}% of the time blocked in fsync`,
+      `leader busy     CPU ${m.cpuPercent}% of one core; ${m.fsyncBusyPercent}% of the time syncing (off the event loop)`,
     ].join('\n') + '\n'
   )
 }

@@ -14,6 +14,8 @@ import type {Entry, Snapshot} from './types.js'
 export interface LogView {
   readonly snapshotIndex: number
   readonly snapshotTerm: number
+  /** Entries up to here are on this node's stable storage (the driver said so in advance). */
+  readonly persisted: number
   firstIndex(): number
   lastIndex(): number
   lastTerm(): number

@@ -72,6 +72,8 @@ export type CoreMutant =
   | 'no-commit-proof'
   /** Voters ignore RequestVotes from outside their applied configuration even with no leader heard. */
   | 'ignore-outsider-votes'
+  /** A leader counts its own log toward commitment before the driver persisted it (thesis 10.2.1). */
+  | 'leader-counts-unsynced'
   | MembershipMutant
 
 export interface RaftConfig {
@@ -459,16 +461,21 @@ export class RaftNode {
     const log = this.raftLog
     if (rd.hardState) this.prevHardState = rd.hardState
     this.prevSoftState = rd.softState
+    // A driver whose sync runs off the event loop steps input between ready() and advance(): a
+    // newer snapshot from the leader may have replaced this one meanwhile (it goes in the next Ready).
+    const superseded = rd.snapshot !== null && this.pendingSnapshot !== rd.snapshot
     if (rd.snapshot) {
-      this.pendingSnapshot = null
+      if (!superseded) this.pendingSnapshot = null
       log.snapshotPersisted(rd.snapshot.lastIncludedIndex)
     }
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1]!
       // Only if the log still holds that entry (a step between ready and advance may truncate).
       log.stableTo(last.index, last.term)
+      // The leader's own entries now count toward commitment.
+      if (this.role === 'leader' && this.maybeCommit()) this.needCommitBroadcast = true
     }
-    if (rd.snapshot) {
+    if (rd.snapshot && !superseded) {
       const m = rd.snapshot.config ?? this.membership
       this.configHistory = [{index: rd.snapshot.lastIncludedIndex, membership: m}]
       if (!sameMembership(m, this.membership)) this.event({type: 'membership-changed', index: rd.snapshot.lastIncludedIndex, membership: m})
@@ -976,7 +983,11 @@ export class RaftNode {
   /** Advances commitIndex to the highest index a quorum holds, if it is of the current term. */
   private maybeCommit(): boolean {
     const log = this.raftLog
-    const n = this.quorum.committedIndex((id) => (id === this.id ? log.lastIndex() : (this.progress.get(id)?.matchIndex ?? 0)))
+    // The leader writes its log in parallel with replicating it: it counts itself only for what
+    // the driver has persisted (advance), the followers only for what they acknowledged, which
+    // they do once it is durable.
+    const self = this.cfg.mutant === 'leader-counts-unsynced' ? log.lastIndex() : log.persisted
+    const n = this.quorum.committedIndex((id) => (id === this.id ? self : (this.progress.get(id)?.matchIndex ?? 0)))
     if (n <= log.committed) return false
     if (log.termAt(n) !== this.currentTerm && this.cfg.mutant !== 'commit-old-term') return false
     log.commitTo(n)

@@ -106,6 +106,6 @@ function mechanicsRows(m: BenchMechanics | null | undefined): [string, string][]
     ['leader', `node ${m.node}`],
     ['fsyncs (leader)', `${m.fsyncsPerSec.toLocaleString('en-US')}/s, ${m.entriesPerFsync} entries per fsync`],
     ['AppendEntries', `${m.entriesPerAppend} entries each`],
-    ['leader CPU', `${m.cpuPercent}% of one core; ${m.fsyncBusyPercent}% of the time in fsync`],
+    ['leader CPU', `${m.cpuPercent}% of one core; ${m.fsyncBusyPercent}% of the time syncing (off the event loop)`],
   ]
 }

@@ -112,6 +112,9 @@ function oneLine(err: unknown): string {
   return String((err as Error)?.message ?? err).split('\n')[0]!
 }
 
+/** How long a stopping replica waits for an fsync in flight before it exits without it. */
+const SHUTDOWN_SYNC_WAIT_MS = 10_000
+
 async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): Promise<void> {
   const {dir, id} = opts
   const config = loadCluster(dir)
@@ -148,6 +151,8 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
       capture?.record('s', m)
       peers.send(m)
     },
+    // A Ready whose fsync ran off the event loop is done: the next one has grown meanwhile.
+    synced: () => scheduleProcess(),
     // Snapshot encoding steps run between network events and Raft batches.
     defer: (fn) =>
       setImmediate(() => {
@@ -230,6 +235,17 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
     // Let subscribers (the dashboard) receive that line before their connections close.
     await new Promise((resolve) => setTimeout(resolve, 20))
     replica.stop()
+    // A Ready's fsync in flight finishes first (the stopped replica syncs on the loop from now on);
+    // a disk that stalls longer than that is left to the operating system.
+    const syncDeadline = Date.now() + SHUTDOWN_SYNC_WAIT_MS
+    while (replica.syncInFlight && Date.now() < syncDeadline) await new Promise((resolve) => setTimeout(resolve, 5))
+    if (replica.syncInFlight) {
+      // What that fsync covers was acknowledged to nobody; the next start reads what survived.
+      removePidFile(dir, id)
+      releaseLock()
+      log.emit({type: 'stopped'})
+      process.exit(1)
+    }
     replica.process()
     replica.abandonRequests()
     await server.close()
@@ -252,7 +268,7 @@ function openReplica(
   config: ClusterConfig,
   storage: SegmentLogStorage,
   log: NodeLog,
-  ports: Pick<ReplicaPorts, 'send' | 'defer'>,
+  ports: Pick<ReplicaPorts, 'send' | 'defer' | 'synced'>,
 ): Replica {
   const {id} = opts
   const {electionTicks, heartbeatTicks} = timing(config)

@@ -38,6 +38,7 @@ export const REPLICA_MUTANTS: readonly ReplicaMutant[] = [
   'campaign-with-unapplied-config',
   'no-commit-proof',
   'ignore-outsider-votes',
+  'leader-counts-unsynced',
   'joint-new-majority-only',
   'learner-counts',
   'snapshot-without-config',
@@ -84,6 +85,11 @@ export interface ReplicaPorts {
   /** What the driver and the core report (elections, snapshots, ...): the node log's lines. */
   log(event: ReplicaEvent): void
   /**
+   * With a storage that syncs off the event loop: called once a Ready whose sync was in flight is
+   * finished (the driver should process() again soon: the next Ready has grown meanwhile).
+   */
+  synced?(): void
+  /**
    * Runs `fn` soon, after pending input (setImmediate in a process). With it, a snapshot is
    * encoded a step at a time between batches instead of in one go; without it, at once.
    */
@@ -114,6 +120,12 @@ export class Replica {
   private leaderId: NodeId | 0 = 0
   /** ack-before-fsync mutant: batches written but not yet synced. */
   private unsyncedBatches = 0
+  /** A Ready's storage sync is in flight (off the event loop): no next Ready until it is done. */
+  private syncing = false
+  /** A snapshot finished encoding while a sync was in flight: written once it is done. */
+  private snapshotWaits = false
+  /** Term and vote as last made durable: a leader's early AppendEntries may not run ahead of them. */
+  private durableTermVote: {term: number; vote: NodeId | 0}
   /** What the loop did since the start: entries written, AppendEntries sent with entries and the entries they carried. */
   readonly io = {entriesWritten: 0, appendsSent: 0, entriesSent: 0}
   /** A snapshot being encoded step by step (state captured at `snapshot.lastIncludedIndex`). */
@@ -149,6 +161,7 @@ export class Replica {
     this.snapshotItemsPerStep = cfg.snapshotItemsPerStep
     this.mutant = cfg.mutant
     const state = ports.storage.load()
+    this.durableTermVote = {term: state.hardState.currentTerm, vote: state.hardState.votedFor}
     this.kv = new KvStateMachine(cfg.maxSessions, cfg.mutant === 'implicit-sessions')
     if (state.snapshot) this.kv.restore(state.snapshot.data as KvSnapshot)
     const coreMutant = cfg.mutant === undefined || DRIVER_MUTANTS.includes(cfg.mutant) ? undefined : (cfg.mutant as CoreMutant)
@@ -268,32 +281,80 @@ export class Replica {
    * another Ready is waiting.
    */
   process(limit = Infinity): boolean {
-    for (let n = 0; n < limit && this.raft.hasReady(); n++) this.handleReady(this.raft.ready())
-    return this.raft.hasReady()
+    for (let n = 0; n < limit && !this.syncing && this.raft.hasReady(); n++) this.handleReady(this.raft.ready())
+    return !this.syncing && this.raft.hasReady()
   }
 
+  /** Whether a Ready's sync is in flight (the process waits for it before closing storage). */
+  get syncInFlight(): boolean {
+    return this.syncing
+  }
+
+  /**
+   * One Ready: write, sync, send, apply, advance. With a storage that syncs off the event loop
+   * the sync runs while the loop goes on receiving (the core batches what arrives into the next
+   * Ready), and the rest of the Ready waits for it (finishReady). A leader sends its
+   * AppendEntries before its own sync (Raft thesis 10.2.1): followers write in parallel with it,
+   * and the core counts the leader's own entries toward commitment only once they are durable
+   * (advance). Every other message waits for the sync: what it says (a vote, an acknowledgement)
+   * must be durable first.
+   */
   private handleReady(rd: Ready): void {
     const storage = this.ports.storage
     if (rd.snapshot) storage.saveSnapshot(rd.snapshot, true)
     if (rd.entries.length > 0) storage.append(rd.entries)
     if (rd.hardState) storage.setHardState(rd.hardState, rd.mustPersistCommit && this.mutant !== 'lazy-config-commit')
     const wrote = rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null
-    if (wrote) {
-      if (this.mutant !== 'ack-before-fsync') storage.sync()
-      else if (++this.unsyncedBatches >= 20) {
-        // The mutant fsyncs only every 20th batch, after it already acknowledged the others.
+    this.io.entriesWritten += rd.entries.length
+    if (!wrote) return this.finishReady(rd, false)
+    const early = this.mayReplicateEarly(rd)
+    if (early) for (const m of rd.messages) if (m.type === 'AppendEntries') this.sendMessage(m)
+    if (this.mutant === 'ack-before-fsync') {
+      // The mutant fsyncs only every 20th batch, after it already acknowledged the others.
+      if (++this.unsyncedBatches >= 20) {
         storage.sync()
         this.unsyncedBatches = 0
       }
+      return this.finishReady(rd, early)
     }
-    this.io.entriesWritten += rd.entries.length
-    for (const m of rd.messages) {
-      if (m.type === 'AppendEntries' && m.entries.length > 0) {
-        this.io.appendsSent++
-        this.io.entriesSent += m.entries.length
-      }
-      this.ports.send(m)
+    if (storage.syncAsync && !this.stopped) {
+      this.syncing = true
+      const pending = storage.syncAsync((err) => {
+        // A failed fsync leaves nothing to trust: the process fails (as a synchronous one would).
+        if (err) throw err
+        this.syncing = false
+        this.finishReady(rd, early)
+        this.ports.synced?.()
+      })
+      if (pending) return
+      this.syncing = false
+    } else storage.sync()
+    this.finishReady(rd, early)
+  }
+
+  /**
+   * Whether this Ready's AppendEntries may go out before its sync: the node leads, and the Ready
+   * neither installs a snapshot nor changes the term or vote (messages of a term are sent only
+   * once the term is durable).
+   */
+  private mayReplicateEarly(rd: Ready): boolean {
+    if (rd.softState.role !== 'leader' || rd.snapshot) return false
+    const hs = rd.hardState
+    return hs === null || (hs.currentTerm === this.durableTermVote.term && hs.votedFor === this.durableTermVote.vote)
+  }
+
+  private sendMessage(m: Message): void {
+    if (m.type === 'AppendEntries' && m.entries.length > 0) {
+      this.io.appendsSent++
+      this.io.entriesSent += m.entries.length
     }
+    this.ports.send(m)
+  }
+
+  /** The rest of a Ready, once what it wrote is durable: send, apply, answer, advance. */
+  private finishReady(rd: Ready, sentEarly: boolean): void {
+    if (rd.hardState) this.durableTermVote = {term: rd.hardState.currentTerm, vote: rd.hardState.votedFor}
+    for (const m of rd.messages) if (!(sentEarly && m.type === 'AppendEntries')) this.sendMessage(m)
     if (rd.snapshot) {
       this.kv.restore(rd.snapshot.data as KvSnapshot)
       this.bytesSinceSnapshot = 0
@@ -323,6 +384,10 @@ export class Replica {
     for (const {index, kv} of this.statesToReport.splice(0)) this.onStateAt?.(index, `${kv} ${JSON.stringify(this.raft.membershipAt(index))}`)
     this.serveReads()
     this.noteSoftState(rd)
+    if (this.snapshotWaits) {
+      this.snapshotWaits = false
+      if (this.snapshotJob && !this.stopped) this.finishSnapshot()
+    }
     this.maybeSnapshot()
   }
 
@@ -416,8 +481,10 @@ export class Replica {
     const job = this.snapshotJob
     if (!job || this.stopped) return
     job.steps++
-    if (job.encoder.step()) this.finishSnapshot()
-    else this.ports.defer!(() => this.snapshotStep())
+    if (!job.encoder.step()) return this.ports.defer!(() => this.snapshotStep())
+    // The snapshot compacts the log and writes storage: not while a Ready's sync is in flight.
+    if (this.syncing) this.snapshotWaits = true
+    else this.finishSnapshot()
   }
 
   private finishSnapshot(): void {

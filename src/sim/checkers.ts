@@ -125,14 +125,15 @@ export class SafetyChecker {
    * The leader of `term` advanced its commitIndex to `to`: a quorum of the configuration in
    * force (before or after this step: applying a change moves it) acknowledged `to` in this term.
    */
-  committedWithQuorum(l: {id: NodeId; term: number}, memberships: readonly Membership[], to: number): void {
-    const holds = (id: NodeId) => id === l.id || (this.acks.get(`${l.term}:${id}`) ?? 0) >= to
+  committedWithQuorum(l: {id: NodeId; term: number; persisted: number}, memberships: readonly Membership[], to: number): void {
+    // The leader itself counts only for what its driver made durable (it writes in parallel).
+    const holds = (id: NodeId) => (id === l.id ? l.persisted >= to : (this.acks.get(`${l.term}:${id}`) ?? 0) >= to)
     if (memberships.some((m) => quorumOf(m, holds))) return
     const m = memberships[memberships.length - 1]!
-    const got = [l.id, ...[...new Set([...m.voters, ...m.outgoing, ...m.learners])].filter((id) => id !== l.id && holds(id))]
+    const got = [...new Set([l.id, ...m.voters, ...m.outgoing, ...m.learners])].filter((id) => holds(id))
     this.fail(
       'commit quorum',
-      `node ${l.id}, leader of term ${l.term}, committed index ${to} acknowledged only by ${got.join(',')}, no quorum of ${describeMembership(m)}`,
+      `node ${l.id}, leader of term ${l.term}, committed index ${to} held durably only by ${got.join(',') || 'nobody'} (its own log durable up to ${l.persisted}), no quorum of ${describeMembership(m)}`,
     )
   }
 

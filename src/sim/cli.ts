@@ -9,7 +9,7 @@
 //                              for every mutant, the first seed in 1..N (default 2000) that
 //                              catches it, as JSON (the file the mutants test replays)
 import {writeFileSync} from 'node:fs'
-import {RETIRED_MUTANTS, runSeed, SIM_MUTANTS, type SimMutant, type SimResult} from './simulation.js'
+import {RETIRED_MUTANTS, runSeed, SIM_MUTANTS, WITNESS_BUDGET, witnessBudget, type SimMutant, type SimResult} from './simulation.js'
 
 interface Args {
   seeds: number
@@ -32,7 +32,7 @@ function usage(message: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = {seeds: 100, start: 1, trace: false, listMutants: false, json: false, stopOnFirst: false, findWitnesses: false, budget: 2000}
+  const args: Args = {seeds: 100, start: 1, trace: false, listMutants: false, json: false, stopOnFirst: false, findWitnesses: false, budget: WITNESS_BUDGET}
   const int = (flag: string, v: string | undefined): number => {
     if (v === undefined || !/^\d+$/.test(v)) usage(`${flag} needs a non-negative integer`)
     return Number(v)
@@ -107,16 +107,15 @@ function findWitnesses(): void {
   const witnesses: Record<string, {seed: number; rule: string} | null> = {}
   for (const mutant of SIM_MUTANTS) {
     witnesses[mutant] = null
-    for (let seed = 1; seed <= args.budget; seed++) {
+    const budget = witnessBudget(mutant, args.budget)
+    for (let seed = 1; seed <= budget; seed++) {
       const r = runSeed({seed, mutant})
       if (!r.ok && !(SAFETY_WITNESS.has(mutant) && r.violation!.rule === 'liveness')) {
         witnesses[mutant] = {seed, rule: r.violation!.rule}
         break
       }
     }
-    process.stderr.write(
-      `  ${mutant}: ${witnesses[mutant] ? `seed ${witnesses[mutant]!.seed} (${witnesses[mutant]!.rule})` : `survived ${args.budget} seeds`}\n`,
-    )
+    process.stderr.write(`  ${mutant}: ${witnesses[mutant] ? `seed ${witnesses[mutant]!.seed} (${witnesses[mutant]!.rule})` : `survived ${budget} seeds`}\n`)
   }
   const text = JSON.stringify(witnesses, null, 2) + '\n'
   if (args.write) writeFileSync(args.write, text)

@@ -180,7 +180,7 @@ test("mechanics: the change of the leader's counters over the run, per fsync, pe
   assert.deepEqual(m, {node: 2, entriesPerFsync: 10, entriesPerAppend: 10, fsyncsPerSec: 500, fsyncBusyPercent: 45, cpuPercent: 75})
   const text = formatMechanics(m)
   assert.match(text, /^leader I\/O +node 2: 500 fsyncs\/s, 10 entries per fsync, 10 entries per AppendEntries$/m)
-  assert.match(text, /^leader busy +CPU 75% of one core; 45% of the time blocked in fsync$/m)
+  assert.match(text, /^leader busy +CPU 75% of one core; 45% of the time syncing \(off the event loop\)$/m)
   // No time between the readings, or counters that went back (a restart): nothing to say.
   assert.equal(mechanicsBetween(2, before, before), null)
   assert.equal(mechanicsBetween(2, after, {...after, atMs: 13_000, fsyncs: 5}), null)

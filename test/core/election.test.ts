@@ -30,10 +30,15 @@ describe('election', () => {
     assert.equal(n.status().votedFor, 1)
     assert.equal(n.status().leaderId, 1)
     const rd = c.process(1)!
-    assert.deepEqual(rd.hardState, {currentTerm: 1, votedFor: 1, commitIndex: 1})
+    // The leader counts its own entry only once it is persisted: committed in the next Ready.
+    assert.deepEqual(rd.hardState, {currentTerm: 1, votedFor: 1, commitIndex: 0})
     assert.deepEqual(rd.entries, [{term: 1, index: 1, type: 'noop'}])
-    assert.deepEqual(rd.committedEntries, [{term: 1, index: 1, type: 'noop'}])
+    assert.deepEqual(rd.committedEntries, [])
     assert.deepEqual(rd.softState, {role: 'leader', leaderId: 1})
+    const next = c.process(1)!
+    assert.deepEqual(next.hardState, {currentTerm: 1, votedFor: 1, commitIndex: 1})
+    assert.deepEqual(next.entries, [])
+    assert.deepEqual(next.committedEntries, [{term: 1, index: 1, type: 'noop'}])
   })
 
   test('randomized election timeouts lie in [electionTicks, 2*electionTicks) and vary', () => {

@@ -390,3 +390,39 @@ describe('conflict truncation', () => {
     c.tickAll(HEARTBEAT_TICKS)
   })
 })
+
+describe('the leader writes its log in parallel with replicating it (Raft thesis 10.2.1)', () => {
+  test('its own entries count toward commitment only once its driver persisted them', () => {
+    const c = new Cluster([1, 2, 3])
+    const leader = c.elect(1)
+    const before = leader.status().commitIndex
+    assert.ok(leader.propose('x').ok)
+    // The driver takes the Ready and sends its AppendEntries before its own fsync is done.
+    const rd = leader.ready()
+    const appends = rd.messages.filter((m): m is AppendEntries => m.type === 'AppendEntries' && m.entries.length > 0)
+    assert.equal(appends.length, 2)
+    for (const m of appends) c.inject(m)
+    c.collect() // the followers persist and acknowledge (the leader's Ready is still out)
+    const acks = c.pending.filter((m) => m.type === 'AppendEntriesResponse' && m.to === 1)
+    c.deliver(is.to(1))
+    assert.ok(acks.length > 0)
+    // Two followers hold x durably: a majority of three without the leader.
+    assert.equal(leader.status().commitIndex, before + 1, 'two durable followers of three commit x')
+
+    // With one follower only, the leader's unsynced copy must not make the majority.
+    assert.ok(leader.propose('y').ok)
+    leader.advance(rd)
+    const rd2 = leader.ready()
+    const toTwo = rd2.messages.filter((m): m is AppendEntries => m.type === 'AppendEntries' && m.to === 2 && m.entries.length > 0)
+    assert.equal(toTwo.length, 1)
+    c.inject(toTwo[0]!)
+    c.process(2)
+    c.deliver(is.to(1))
+    assert.equal(leader.status().commitIndex, before + 1, 'node 2 and an unsynced leader are not a durable majority')
+    leader.advance(rd2) // the driver's fsync completed
+    assert.equal(leader.status().commitIndex, before + 2, 'once persisted, the leader counts itself')
+    // ...and tells the followers in its next Ready.
+    const rd3 = leader.ready()
+    assert.ok(rd3.messages.some((m) => m.type === 'AppendEntries' && m.leaderCommit === before + 2))
+  })
+})

@@ -225,7 +225,7 @@ test('bench timeline: bounded bins, histogram percentiles within a bucket, the v
     ['leader', 'node 2'],
     ['fsyncs (leader)', '1,200/s, 9.5 entries per fsync'],
     ['AppendEntries', '8.25 entries each'],
-    ['leader CPU', '80% of one core; 41.5% of the time in fsync'],
+    ['leader CPU', '80% of one core; 41.5% of the time syncing (off the event loop)'],
   ])
   assert.deepEqual(withM.summary.slice(0, 4), v.summary.slice(0, 4), 'the headline is unchanged')
   assert.deepEqual(buildBenchView({bench: {...rec.bench, mechanics: null}}, 'x').summary.at(-1), [

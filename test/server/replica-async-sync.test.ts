@@ -1,0 +1,148 @@
+// The driver with a storage that syncs off the event loop (as the replica process does): a Ready's
+// acknowledgements and votes leave only once its sync completed, the loop keeps stepping input
+// meanwhile (batched into the next Ready), and a leader's AppendEntries leave before its own sync
+// (Raft thesis 10.2.1) without the leader counting itself until the sync is done.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import type {AppendEntries, AppendEntriesResponse, Message, RequestVote} from '../../src/core/types.js'
+import {Prng} from '../../src/lib/prng.js'
+import {Replica} from '../../src/server/replica.js'
+import {MemoryFs} from '../../src/storage/memory-fs.js'
+import {SegmentLogStorage} from '../../src/storage/segment-log.js'
+
+/** Node 1 of a 3-node cluster over an in-memory disk whose fsyncs complete when the test says. */
+function node(onSend?: (m: Message, fs: MemoryFs) => void) {
+  const fs = new MemoryFs()
+  const completions: (() => void)[] = []
+  fs.enableAsyncSync((complete) => completions.push(complete))
+  const sent: Message[] = []
+  let synced = 0
+  const replica = new Replica(
+    {id: 1, peers: [1, 2, 3], electionTicks: 10, heartbeatTicks: 2, prng: new Prng(7)},
+    {
+      storage: new SegmentLogStorage(fs, '/n1'),
+      send: (m) => {
+        onSend?.(m, fs)
+        sent.push(m)
+      },
+      log: () => {},
+      synced: () => synced++,
+    },
+  )
+  /** Completes the fsync in flight, then processes again (what the process's synced port does). */
+  const completeSync = () => {
+    assert.equal(completions.length, 1, 'one sync in flight')
+    completions.shift()!()
+    replica.process()
+  }
+  return {fs, replica, sent, completions, completeSync, synced: () => synced}
+}
+
+/** Node `from`'s successful answer to an AppendEntries. */
+const ack = (m: AppendEntries, from = m.to): AppendEntriesResponse => ({
+  type: 'AppendEntriesResponse',
+  from,
+  to: m.from,
+  term: m.term,
+  success: true,
+  matchIndex: m.prevLogIndex + m.entries.length,
+  rejectedIndex: 0,
+  conflictIndex: 0,
+  conflictTerm: 0,
+  readSeq: m.readSeq,
+})
+
+const append = (term: number, prev: number, entries: number[], commit = 0): AppendEntries => ({
+  type: 'AppendEntries',
+  from: 2,
+  to: 1,
+  term,
+  prevLogIndex: prev,
+  prevLogTerm: prev > 0 ? term : 0,
+  entries: entries.map((index) => ({term, index, type: 'noop' as const})),
+  leaderCommit: commit,
+  readSeq: 0,
+})
+
+test('a follower acknowledges an append only once its fsync completed; input stepped meanwhile waits for the next Ready', () => {
+  const n = node()
+  n.replica.receive(append(1, 0, [1]))
+  n.replica.process()
+  assert.equal(n.replica.syncInFlight, true)
+  assert.deepEqual(n.sent, [], 'nothing leaves before the sync completes')
+  // The loop goes on: the next append is stepped, but no Ready is taken while the sync is out.
+  n.replica.receive(append(1, 1, [2]))
+  n.replica.process()
+  assert.deepEqual(n.sent, [])
+  assert.equal(n.completions.length, 1)
+  n.completions.shift()!()
+  assert.equal(n.synced(), 1, 'the synced port is told')
+  assert.deepEqual(
+    n.sent.map((m) => m.type === 'AppendEntriesResponse' && m.matchIndex),
+    [1],
+    'the first Ready acknowledges index 1 only',
+  )
+  n.replica.process() // the next Ready: index 2, synced off the loop again
+  assert.equal(n.sent.length, 1)
+  n.completeSync()
+  assert.deepEqual(
+    n.sent.map((m) => m.type === 'AppendEntriesResponse' && m.matchIndex),
+    [1, 2],
+  )
+})
+
+test('a vote leaves only once the term and vote are durable', () => {
+  let onDisk: number[] | null = null
+  const n = node((m, fs) => {
+    if (m.type !== 'RequestVoteResponse' || !m.voteGranted) return
+    // What a power loss at the moment the vote leaves would keep.
+    const disk = fs.clone()
+    disk.crash(new Prng(1), {dataOps: 'none', dirOps: 'none'})
+    const st = new SegmentLogStorage(disk, '/n1').load()
+    onDisk = [st.hardState.currentTerm, st.hardState.votedFor]
+  })
+  const vote: RequestVote = {type: 'RequestVote', from: 3, to: 1, term: 4, lastLogIndex: 0, lastLogTerm: 0, preVote: false, transfer: false}
+  n.replica.receive(vote)
+  n.replica.process()
+  while (n.completions.length > 0) n.completeSync()
+  assert.deepEqual(onDisk, [4, 3], 'the vote was granted with term and vote durable')
+})
+
+test("a leader's AppendEntries leave before its own fsync; it commits once a follower acknowledged and its own sync completed", () => {
+  const n = node()
+  // Campaign: PreVote, then the election, answered by node 2.
+  for (let i = 0; i < 40 && n.replica.status().role !== 'leader'; i++) {
+    n.replica.tick()
+    n.replica.process()
+    while (n.completions.length > 0) n.completeSync()
+    for (const m of n.sent.splice(0)) {
+      if (m.type === 'RequestVote' && m.to === 2) {
+        n.replica.receive({type: 'RequestVoteResponse', from: 2, to: 1, term: m.term, voteGranted: true, preVote: m.preVote})
+      }
+    }
+    n.replica.process()
+  }
+  assert.equal(n.replica.status().role, 'leader')
+  // The followers take the new leader's first entry (its no-op), so it replicates to them freely.
+  for (let i = 0; i < 5; i++) {
+    while (n.completions.length > 0) n.completeSync()
+    for (const m of n.sent.splice(0)) if (m.type === 'AppendEntries') n.replica.receive(ack(m))
+    n.replica.process()
+  }
+  while (n.completions.length > 0) n.completeSync()
+  n.sent.length = 0
+  const before = n.replica.status().commitIndex
+  // A write: its entry is appended and sent to the followers before the leader's fsync is done.
+  n.replica.request({type: 'register', nonce: 'n1'}, () => {})
+  n.replica.process()
+  assert.equal(n.replica.syncInFlight, true)
+  const appends = n.sent.filter((m): m is AppendEntries => m.type === 'AppendEntries' && m.entries.length > 0)
+  assert.equal(appends.length, 2, 'both followers got the entry while the leader syncs')
+  const index = appends[0]!.entries.at(-1)!.index
+  // Node 2 acknowledges while the leader's own fsync is still out: one durable copy of three.
+  n.replica.receive(ack(appends.find((m) => m.to === 2)!))
+  n.replica.process()
+  assert.equal(n.replica.status().commitIndex, before, 'not committed: the leader has not synced it')
+  n.completeSync()
+  assert.equal(n.replica.status().commitIndex, index, 'committed once the leader synced it too')
+})
