@@ -174,26 +174,7 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
 
   const startedAt = Date.now()
   const status = (): NodeStatus => nodeStatus(id, replica, filter, server.stats(), startedAt)
-  const admin: AdminDeps = {id, replica, filter, log, status, scheduleProcess}
-  const handle = (body: unknown, ctx: RequestContext): Promise<unknown> | unknown => {
-    const parsed = parseRequest(body)
-    if (!parsed.ok) throw Object.assign(new Error(parsed.problem), {code: 'bad-request'})
-    const req = parsed.req
-    switch (req.type) {
-      case 'get':
-      case 'put':
-      case 'del':
-      case 'cas':
-      case 'register':
-      case 'member':
-        return new Promise<ClientReply>((resolve) => {
-          replica.request(req as ClientRequest, resolve)
-          scheduleProcess()
-        })
-      default:
-        return answerAdmin(req, ctx, admin)
-    }
-  }
+  const handle = requestHandler({id, replica, filter, log, status, scheduleProcess})
 
   const server = new NodeServer({
     nodeId: id,
@@ -227,39 +208,84 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
     replica.process()
   }, tickMs)
 
-  const shutdown = async (signal: string) => {
+  const shutdown = (signal: string) => {
     if (stopping) return
     stopping = true
     clearInterval(ticker)
-    log.emit({type: 'stopping', signal})
-    // Let subscribers (the dashboard) receive that line before their connections close.
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    replica.stop()
-    // A Ready's fsync in flight finishes first (the stopped replica syncs on the loop from now on);
-    // a disk that stalls longer than that is left to the operating system.
-    const syncDeadline = Date.now() + SHUTDOWN_SYNC_WAIT_MS
-    while (replica.syncInFlight && Date.now() < syncDeadline) await new Promise((resolve) => setTimeout(resolve, 5))
-    if (replica.syncInFlight) {
-      // What that fsync covers was acknowledged to nobody; the next start reads what survived.
-      removePidFile(dir, id)
-      releaseLock()
-      log.emit({type: 'stopped'})
-      process.exit(1)
-    }
-    replica.process()
-    replica.abandonRequests()
-    await server.close()
-    peers.close()
-    storage.sync()
-    storage.close()
-    capture?.close()
-    removePidFile(dir, id)
-    releaseLock()
-    log.emit({type: 'stopped'})
-    process.exit(0)
+    void stopReplica(signal, {dir, id, replica, server, peers, storage, capture, log, releaseLock})
   }
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  process.on('SIGINT', () => void shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+/** Client and admin requests: Raft requests go to the replica, the rest to the admin protocol. */
+function requestHandler(admin: AdminDeps): (body: unknown, ctx: RequestContext) => Promise<unknown> | unknown {
+  return (body, ctx) => {
+    const parsed = parseRequest(body)
+    if (!parsed.ok) throw Object.assign(new Error(parsed.problem), {code: 'bad-request'})
+    const req = parsed.req
+    switch (req.type) {
+      case 'get':
+      case 'put':
+      case 'del':
+      case 'cas':
+      case 'register':
+      case 'member':
+        return new Promise<ClientReply>((resolve) => {
+          admin.replica.request(req as ClientRequest, resolve)
+          admin.scheduleProcess()
+        })
+      default:
+        return answerAdmin(req, ctx, admin)
+    }
+  }
+}
+
+/** What a stopping replica closes, in order. */
+interface Running {
+  dir: string
+  id: NodeId
+  replica: Replica
+  server: NodeServer
+  peers: PeerTransport
+  storage: SegmentLogStorage
+  capture: MessageCapture | null
+  log: NodeLog
+  releaseLock: () => void
+}
+
+/**
+ * The graceful stop (SIGTERM/SIGINT): the last batch is finished and made durable, the
+ * connections are closed, the lock released; exit 0. A disk that does not finish an fsync in
+ * flight within SHUTDOWN_SYNC_WAIT_MS is left to the operating system (exit 1).
+ */
+async function stopReplica(signal: string, r: Running): Promise<void> {
+  const {dir, id, replica, log} = r
+  log.emit({type: 'stopping', signal})
+  // Let subscribers (the dashboard) receive that line before their connections close.
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  replica.stop()
+  // A Ready's fsync in flight finishes first (the stopped replica syncs on the loop from now on).
+  const syncDeadline = Date.now() + SHUTDOWN_SYNC_WAIT_MS
+  while (replica.syncInFlight && Date.now() < syncDeadline) await new Promise((resolve) => setTimeout(resolve, 5))
+  if (replica.syncInFlight) {
+    // What that fsync covers was acknowledged to nobody; the next start reads what survived.
+    removePidFile(dir, id)
+    r.releaseLock()
+    log.emit({type: 'stopped'})
+    process.exit(1)
+  }
+  replica.process()
+  replica.abandonRequests()
+  await r.server.close()
+  r.peers.close()
+  r.storage.sync()
+  r.storage.close()
+  r.capture?.close()
+  removePidFile(dir, id)
+  r.releaseLock()
+  log.emit({type: 'stopped'})
+  process.exit(0)
 }
 
 /** The replica over its storage: the driver, configured from cluster.json. */
