@@ -128,6 +128,8 @@ export class Replica {
   private durableTermVote: {term: number; vote: NodeId | 0}
   /** What the loop did since the start: entries written, AppendEntries sent with entries and the entries they carried. */
   readonly io = {entriesWritten: 0, appendsSent: 0, entriesSent: 0}
+  /** Readys taken so far (the simulator tells a process() that took one from one a sync held up). */
+  readiesTaken = 0
   /** A snapshot being encoded step by step (state captured at `snapshot.lastIncludedIndex`). */
   private snapshotJob: {snapshot: Snapshot; encoder: SnapshotEncoder; steps: number} | null = null
   private readonly snapshotItemsPerStep?: number
@@ -300,6 +302,7 @@ export class Replica {
    * must be durable first.
    */
   private handleReady(rd: Ready): void {
+    this.readiesTaken++
     const storage = this.ports.storage
     if (rd.snapshot) storage.saveSnapshot(rd.snapshot, true)
     if (rd.entries.length > 0) storage.append(rd.entries)

@@ -711,7 +711,25 @@ export class Simulation {
       node.inbox.push({fn, from})
       return
     }
-    if (this.guard(node, fn)) this.scheduleProcess(node)
+    if (!this.guard(node, fn)) return
+    this.checkLeaderCommit(node)
+    this.scheduleProcess(node)
+  }
+
+  /**
+   * A leader's commit is held durably by a quorum the moment it is made (a step, or the
+   * completion of an fsync off the loop), not only when the next Ready is handled: a leader that
+   * counted its own unsynced entries is caught while its sync is still in flight. A check only
+   * (no draw, no state), so seeds play out as without it.
+   */
+  private checkLeaderCommit(node: SimNode): void {
+    const r = node.replica!.status()
+    if (r.role !== 'leader' || r.commitIndex <= node.commitIndex) return
+    this.checker.committedWithQuorum(
+      {id: node.id, term: r.term, persisted: node.replica!.log().persisted},
+      [node.membership ?? r.membership, r.membership],
+      r.commitIndex,
+    )
   }
 
   /** Runs `fn` on a live node; a SimulatedCrash from its storage ends the process. */
@@ -741,11 +759,14 @@ export class Simulation {
       this.maybeFocusCrash(node)
       this.exploreThisReady(node)
       let more = false
+      const taken = node.replica.readiesTaken
       const ok = this.guard(node, () => {
         more = node.replica!.process(this.o.yieldBetweenReadys ? 1 : Infinity)
       })
       node.disk.beforeMutation = undefined
-      if (ok) this.afterProcess(node)
+      // What the node last wrote (the explorer's baseline): not what it stepped while a sync was
+      // in flight and no Ready could be taken.
+      if (ok) this.afterProcess(node, node.replica!.readiesTaken > taken || !node.replica!.syncInFlight)
       if (ok && more) this.scheduleProcess(node)
     })
   }
@@ -856,10 +877,10 @@ export class Simulation {
     this.armCrash(node, 'a Ready that changes the term, vote, log tail or snapshot', this.prng.int(0, 10))
   }
 
-  private afterProcess(node: SimNode): void {
+  private afterProcess(node: SimNode, wrote = true): void {
     const r = node.replica!.status()
     this.checker.appliedWithinCommit(node.id, r.appliedIndex, r.commitIndex)
-    node.seen = this.shape(node)
+    if (wrote) node.seen = this.shape(node)
     const isLeader = r.role === 'leader'
     const committed = r.commitIndex > node.commitIndex
     if (isLeader && committed) {

@@ -126,6 +126,8 @@ export class SegmentLogStorage implements LogStorage {
   private commitUrgent = false
   /** A syncAsync is in flight: no other call until it completes. */
   private syncing = false
+  /** An fsync off the loop failed: nothing more may be written or claimed durable. */
+  private failed: Error | null = null
   /** load() changed the directory (removed or renamed a file): it fsyncs it before returning. */
   private loadChangedDir = false
 
@@ -494,9 +496,15 @@ export class SegmentLogStorage implements LogStorage {
     if (this.hardStateDirty) this.writeHardState()
     this.syncing = true
     this.activeDirty = false
-    fsyncAsync(this.activeFd, (err) => {
+    fsyncAsync.call(this.fs, this.activeFd, (err) => {
       this.syncing = false
-      if (err) return done(err)
+      if (err) {
+        // Nothing written since the last good sync may be trusted again (a failed fsync may have
+        // dropped the dirty pages): this storage refuses every call from now on.
+        this.activeDirty = true
+        this.failed = err
+        return done(err)
+      }
       try {
         this.afterLogFsync()
       } catch (e) {
@@ -511,6 +519,8 @@ export class SegmentLogStorage implements LogStorage {
     if (this.closed) return
     assert(!this.syncing, () => 'SegmentLogStorage.close() while an asynchronous sync is in flight')
     this.closed = true
+    // After a failed fsync nothing is synced or written again: the fds are just closed.
+    if (this.failed !== null) return this.closeActive()
     if (!this.loaded) return
     this.syncInternal()
     // With the log durable, the latest commitIndex can be kept for the next start.
@@ -720,6 +730,7 @@ export class SegmentLogStorage implements LogStorage {
     assert(this.loaded, () => `SegmentLogStorage.${what}() before load()`)
     assert(!this.closed, () => `SegmentLogStorage.${what}() after close()`)
     assert(!this.syncing, () => `SegmentLogStorage.${what}() while an asynchronous sync is in flight`)
+    assert(this.failed === null, () => `SegmentLogStorage.${what}() after a failed fsync (${this.failed!.message})`)
   }
 
   /** Whether a syncAsync has not completed yet. */

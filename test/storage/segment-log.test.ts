@@ -539,3 +539,21 @@ test('syncAsync: a crash or kill while the fsync is in flight cancels it; the co
     assert.deepEqual(open(power).state.entries, range(1, 2, 1), `${end}: the cancelled fsync made nothing more durable`)
   }
 })
+
+test('syncAsync: after a failed fsync the storage refuses everything; close() only closes (fsyncgate)', () => {
+  const fs = new MemoryFs()
+  let fail: ((err: Error) => void) | null = null
+  fs.fsyncAsync = (_fd, done) => (fail = done)
+  const {storage} = open(fs)
+  storage.append(range(1, 2, 1))
+  storage.setHardState({currentTerm: 1, votedFor: 1, commitIndex: 2})
+  const errors: (Error | null)[] = []
+  assert.ok(storage.syncAsync((err) => errors.push(err)))
+  fail!(new Error('EIO: i/o error'))
+  assert.equal(errors[0]?.message, 'EIO: i/o error')
+  assert.throws(() => storage.append(range(3, 3, 1)), /after a failed fsync/)
+  assert.throws(() => storage.sync(), /after a failed fsync/)
+  const fsyncs = fs.stats.fsyncs
+  storage.close()
+  assert.equal(fs.stats.fsyncs, fsyncs, 'close() after the failure claims nothing durable')
+})
