@@ -883,14 +883,8 @@ export class Simulation {
     if (wrote) node.seen = this.shape(node)
     const isLeader = r.role === 'leader'
     const committed = r.commitIndex > node.commitIndex
-    if (isLeader && committed) {
-      this.checker.committed(r.term, node.commitIndex, r.commitIndex)
-      this.checker.committedWithQuorum(
-        {id: node.id, term: r.term, persisted: node.replica!.log().persisted},
-        [node.membership ?? r.membership, r.membership],
-        r.commitIndex,
-      )
-    }
+    if (isLeader && committed) this.checker.committed(r.term, node.commitIndex, r.commitIndex)
+    this.checkLeaderCommit(node)
     node.commitIndex = r.commitIndex
     node.membership = r.membership
     const faulting = this.now < this.opts.faultMs

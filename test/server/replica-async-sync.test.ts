@@ -9,12 +9,11 @@ import {Prng} from '../../src/lib/prng.js'
 import {Replica} from '../../src/server/replica.js'
 import {MemoryFs} from '../../src/storage/memory-fs.js'
 import {SegmentLogStorage} from '../../src/storage/segment-log.js'
+import {asyncSyncDisk} from '../storage/helpers.js'
 
 /** Node 1 of a 3-node cluster over an in-memory disk whose fsyncs complete when the test says. */
 function node(onSend?: (m: Message, fs: MemoryFs) => void) {
-  const fs = new MemoryFs()
-  const completions: (() => void)[] = []
-  fs.enableAsyncSync((complete) => completions.push(complete))
+  const {fs, completions} = asyncSyncDisk()
   const sent: Message[] = []
   let synced = 0
   const replica = new Replica(

@@ -4,6 +4,7 @@ import type {Entry} from '../../src/core/types.js'
 import type {FileSystem} from '../../src/storage/fs.js'
 import type {PersistedState} from '../../src/storage/port.js'
 import {SegmentLogStorage, type SegmentLogOptions} from '../../src/storage/segment-log.js'
+import {MemoryFs} from '../../src/storage/memory-fs.js'
 
 export const DIR = '/data/node1'
 
@@ -39,4 +40,12 @@ export function reopen(fs: FileSystem, storage: SegmentLogStorage, opts: Omit<Se
 
 export function segmentFiles(fs: FileSystem, dir = DIR): string[] {
   return fs.readdir(dir).filter((n) => n.endsWith('.seg'))
+}
+
+/** A MemoryFs whose asynchronous fsyncs complete when the test runs the queued completions. */
+export function asyncSyncDisk(): {fs: MemoryFs; completions: (() => void)[]} {
+  const fs = new MemoryFs()
+  const completions: (() => void)[] = []
+  fs.enableAsyncSync((complete) => completions.push(complete))
+  return {fs, completions}
 }

@@ -9,7 +9,7 @@ import {SegmentLogStorage, segmentFileName, snapshotFileName, type StorageMutant
 import {SimulatedCrash} from '../../src/storage/memory-fs.js'
 import {InvariantError} from '../../src/lib/assert.js'
 import {Prng} from '../../src/lib/prng.js'
-import {DIR, entry, open, range, reopen, segmentFiles} from './helpers.js'
+import {asyncSyncDisk, DIR, entry, open, range, reopen, segmentFiles} from './helpers.js'
 
 const SMALL = {segmentBytesMax: 200}
 
@@ -484,9 +484,7 @@ test('misuse is a broken invariant', () => {
 })
 
 test('syncAsync: the log is durable only when the fsync off the loop completes; a crash before loses it; nothing else may run meanwhile', () => {
-  const fs = new MemoryFs()
-  const completions: (() => void)[] = []
-  fs.enableAsyncSync((complete) => completions.push(complete))
+  const {fs, completions} = asyncSyncDisk()
   const {storage} = open(fs)
   storage.append(range(1, 3, 1))
   storage.sync()
@@ -521,9 +519,7 @@ test('syncAsync: the log is durable only when the fsync off the loop completes; 
 
 test('syncAsync: a crash or kill while the fsync is in flight cancels it; the completion never lands', () => {
   for (const end of ['crash', 'kill'] as const) {
-    const fs = new MemoryFs()
-    const completions: (() => void)[] = []
-    fs.enableAsyncSync((complete) => completions.push(complete))
+    const {fs, completions} = asyncSyncDisk()
     const {storage} = open(fs)
     storage.append(range(1, 2, 1))
     storage.sync()
