@@ -22,6 +22,13 @@ const STATUS_POLL_MS = 200
  * several rounds, each delayed on its own, race the one append.
  */
 const READER_LANES = 8
+/**
+ * Writer lanes per node, while it is the newest leader. A new leader lags only writes its
+ * predecessor acknowledged but had not yet announced as committed (the last network delay's
+ * worth); each writer keeps one write in flight, so several writers (each starting on a register
+ * of its own) make it likely that such a write exists, on any register, when a leader falls.
+ */
+const WRITER_LANES = 3
 /** How far apart the reader lanes' first reads of a claim start. */
 const STAGGER_MS = 2
 /** How long after a node starts to claim leadership its extra reader lanes read. */
@@ -65,7 +72,8 @@ export function startClients(o: ClientsOptions): RunningClients {
   }
   const ids = o.config.nodes.map((n) => n.id)
   const lanes = READER_LANES
-  const stride = o.clients + (o.probes ? (lanes + 1) * ids.length : 0)
+  const perNode = READER_LANES + WRITER_LANES
+  const stride = o.clients + (o.probes ? perNode * ids.length : 0)
   const common = {stride, opTimeoutMs: o.opTimeoutMs, clock: o.clock, nextId: () => ++opId, stopping: () => stopping, record}
   const roaming = Array.from({length: o.clients}, (_, i) => {
     const client = new ClusterClient({nodes: o.config.nodes, clusterId: o.config.clusterId, secret: o.secret, startAt: o.startAt})
@@ -78,16 +86,16 @@ export function startClients(o: ClientsOptions): RunningClients {
   const changed = new Signal()
   const watch = o.probes ? new LeaderWatch(o.config, o.secret, () => changed.fire()) : null
   const probesOn = () => phase !== 'durability'
-  // Per node: the writer writes while the node is the newest leader; reader lane 0 reads while
+  // Per node: the writers write while the node is the newest leader; reader lane 0 reads while
   // it claims to lead at all (a deposed leader that does not know it yet included); the other
   // lanes join in while the claim is fresh or contested, lane k first STAGGER_MS * k after the
   // claim began. Each lane starts a new claim on its own key (lane k on key k, in turn), so a
   // new leader's first reads cover every key.
   const probes = watch
     ? ids.flatMap((id) =>
-        Array.from({length: lanes + 1}, (_, lane) => {
-          const role = lane === lanes ? 'writer' : 'reader'
-          const index = probeIndex(o.clients, lanes, id, lane)
+        Array.from({length: perNode}, (_, lane) => {
+          const role = lane >= lanes ? 'writer' : 'reader'
+          const index = probeIndex(o.clients, perNode, id, lane)
           const client = new ClusterClient({nodes: o.config.nodes, clusterId: o.config.clusterId, secret: o.secret, only: id})
           const wanted =
             role === 'writer'
@@ -95,7 +103,11 @@ export function startClients(o: ClientsOptions): RunningClients {
               : lane === 0
                 ? () => probesOn() && watch.claimants().has(id)
                 : () => probesOn() && watch.claimants().has(id) && (watch.claimants().size > 1 || watch.claimAge(id) < FRESH_CLAIM_MS)
-          const generator = new ProbeGenerator(index, o.keys.registers, role, role === 'writer' ? 0 : lane, () => watch.claimStart(id), o.keys.oncePrefix)
+          // Writer 0 puts write-once keys among a new leader's first entries; the others write registers only.
+          const generator =
+            role === 'writer'
+              ? new ProbeGenerator(index, o.keys.registers, role, lane - lanes, () => watch.claimStart(id), lane === lanes ? o.keys.oncePrefix : '')
+              : new ProbeGenerator(index, o.keys.registers, role, lane, () => watch.claimStart(id))
           const wait = waitUntil(wanted, () => stopping, changed)
           const ready =
             role === 'writer' || lane === 0

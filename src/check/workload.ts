@@ -8,7 +8,7 @@
 //   ones mix reads, writes and cas, odd-numbered ones only read (until the quiet period, when
 //   everyone writes). Some writes go to write-once keys, read back by the durability verdict.
 // - leader probes pinned to their node (`only`): while the node claims to lead (LeaderWatch) its
-//   readers read, and while it is the newest leader its writer writes. That puts reads on a
+//   readers read, and while it is the newest leader its writers write. That puts reads on a
 //   deposed leader that does not know it yet and writes on its successor within milliseconds of
 //   the election — the window where stale reads live, which clients that follow hints meet only
 //   by luck — and reads of every key on a new leader before its first entry commits.
@@ -243,11 +243,11 @@ export class Signal {
 }
 
 /**
- * The client index of lane `lane` of node `id`'s probes (after the roaming clients; `lanes` reader
- * lanes per node, then its writer).
+ * The client index of lane `lane` of node `id`'s probes (after the roaming clients; `perNode`
+ * lanes per node: its readers, then its writers).
  */
-export function probeIndex(clients: number, lanes: number, id: NodeId, lane: number): number {
-  return clients + (id - 1) * (lanes + 1) + lane
+export function probeIndex(clients: number, perNode: number, id: NodeId, lane: number): number {
+  return clients + (id - 1) * perNode + lane
 }
 
 type Outcome = Pick<OpRecord, 'status' | 'error' | 'current'> & {value?: string | null}
