@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {runSeed, type SimStats} from '../../src/sim/simulation.js'
 
-const SEEDS = Number(process.env.SIM_SEEDS ?? 300)
+const SEEDS = Number(process.env.SIM_SEEDS ?? 200)
 const START = Number(process.env.SIM_START ?? 1 + Math.floor(Math.random() * 1_000_000_000))
 
 test(`${SEEDS} fresh simulator seeds from ${START} violate no safety or liveness rule`, (t) => {
