@@ -103,11 +103,9 @@ export function startClients(o: ClientsOptions): RunningClients {
               : lane === 0
                 ? () => probesOn() && watch.claimants().has(id)
                 : () => probesOn() && watch.claimants().has(id) && (watch.claimants().size > 1 || watch.claimAge(id) < FRESH_CLAIM_MS)
-          // Writer 0 puts write-once keys among a new leader's first entries; the others write registers only.
-          const generator =
-            role === 'writer'
-              ? new ProbeGenerator(index, o.keys.registers, role, lane - lanes, () => watch.claimStart(id), lane === lanes ? o.keys.oncePrefix : '')
-              : new ProbeGenerator(index, o.keys.registers, role, lane, () => watch.claimStart(id))
+          // Writer w starts on register w; writer 0 alone puts write-once keys among a new leader's first entries.
+          const offset = role === 'writer' ? lane - lanes : lane
+          const generator = new ProbeGenerator(index, o.keys.registers, role, offset, () => watch.claimStart(id), lane === lanes ? o.keys.oncePrefix : '')
           const wait = waitUntil(wanted, () => stopping, changed)
           const ready =
             role === 'writer' || lane === 0
