@@ -293,8 +293,12 @@ export interface RemoveResult {
   configuration: Membership
 }
 
-/** `member remove`: commits the removal, then stops the node and retires its id. */
+/**
+ * `member remove`: commits the removal, waits until a quorum of the new voters has applied it,
+ * then stops the node and retires its id.
+ */
 export async function removeMember(dir: string, id: NodeId, o: ChangeOptions): Promise<RemoveResult> {
+  const deadline = Date.now() + o.timeoutMs
   const v = await view(dir)
   const m = v.configuration
   let configuration: Membership
@@ -305,6 +309,7 @@ export async function removeMember(dir: string, id: NodeId, o: ChangeOptions): P
       throw operationalError(`node ${id} is the only voter: removing it would leave no one to commit anything`)
     configuration = await change(dir, {ops: [{type: 'remove', node: id}]}, o, (c) => !members(c).includes(id))
   }
+  if (runningPid(dir, id) !== null) await untilQuorumApplied(dir, id, configuration, Math.max(deadline, Date.now() + 2000))
   const stopped = await stopNode(dir, id)
   await forget(dir, id, false)
   return {id, stopped, configuration}
@@ -315,6 +320,30 @@ export async function replaceMember(dir: string, id: NodeId, o: ChangeOptions): 
   const removed = await removeMember(dir, id, o)
   const added = await addMember(dir, {...o, learner: false})
   return {removed, added}
+}
+
+/**
+ * Waits until a majority of `m`'s voters have applied the removal of `id`. Until they have, they
+ * still count the configuration that holds `id` (a node switches when it applies a change), and a
+ * removed leader steps down as soon as it applies it itself: with a voter down, its vote may be the
+ * one they need to elect a leader who tells them the removal committed. Stopped before that, the
+ * cluster could stall for good.
+ */
+async function untilQuorumApplied(dir: string, id: NodeId, m: Membership, deadline: number): Promise<void> {
+  const need = Math.floor(m.voters.length / 2) + 1
+  for (;;) {
+    const v = await view(dir, 500)
+    const applied = v.statuses.filter((s) => s !== null && m.voters.includes(s.id) && !members(s.membership).includes(id)).length
+    if (applied >= need) return
+    if (Date.now() > deadline)
+      throw new CliError(
+        `node ${id} is out of the configuration, but only ${applied} of the ${need} new voters needed have applied that; it keeps running until they have`,
+        ExitCode.unavailable,
+        'unavailable',
+        `bring the down nodes back, then run ${raftctl(dir, `member remove ${id}`)} again to stop it`,
+      )
+    await sleep(50)
+  }
 }
 
 /** Stops `id` if it runs; true if it did. */

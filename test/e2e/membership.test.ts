@@ -1,7 +1,8 @@
 // Membership changes with real processes (issue #15): grow 3 -> 5 while writes flow, remove the
 // leader, remove a down node, replace a node whose data dir was deleted, add during a partition,
-// hand leadership over; every node restarted after each step. Throughout, a writer puts unique
-// keys; at the end every acknowledged write is read back, and no two nodes led the same term.
+// remove the leader with a voter down, hand leadership over; every node restarted after each
+// step. Throughout, a writer puts unique keys; at the end every acknowledged write is read back,
+// and no two nodes led the same term.
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
@@ -192,6 +193,28 @@ describe('raftctl member and transfer-leader (real processes)', () => {
     }
     const settled = await steady()
     assert.equal(settled.nodes.length, 4)
+    await restartAll()
+  })
+
+  test('remove the leader while a voter is down and commit news is slow: the others still elect a leader', T, async () => {
+    const s = await steady()
+    assert.equal(s.nodes.length, 4)
+    const down = s.nodes.map((n) => n.id).find((id) => id !== s.leader)!
+    ok(await c.run(['stop', String(down), '--kill']), `kill ${down}`)
+    // Every message between replicas takes 200 ms: the leader learns the removal committed (and
+    // steps down) 200 ms before the others do. Until they do they count the old four voters, two
+    // of them gone if the removed leader were stopped at once: no quorum, ever.
+    ok(await c.run(['net', 'delay', '200ms']), 'net delay')
+    try {
+      ok(await c.run(['member', 'remove', String(s.leader), '--timeout', '30s']), `remove leader ${s.leader}`)
+    } finally {
+      ok(await c.run(['net', 'clear']), 'net clear')
+    }
+    const after = await c.waitForLeader([s.leader, down], {timeoutMs: 15_000})
+    assert.ok(!(await voters()).includes(s.leader))
+    ok(await c.run(['put', 'after-remove', 'yes', '--timeout', '10s']), 'a write with node down and the leader removed')
+    assert.notEqual(after.leader, down)
+    ok(await c.run(['start', String(down)]), `start ${down}`)
     await restartAll()
   })
 
