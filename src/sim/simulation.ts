@@ -24,7 +24,7 @@
 // applied index, linearizability, and liveness after the heal: one leader, and every client
 // completes writes (no client stuck).
 import {formatMessage} from '../core/format.js'
-import {describeConfChange, type ConfChange, type Membership} from '../core/membership.js'
+import {describeConfChange, members, type ConfChange, type Membership} from '../core/membership.js'
 import {formatNodeEvent} from '../protocol/events.js'
 import type {Message, NodeId} from '../core/types.js'
 import {InvariantError} from '../lib/assert.js'
@@ -1315,7 +1315,7 @@ export class Simulation {
       }
       case 'remove': {
         const victim = p.chance(0.4) ? l.id : p.pick(m.voters)
-        return this.proposeMember({ops: [{type: 'remove', node: victim}]}, () => this.removeNode(victim))
+        return this.proposeMember({ops: [{type: 'remove', node: victim}]}, (after) => this.removeNode(victim, after))
       }
       case 'promote':
         return this.proposeMember({ops: [{type: 'add-voter', node: p.pick(m.learners)}]})
@@ -1332,7 +1332,7 @@ export class Simulation {
                   {type: 'remove', node: old},
                 ],
               },
-              () => this.removeNode(old),
+              (after) => this.removeNode(old, after),
             )
           }),
         )
@@ -1352,10 +1352,21 @@ export class Simulation {
     return node
   }
 
-  /** Removed from the configuration: stopped for good, as `raftctl member remove` does. */
-  private removeNode(id: NodeId): void {
+  /**
+   * Removed from the configuration `after` leads to: stopped for good, as `raftctl member remove`
+   * does, once a majority of the new voters answer that they have applied the removal (until then
+   * they count the old configuration, and the removed node's vote may be one they need). Looked at
+   * every 20 ms for as long as the run lasts; until then the node runs on, outside the configuration.
+   * A node that is down is retired at once (the command has nothing to stop).
+   */
+  private removeNode(id: NodeId, after: Membership): void {
     const node = this.nodes[id - 1]!
     if (node.removed) return
+    const applied = after.voters.filter((v) => {
+      const r = this.nodes[v - 1]?.replica
+      return r && !this.nodes[v - 1]!.paused && !members(r.status().membership).includes(id)
+    }).length
+    if (node.replica && applied <= after.voters.length / 2) return this.schedule(20, () => this.removeNode(id, after))
     node.removed = true
     this.stats.membersRemoved++
     this.trace(`NEMESIS n${id} removed and stopped`)
@@ -1370,7 +1381,7 @@ export class Simulation {
    * membership churn, the leader may die or be cut off right after, and an applied change may be
    * followed at once by another one or by a leadership transfer.
    */
-  private proposeMember(change: ConfChange, then?: () => void): void {
+  private proposeMember(change: ConfChange, then?: (after: Membership) => void): void {
     if (this.now >= this.opts.faultMs) return
     const l = this.leader()
     if (!l || l.paused || !l.replica) return
@@ -1385,7 +1396,7 @@ export class Simulation {
           )
         }
         this.stats.configChanges++
-        if (then) this.schedule(1, then)
+        if (then) this.schedule(1, () => then(reply.membership))
         if (this.o.memberChurn > 0 && p.chance(this.o.memberChurn / 2)) {
           if (p.chance(0.5)) this.schedule(p.int(0, 20), () => this.memberAction())
           else this.schedule(p.int(0, 5), () => this.transferFrom(l, epoch, 'right after a configuration change'))
