@@ -23,7 +23,7 @@ export interface NodeRow {
   lastIndex: number | null
   commitIndex: number | null
   appliedIndex: number | null
-  /** How many entries this node's applied index trails the leader's commit index. */
+  /** How many entries this node's applied index trails the cluster's commit index (`clusterCommitIndex`); null when down. */
   lag: number | null
   group: number | null
   /** The replica process's resident memory (bytes), as it reports it. */
@@ -86,22 +86,7 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
     const s = statuses[i]
     if (!s) {
       const pid = runningPid(dir, n.id)
-      return {
-        id: n.id,
-        address: `${n.host}:${n.port}`,
-        pid,
-        up: false,
-        role: pid !== null && isPaused(pid) === true ? 'paused' : 'down',
-        term: null,
-        leader: null,
-        lastIndex: null,
-        commitIndex: null,
-        appliedIndex: null,
-        lag: null,
-        group: null,
-        rssBytes: null,
-        member: member(n.id),
-      }
+      return {...absentRow(n.id, `${n.host}:${n.port}`, member(n.id)), pid, role: pid !== null && isPaused(pid) === true ? 'paused' : 'down'}
     }
     return {
       id: n.id,
@@ -114,7 +99,7 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
       lastIndex: s.lastIndex,
       commitIndex: s.commitIndex,
       appliedIndex: s.appliedIndex,
-      lag: leaderStatus ? Math.max(0, leaderStatus.commitIndex - s.appliedIndex) : null,
+      lag: null,
       group: s.group,
       rssBytes: s.rssBytes ?? null,
       member: member(n.id),
@@ -123,7 +108,7 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
   return {
     leader,
     term: leaderStatus?.term ?? maxTerm(statuses),
-    nodes,
+    nodes: withLag(nodes, leader),
     partition: completePartition(
       readPartition(dir),
       config.nodes.map((n) => n.id),
@@ -133,6 +118,41 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
       .map((f, i) => ({node: config.nodes[i]!.id, ...f}))
       .filter((d) => Object.keys(d).length > 1),
   }
+}
+
+/** The row of a node that does not answer: down, nothing known but where it listens and its place in the configuration. */
+export function absentRow(id: NodeId, address: string, member: NodeRow['member']): NodeRow {
+  return {
+    id,
+    address,
+    pid: null,
+    up: false,
+    role: 'down',
+    term: null,
+    leader: null,
+    lastIndex: null,
+    commitIndex: null,
+    appliedIndex: null,
+    lag: null,
+    group: null,
+    rssBytes: null,
+    member,
+  }
+}
+
+/** The cluster's commit index: the leader's, else the highest an up node reports (null if none is up). */
+export function clusterCommitIndex(nodes: readonly NodeRow[], leader: NodeId | null): number | null {
+  const l = leader !== null ? nodes.find((n) => n.id === leader) : undefined
+  if (l?.commitIndex != null) return l.commitIndex
+  let best: number | null = null
+  for (const n of nodes) if (n.commitIndex !== null && (best === null || n.commitIndex > best)) best = n.commitIndex
+  return best
+}
+
+/** `rows` with each up row's lag: how far its applied index trails the cluster's commit index. */
+export function withLag(rows: readonly NodeRow[], leader: NodeId | null): NodeRow[] {
+  const reference = clusterCommitIndex(rows, leader)
+  return rows.map((n) => ({...n, lag: n.up && reference !== null && n.appliedIndex !== null ? Math.max(0, reference - n.appliedIndex) : null}))
 }
 
 /** The leader's configuration, else the one of the up node in the highest term (it has seen the most). */

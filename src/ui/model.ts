@@ -8,7 +8,7 @@ import {describeMembership, isJoint} from '../core/membership.js'
 import {describeDiskFaults} from '../clusterdir/disk-faults.js'
 import {partitionSides} from '../cluster/partition.js'
 import {describeLinkFault, type LinkFault} from '../transport/link-filter.js'
-import type {ClusterStatus, NodeRow} from '../cluster/status.js'
+import {absentRow, clusterCommitIndex, type ClusterStatus, type NodeRow} from '../cluster/status.js'
 import type {NodeId} from '../core/types.js'
 import {formatNodeEvent, type NodeEvent, type NodeEventBody} from '../protocol/events.js'
 
@@ -215,17 +215,8 @@ function notAnswering(n: NodeRow): string {
   return n.pid !== null && n.role !== 'paused' ? ' — process alive but not answering' : ''
 }
 
-/** The cluster's commit index: the leader's, else the highest an up node reports. */
-export function clusterCommitIndex(status: ClusterStatus): number | null {
-  const leader = status.leader !== null ? status.nodes.find((n) => n.id === status.leader) : undefined
-  if (leader?.commitIndex != null) return leader.commitIndex
-  let best: number | null = null
-  for (const n of status.nodes) if (n.commitIndex !== null && (best === null || n.commitIndex > best)) best = n.commitIndex
-  return best
-}
-
 function addSample(samples: CommitSample[], status: ClusterStatus, time: number): CommitSample[] {
-  const commitIndex = clusterCommitIndex(status)
+  const commitIndex = clusterCommitIndex(status.nodes, status.leader)
   // No node answers: the rate is unknown, not what it was.
   if (commitIndex === null) return []
   const last = samples[samples.length - 1]
@@ -401,25 +392,12 @@ export function commandForKey(input: string, key: KeyInfo): KeyCommand | null {
 
 // ------------------------------------------------------------------------------------ view
 
-export interface RowView {
-  id: NodeId
+/** A node's row as the dashboard shows it: the status row (down until one arrives), and its place on screen. */
+export interface RowView extends NodeRow {
   selected: boolean
   /** False until the first status snapshot arrives: the node's state is not known yet. */
   known: boolean
-  role: NodeRow['role']
-  up: boolean
-  pid: number | null
-  address: string
-  term: number | null
-  lastIndex: number | null
-  commitIndex: number | null
-  appliedIndex: number | null
-  /** Entries this node's applied index trails the cluster's commit index; null when down. */
-  lag: number | null
-  group: number | null
   pending: NodeAction | null
-  /** Voter or learner in the configuration in force (null: unknown). */
-  member: NodeRow['member']
 }
 
 export interface DashboardView {
@@ -455,33 +433,17 @@ export interface DashboardView {
 
 export function dashboardView(state: DashboardState, dir: string): DashboardView {
   const s = state.status
-  const reference = s ? clusterCommitIndex(s) : null
-  const rows: RowView[] = state.nodeIds.map((id) => {
-    const n = s?.nodes.find((x) => x.id === id)
-    const up = n?.up ?? false
-    return {
-      id,
-      selected: id === state.selected,
-      known: s !== null,
-      role: n?.role ?? 'down',
-      up,
-      pid: n?.pid ?? null,
-      address: n?.address ?? '',
-      term: n?.term ?? null,
-      lastIndex: n?.lastIndex ?? null,
-      commitIndex: n?.commitIndex ?? null,
-      appliedIndex: n?.appliedIndex ?? null,
-      lag: up && reference !== null && n?.appliedIndex != null ? Math.max(0, reference - n.appliedIndex) : null,
-      group: n?.group ?? null,
-      pending: state.pending[id] ?? null,
-      member: n?.member ?? null,
-    }
-  })
+  const rows: RowView[] = state.nodeIds.map((id) => ({
+    ...(s?.nodes.find((x) => x.id === id) ?? absentRow(id, '', null)),
+    selected: id === state.selected,
+    known: s !== null,
+    pending: state.pending[id] ?? null,
+  }))
   return {
     dir,
     leader: s?.leader ?? null,
     term: s?.term ?? null,
-    commitIndex: reference,
+    commitIndex: s ? clusterCommitIndex(s.nodes, s.leader) : null,
     commitRate: commitRate(state.samples),
     upCount: rows.filter((r) => r.up).length,
     total: rows.length,

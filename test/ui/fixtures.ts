@@ -1,5 +1,5 @@
 // Status snapshots for the dashboard tests, written as the scenario they show.
-import type {ClusterStatus, NodeRow} from '../../src/cluster/status.js'
+import {absentRow, withLag, type ClusterStatus, type NodeRow} from '../../src/cluster/status.js'
 import {formatNodeEvent, type NodeEvent, type NodeEventBody} from '../../src/protocol/events.js'
 
 export type NodeSpec =
@@ -10,23 +10,7 @@ export function snapshot(nodes: Record<number, NodeSpec>, partition: {groups: nu
   const rows: NodeRow[] = Object.entries(nodes).map(([key, spec]) => {
     const id = Number(key)
     const address = `127.0.0.1:${7100 + id}`
-    if (spec === 'down') {
-      return {
-        id,
-        address,
-        pid: null,
-        up: false,
-        role: 'down',
-        term: null,
-        leader: null,
-        lastIndex: null,
-        commitIndex: null,
-        appliedIndex: null,
-        lag: null,
-        group: null,
-        rssBytes: null,
-      }
-    }
+    if (spec === 'down') return absentRow(id, address, null)
     const commit = spec.commit ?? 0
     return {
       id,
@@ -50,7 +34,7 @@ export function snapshot(nodes: Record<number, NodeSpec>, partition: {groups: nu
   return {
     leader: leaderRow?.id ?? null,
     term: leaderRow?.term ?? (terms.length > 0 ? Math.max(...terms) : null),
-    nodes: rows,
+    nodes: withLag(rows, leaderRow?.id ?? null),
     partition,
     disks: [],
   }
