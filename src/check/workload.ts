@@ -207,7 +207,7 @@ export async function runClientLoop(o: ClientLoopOptions): Promise<void> {
       invoke: roundMs(invoke),
       complete: roundMs(complete),
       ...outcome,
-      ...(answered && o.client.lastLeader !== 0 ? {node: o.client.lastLeader} : {}),
+      ...(answered && o.client.lastLeader !== null ? {node: o.client.lastLeader} : {}),
     })
     if (outcome.status === 'indeterminate') proc += o.stride
   }

@@ -92,7 +92,8 @@ export async function withClient<T>(dirFlag: string | undefined, target: TargetO
     return await fn(client)
   } catch (err) {
     if (err instanceof NotLeaderError) {
-      const hint = err.leaderHint ? `ask node ${err.leaderHint} (--node ${err.leaderHint}), or leave out --node` : 'wait for an election, or leave out --node'
+      const hint =
+        err.leaderHint !== null ? `ask node ${err.leaderHint} (--node ${err.leaderHint}), or leave out --node` : 'wait for an election, or leave out --node'
       throw new CliError(err.message, ExitCode.unavailable, 'not-leader', hint)
     }
     if (err instanceof UnavailableError) {

@@ -19,7 +19,7 @@ import type {ConfChange, Membership} from '../core/membership.js'
 import type {NodeId} from '../core/types.js'
 import {formatDuration} from '../lib/duration.js'
 import type {KvWriteResult} from '../kv/state-machine.js'
-import type {ClientReply, ClientRequest, WriteRequest} from '../protocol/protocol.js'
+import {isReplyTo, type ClientReply, type ClientRequest, type ReplyTo, type WriteRequest} from '../protocol/protocol.js'
 import {ClientConnection} from '../transport/client.js'
 import {LeaderTracker} from './leader-tracker.js'
 
@@ -65,9 +65,9 @@ export class SessionExpiredError extends UnavailableError {
 export class NotLeaderError extends Error {
   constructor(
     readonly node: NodeId,
-    readonly leaderHint: NodeId | 0,
+    readonly leaderHint: NodeId | null,
   ) {
-    super(`node ${node} is not the leader${leaderHint ? ` (node ${leaderHint} is)` : ''}`)
+    super(`node ${node} is not the leader${leaderHint !== null ? ` (node ${leaderHint} is)` : ''}`)
   }
 }
 
@@ -106,7 +106,7 @@ export class ClusterClient {
   /** Nodes that let an attempt time out, and until when to prefer others. */
   private readonly silentUntil = new Map<NodeId, number>()
   /** The node that last answered a request successfully. */
-  lastLeader: NodeId | 0 = 0
+  lastLeader: NodeId | null = null
 
   constructor(private readonly opts: ClusterClientOptions) {
     const nodes = opts.only !== undefined ? opts.nodes.filter((n) => n.id === opts.only) : opts.nodes
@@ -131,7 +131,7 @@ export class ClusterClient {
 
   async get(key: string, opts: {stale?: boolean; timeoutMs: number}): Promise<ReadOutcome> {
     const {reply, node} = await this.send({type: 'get', key, stale: opts.stale ?? false}, opts.timeoutMs, false)
-    return {value: (reply as {value: string | null}).value, index: reply.index, node}
+    return {value: reply.value, index: reply.index, node}
   }
 
   /**
@@ -141,7 +141,7 @@ export class ClusterClient {
    */
   async changeMembership(change: ConfChange, opts: {force?: boolean; timeoutMs: number}): Promise<ChangeOutcome> {
     const {reply, node} = await this.send({type: 'member', change, ...(opts.force ? {force: true} : {})}, opts.timeoutMs, true)
-    return {membership: (reply as {membership: Membership}).membership, index: reply.index, node}
+    return {membership: reply.membership, index: reply.index, node}
   }
 
   private async write(make: (session: number, seq: number) => WriteRequest, timeoutMs: number): Promise<WriteOutcome> {
@@ -154,7 +154,7 @@ export class ClusterClient {
         const session = this.session!
         const sends = {count: 0}
         const {reply, node} = await this.send(make(session, ++this.seq), deadline - Date.now(), true, sends, timeoutMs)
-        const result = (reply as {result: KvWriteResult}).result
+        const result = reply.result
         if (result.status !== 'session-expired') return {result, index: reply.index, node}
         this.session = null
         const note = `the cluster evicted this client's session ${session}`
@@ -177,7 +177,7 @@ export class ClusterClient {
   private async register(deadline: number, timeoutMs: number): Promise<void> {
     try {
       const {reply} = await this.send({type: 'register', nonce: randomBytes(8).toString('hex')}, deadline - Date.now(), true, {count: 0}, timeoutMs)
-      this.session = (reply as {session: number}).session
+      this.session = reply.session
       this.seq = 0
       this.sessionsRegistered++
     } catch (err) {
@@ -208,13 +208,13 @@ export class ClusterClient {
    * counts the attempts that may have reached a node (a connection was made). `totalMs`: the
    * caller's whole timeout, for the message.
    */
-  private async send(
-    req: ClientRequest,
+  private async send<R extends ClientRequest>(
+    req: R,
     timeoutMs: number,
     write: boolean,
     sends = {count: 0},
     totalMs = timeoutMs,
-  ): Promise<{reply: ClientReply & {ok: true}; node: NodeId}> {
+  ): Promise<{reply: ReplyTo<R['type']>; node: NodeId}> {
     const deadline = Date.now() + timeoutMs
     let lastProblem = 'no node answered'
     let attempts = 0
@@ -232,16 +232,18 @@ export class ClusterClient {
         const reply = (await conn.request(req, given)) as ClientReply
         this.silentUntil.delete(id)
         if (reply.ok) {
+          if (!isReplyTo<R['type']>(req.type, reply))
+            throw new Error(`node ${id} answered a ${req.type} request with a ${String((reply as {type?: unknown}).type)} reply`)
           this.lastLeader = id
           return {reply, node: id}
         }
         if (reply.error === 'refused') throw new ChangeRefusedError(reply.reason, id)
-        if (this.opts.only !== undefined && reply.leaderHint !== 0 && reply.leaderHint !== id) throw new NotLeaderError(id, reply.leaderHint)
+        if (this.opts.only !== undefined && reply.leaderHint !== null && reply.leaderHint !== id) throw new NotLeaderError(id, reply.leaderHint)
         lastProblem = reply.error === 'unknown-outcome' ? `node ${id} lost leadership during the write` : `node ${id} is not the leader`
         this.tracker.redirected(reply.leaderHint)
         // Everyone may be between leaders, or the leader named is being avoided: back off a
         // little (until it may be tried again) instead of asking the followers round and round.
-        const avoidFor = reply.leaderHint === 0 ? 50 : (this.silentUntil.get(reply.leaderHint) ?? 0) - Date.now()
+        const avoidFor = reply.leaderHint === null ? 50 : (this.silentUntil.get(reply.leaderHint) ?? 0) - Date.now()
         if (avoidFor > 0) await pause(Math.min(50, avoidFor, deadline - Date.now()))
       } catch (err) {
         if (err instanceof NotLeaderError || err instanceof ChangeRefusedError) throw err

@@ -17,9 +17,9 @@ export class LeaderTracker {
     return this.nodes[this.index]!
   }
 
-  /** The node we asked answered "not leader", maybe naming the leader it knows. */
-  redirected(hint: NodeId | 0): void {
-    const at = hint ? this.nodes.indexOf(hint) : -1
+  /** The node we asked answered "not leader", maybe naming the leader it knows (null: none). */
+  redirected(hint: NodeId | null): void {
+    const at = hint !== null ? this.nodes.indexOf(hint) : -1
     if (at >= 0 && hint !== this.current()) this.index = at
     else this.next()
   }

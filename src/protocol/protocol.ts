@@ -23,19 +23,44 @@ export type MemberRequest = {type: 'member'; change: ConfChange; force?: boolean
 
 export type ClientRequest = WriteRequest | RegisterRequest | ReadRequest | MemberRequest
 
+/**
+ * A node's answer to a ClientRequest. An answer that succeeded names the request it answers
+ * (`type`, the request's own), so a caller never has to guess from its fields. `leaderHint`: the
+ * node this one believes leads, null if it knows none (the core's 0 stays inside the core).
+ */
 export type ClientReply =
-  | {ok: true; result: KvWriteResult; index: number}
-  | {ok: true; value: string | null; index: number}
-  /** A new session, registered at log index `session`. */
-  | {ok: true; session: number; index: number}
-  /** A configuration change applied at `index`: the configuration now in force. */
-  | {ok: true; membership: Membership; index: number}
+  | {[T in ClientRequest['type']]: {ok: true; type: T; index: number} & Answers[T]}[ClientRequest['type']]
   /** The leader refused the configuration change (one is in progress, it would lose quorum, ...). */
-  | {ok: false; error: 'refused'; reason: string; leaderHint: NodeId | 0}
-  /** This node cannot serve the request now; `leaderHint` (0 if unknown) may. */
-  | {ok: false; error: 'not-leader'; leaderHint: NodeId | 0}
+  | {ok: false; error: 'refused'; reason: string; leaderHint: NodeId | null}
+  /** This node cannot serve the request now; `leaderHint` may. */
+  | {ok: false; error: 'not-leader'; leaderHint: NodeId | null}
   /** The node lost leadership while the write was in flight: the outcome is unknown. */
-  | {ok: false; error: 'unknown-outcome'; leaderHint: NodeId | 0}
+  | {ok: false; error: 'unknown-outcome'; leaderHint: NodeId | null}
+
+/** What a successful answer carries, by the type of the request it answers. */
+interface Answers {
+  put: {result: KvWriteResult}
+  del: {result: KvWriteResult}
+  cas: {result: KvWriteResult}
+  get: {value: string | null}
+  /** A new session, registered at log index `session`. */
+  register: {session: number}
+  /** A configuration change applied at `index`: the configuration now in force. */
+  member: {membership: Membership}
+}
+
+/** The successful answer to a request of type `T`. */
+export type ReplyTo<T extends ClientRequest['type']> = Extract<ClientReply, {ok: true; type: T}>
+
+/** True if `reply` is the successful answer to a request of type `type`. */
+export function isReplyTo<T extends ClientRequest['type']>(type: T, reply: ClientReply): reply is ReplyTo<T> {
+  return reply.ok && reply.type === type
+}
+
+/** The core's "no node" (0, as in etcd) as the wire says it (null). */
+export function nodeOrNull(id: NodeId): NodeId | null {
+  return id === 0 ? null : id
+}
 
 export const MAX_KEY_BYTES = 4096
 export const MAX_VALUE_BYTES = 1024 * 1024

@@ -15,7 +15,15 @@ import type {LogStorage} from '../storage/port.js'
 import {SnapshotEncoder} from '../storage/snapshot-encoder.js'
 import {assert} from '../lib/assert.js'
 import type {ReplicaEvent} from '../protocol/events.js'
-import type {ClientReply, ClientRequest, MemberRequest, ReadRequest, RegisterRequest, WriteRequest} from '../protocol/protocol.js'
+import {
+  nodeOrNull,
+  type ClientReply,
+  type ClientRequest,
+  type MemberRequest,
+  type ReadRequest,
+  type RegisterRequest,
+  type WriteRequest,
+} from '../protocol/protocol.js'
 import type {Membership} from '../core/membership.js'
 
 /**
@@ -210,11 +218,11 @@ export class Replica {
       const leader = this.raft.status().role === 'leader'
       return reply(
         leader
-          ? {ok: false, error: 'refused', reason: result.reason, leaderHint: result.leaderHint}
-          : {ok: false, error: 'not-leader', leaderHint: result.leaderHint},
+          ? {ok: false, error: 'refused', reason: result.reason, leaderHint: nodeOrNull(result.leaderHint)}
+          : {ok: false, error: 'not-leader', leaderHint: nodeOrNull(result.leaderHint)},
       )
     }
-    this.settle(result.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
+    this.settle(result.index, {ok: false, error: 'unknown-outcome', leaderHint: this.leaderHint()})
     this.pendingWrites.set(result.index, {term: this.raft.status().term, replies: [reply], key: null})
   }
 
@@ -224,9 +232,9 @@ export class Replica {
     const {type, ...rest} = req
     const cmd = (req.type === 'register' ? {op: 'register'} : {op: type, ...rest}) as KvCommand
     const result = this.raft.propose(cmd)
-    if (!result.ok) return reply({ok: false, error: 'not-leader', leaderHint: result.leaderHint})
+    if (!result.ok) return reply({ok: false, error: 'not-leader', leaderHint: nodeOrNull(result.leaderHint)})
     // An index proposed earlier but overwritten can be reused; its client is told the outcome.
-    this.settle(result.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
+    this.settle(result.index, {ok: false, error: 'unknown-outcome', leaderHint: this.leaderHint()})
     this.pendingWrites.set(result.index, {term: result.term, replies: [reply], key})
     if (key !== null) this.pendingByRequest.set(key, result.index)
   }
@@ -247,6 +255,11 @@ export class Replica {
     return true
   }
 
+  /** The node this one believes leads, as a reply names it. */
+  private leaderHint(): NodeId | null {
+    return nodeOrNull(this.raft.status().leaderId)
+  }
+
   /** Answers and forgets the write pending at `index`, if any. */
   private settle(index: number, answer: ClientReply): void {
     const pending = this.pendingWrites.get(index)
@@ -257,13 +270,13 @@ export class Replica {
   }
 
   private read(req: ReadRequest, reply: Reply): void {
-    if (req.stale) return reply({ok: true, value: this.kv.get(req.key), index: this.raft.status().appliedIndex})
+    if (req.stale) return reply({ok: true, type: 'get', value: this.kv.get(req.key), index: this.raft.status().appliedIndex})
     if (this.mutant === 'read-without-readindex' && this.raft.status().role === 'leader') {
-      return reply({ok: true, value: this.kv.get(req.key), index: this.raft.status().appliedIndex})
+      return reply({ok: true, type: 'get', value: this.kv.get(req.key), index: this.raft.status().appliedIndex})
     }
     const id = this.nextReadId++
     const result = this.raft.readIndex(id)
-    if (!result.ok) return reply({ok: false, error: 'not-leader', leaderHint: result.leaderHint})
+    if (!result.ok) return reply({ok: false, error: 'not-leader', leaderHint: nodeOrNull(result.leaderHint)})
     this.pendingReads.set(id, {key: req.key, reply})
   }
 
@@ -379,8 +392,8 @@ export class Replica {
       this.settle(
         entry.index,
         pending.term === entry.term
-          ? {ok: true, membership, index: entry.index}
-          : {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId},
+          ? {ok: true, type: 'member', membership, index: entry.index}
+          : {ok: false, error: 'unknown-outcome', leaderHint: this.leaderHint()},
       )
     }
     if (membership !== before) this.onMembership?.(membership)
@@ -409,15 +422,19 @@ export class Replica {
     }
     if (entry.type !== 'normal' || !isKvCommand(entry.data)) {
       if (entry.type === 'normal') this.ports.log({type: 'malformed-command', index: entry.index})
-      if (pending) this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
+      if (pending) this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.leaderHint()})
       return
     }
     this.bytesSinceSnapshot += ENTRY_OVERHEAD_BYTES + commandBytes(entry.data)
     const applied = this.kv.apply(entry.data, entry.index)
     if (!pending) return
-    if (pending.term !== entry.term) return this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.raft.status().leaderId})
-    if (applied.kind === 'registered') this.settle(entry.index, {ok: true, session: applied.session, index: entry.index})
-    else this.settle(entry.index, {ok: true, result: applied.result, index: applied.index})
+    if (pending.term !== entry.term) return this.settle(entry.index, {ok: false, error: 'unknown-outcome', leaderHint: this.leaderHint()})
+    if (applied.kind === 'registered') this.settle(entry.index, {ok: true, type: 'register', session: applied.session, index: entry.index})
+    else {
+      const type = entry.data.op
+      assert(type !== 'register', 'a registration applies as one')
+      this.settle(entry.index, {ok: true, type, result: applied.result, index: applied.index})
+    }
   }
 
   private serveReads(): void {
@@ -425,7 +442,7 @@ export class Replica {
     let served = 0
     while (served < this.readsAwaitingApply.length && this.readsAwaitingApply[served]!.index <= applied) {
       const r = this.readsAwaitingApply[served++]!
-      r.reply({ok: true, value: this.kv.get(r.key), index: applied})
+      r.reply({ok: true, type: 'get', value: this.kv.get(r.key), index: applied})
     }
     if (served > 0) this.readsAwaitingApply.splice(0, served)
   }
@@ -438,10 +455,11 @@ export class Replica {
     this.leaderId = leaderId
     if (wasLeader && role !== 'leader') {
       // Writes in flight may still commit under the next leader: their outcome is unknown.
-      for (const {replies} of this.pendingWrites.values()) for (const reply of replies) reply({ok: false, error: 'unknown-outcome', leaderHint: leaderId})
+      for (const {replies} of this.pendingWrites.values())
+        for (const reply of replies) reply({ok: false, error: 'unknown-outcome', leaderHint: nodeOrNull(leaderId)})
       this.pendingWrites.clear()
       this.pendingByRequest.clear()
-      for (const {reply} of this.pendingReads.values()) reply({ok: false, error: 'not-leader', leaderHint: leaderId})
+      for (const {reply} of this.pendingReads.values()) reply({ok: false, error: 'not-leader', leaderHint: nodeOrNull(leaderId)})
       this.pendingReads.clear()
     }
     if (leaderId !== 0 && role !== 'leader') this.ports.log({type: 'following', leader: leaderId, term: this.raft.status().term})
@@ -534,9 +552,9 @@ export class Replica {
 
   /** Fails every request still waiting (shutdown, crash in the simulator). */
   abandonRequests(): void {
-    for (const {replies} of this.pendingWrites.values()) for (const reply of replies) reply({ok: false, error: 'unknown-outcome', leaderHint: 0})
-    for (const {reply} of this.pendingReads.values()) reply({ok: false, error: 'not-leader', leaderHint: 0})
-    for (const {reply} of this.readsAwaitingApply) reply({ok: false, error: 'not-leader', leaderHint: 0})
+    for (const {replies} of this.pendingWrites.values()) for (const reply of replies) reply({ok: false, error: 'unknown-outcome', leaderHint: null})
+    for (const {reply} of this.pendingReads.values()) reply({ok: false, error: 'not-leader', leaderHint: null})
+    for (const {reply} of this.readsAwaitingApply) reply({ok: false, error: 'not-leader', leaderHint: null})
     this.pendingWrites.clear()
     this.pendingByRequest.clear()
     this.pendingReads.clear()

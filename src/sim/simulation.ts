@@ -30,7 +30,7 @@ import type {Message, NodeId} from '../core/types.js'
 import {InvariantError} from '../lib/assert.js'
 import {Prng} from '../lib/prng.js'
 import {LeaderTracker} from '../client/leader-tracker.js'
-import type {ClientReply, ClientRequest, WriteRequest} from '../protocol/protocol.js'
+import {isReplyTo, type ClientReply, type ClientRequest, type ReplyTo, type WriteRequest} from '../protocol/protocol.js'
 import {REPLICA_MUTANTS, Replica, type ReplicaMutant} from '../server/replica.js'
 import {StorageCorruptionError, StorageIdentityError} from '../storage/errors.js'
 import {writeIdentity} from '../storage/identity.js'
@@ -1390,9 +1390,9 @@ export class Simulation {
     this.trace(`NEMESIS member ${describeConfChange(change)} (to n${l.id})`)
     this.input(l, epoch, () =>
       l.replica!.request({type: 'member', change}, (reply) => {
-        if (!reply.ok || !('membership' in reply)) {
+        if (!isReplyTo('member', reply)) {
           return this.trace(
-            `NEMESIS member ${describeConfChange(change)} not made: ${reply.ok ? 'no configuration in the reply' : 'reason' in reply ? reply.reason : reply.error}`,
+            `NEMESIS member ${describeConfChange(change)} not made: ${reply.ok ? `a ${reply.type} reply` : 'reason' in reply ? reply.reason : reply.error}`,
           )
         }
         this.stats.configChanges++
@@ -1539,7 +1539,7 @@ export class Simulation {
         {type: 'get', key: op.key},
         deadline,
         (reply) => {
-          finish(reply && 'value' in reply ? {status: 'ok', value: reply.value} : {status: 'unknown'})
+          finish(reply ? {status: 'ok', value: reply.value} : {status: 'unknown'})
         },
         c.id,
       )
@@ -1552,7 +1552,7 @@ export class Simulation {
           {type: 'register', nonce: `c${c.id}-${++this.opCounter}`},
           deadline,
           (reply) => {
-            if (!reply || !('session' in reply)) return finish({status: 'unknown'})
+            if (!reply) return finish({status: 'unknown'})
             c.session = reply.session
             c.seq = 0
             write()
@@ -1567,7 +1567,7 @@ export class Simulation {
         req,
         deadline,
         (reply, sends) => {
-          if (!reply || !('result' in reply)) return finish({status: 'unknown'})
+          if (!reply) return finish({status: 'unknown'})
           const r = reply.result
           switch (r.status) {
             case 'ok':
@@ -1596,11 +1596,11 @@ export class Simulation {
    * until one answers it, or the deadline passes (then null). `sends` counts the attempts that
    * reached a node. Requests and replies travel encoded, as on the wire.
    */
-  private request(
+  private request<R extends ClientRequest>(
     tracker: LeaderTracker,
-    req: ClientRequest,
+    req: R,
     deadline: number,
-    done: (reply: (ClientReply & {ok: true}) | null, sends: number) => void,
+    done: (reply: ReplyTo<R['type']> | null, sends: number) => void,
     client = 0,
   ): void {
     let finished = false
@@ -1640,6 +1640,7 @@ export class Simulation {
               const r = decodeBody(wire) as ClientReply
               if (this.opts.trace) this.trace(`c${client} <- n${target.id} ${JSON.stringify(r)}`)
               if (r.ok) {
+                if (!isReplyTo<R['type']>(req.type, r)) throw new InvariantError(`n${target.id} answered a ${req.type} request with ${JSON.stringify(r)}`)
                 finished = true
                 return done(r, sends)
               }

@@ -12,7 +12,11 @@ interface Node {
   requests: number
 }
 
-async function startNodes(leaderDelayMs: () => number): Promise<Node[]> {
+/** What the leader answers to a request of `type` (a reply names the request it answers). */
+type Answer = (type: string) => unknown
+const rightAnswer: Answer = (type) => (type === 'register' ? {ok: true, type, session: 7, index: 1} : {ok: true, type, result: {status: 'ok'}, index: 2})
+
+async function startNodes(leaderDelayMs: () => number, answer = rightAnswer): Promise<Node[]> {
   const nodes: Node[] = []
   for (const id of [1, 2, 3]) {
     const node = {requests: 0} as Node
@@ -23,8 +27,7 @@ async function startNodes(leaderDelayMs: () => number): Promise<Node[]> {
         if (id !== 1) return {ok: false, error: 'not-leader', leaderHint: 1}
         const delay = leaderDelayMs()
         if (delay > 0) await sleep(delay)
-        const type = (body as {type: string}).type
-        return type === 'register' ? {ok: true, session: 7, index: 1} : {ok: true, result: {status: 'ok'}, index: 2}
+        return answer((body as {type: string}).type)
       },
     })
     Object.assign(node, {server, port})
@@ -80,6 +83,21 @@ test('a paused leader (no answer within a whole attempt) is avoided for as long,
     await assert.rejects(client.put('k', 'v2', 200))
     assert.equal(nodes[0]!.requests, leaderRequests)
     leaderSilent = false
+  } finally {
+    await client.close()
+    for (const n of nodes) await n.server.close()
+  }
+})
+
+test('a success that answers another request (a get answered as a put) is not taken for the answer', async () => {
+  const nodes = await startNodes(
+    () => 0,
+    (type) => (type === 'register' ? {ok: true, type, session: 7, index: 1} : {ok: true, type: 'put', result: {status: 'ok'}, index: 2}),
+  )
+  const client = new ClusterClient({nodes: nodes.map((n, i) => ({id: i + 1, host: '127.0.0.1', port: n.port})), clusterId: CLUSTER, secret: SECRET, startAt: 1})
+  try {
+    assert.equal((await client.put('k', 'v', 1000)).result.status, 'ok')
+    await assert.rejects(client.get('k', {timeoutMs: 300}), /node 1 answered a get request with a put reply/)
   } finally {
     await client.close()
     for (const n of nodes) await n.server.close()
