@@ -72,7 +72,7 @@ export interface DurabilityVerdict {
 export function writeOnceOps(ops: readonly OpRecord[], isWriteOnce: (key: string) => boolean): WriteOnce[] {
   const byKey = new Map<string, WriteOnce>()
   for (const r of ops) {
-    if (r.op !== 'write' || !isWriteOnce(r.key) || typeof r.value !== 'string') continue
+    if (r.op !== 'put' || !isWriteOnce(r.key) || typeof r.value !== 'string') continue
     byKey.set(r.key, {key: r.key, value: r.value, id: r.id, status: r.status})
   }
   return [...byKey.values()]

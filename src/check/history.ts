@@ -8,12 +8,14 @@ import {createWriteStream, openSync, type WriteStream} from 'node:fs'
 import type {HistoryOp, KvOp, KvResult} from '../linearizability/index.js'
 import type {LinkFault} from '../transport/link-filter.js'
 
-export const HISTORY_VERSION = 1
+/** 2: operations named get/put/cas (version 1 said read/write/cas; both are read). */
+export const HISTORY_VERSION = 2
 /** The history's file name in the run's directory (check-<UTC time>/). */
 export const HISTORY_FILE = 'history.ndjson'
 
-export type OpName = 'read' | 'write' | 'cas'
-export const OP_NAMES: readonly OpName[] = ['read', 'write', 'cas']
+/** The operations, named as the wire names them (put, get, cas; a del is never run by check). */
+export type OpName = 'get' | 'put' | 'cas'
+export const OP_NAMES: readonly OpName[] = ['get', 'put', 'cas']
 
 /**
  * ok: took effect with this result. failed: definitely did not take effect (a read that got no
@@ -30,7 +32,7 @@ export interface OpRecord {
   process: number
   op: OpName
   key: string
-  /** write, cas: the value written. read (ok): the value read, null when the key is absent. */
+  /** put, cas: the value written. get (ok): the value read, null when the key is absent. */
   value?: string | null
   /** cas: the value the key must hold. */
   expected?: string
@@ -141,9 +143,9 @@ export function toCheckerHistory(ops: readonly OpRecord[]): HistoryOp[] {
 
 function kvOp(r: OpRecord): KvOp {
   switch (r.op) {
-    case 'read':
+    case 'get':
       return {kind: 'get', key: r.key}
-    case 'write':
+    case 'put':
       return {kind: 'put', key: r.key, value: req(r.value, r, 'value')}
     case 'cas':
       return {kind: 'cas', key: r.key, expected: req(r.expected, r, 'expected'), value: req(r.value, r, 'value')}
@@ -152,7 +154,7 @@ function kvOp(r: OpRecord): KvOp {
 
 /** The checker's result for a record, or null when the op is left out. */
 function kvResult(r: OpRecord): KvResult | null {
-  if (r.op === 'read') return r.status === 'ok' ? {status: 'ok', value: r.value ?? null} : null
+  if (r.op === 'get') return r.status === 'ok' ? {status: 'ok', value: r.value ?? null} : null
   if (r.status === 'ok') return {status: 'ok'}
   if (r.status === 'indeterminate') return {status: 'unknown'}
   // Failed writes: a cas refused after reading the register is a definite observation.
@@ -177,6 +179,9 @@ export interface ParsedHistory {
   verdict: Record<string, unknown> | null
 }
 
+/** The names a version 1 history gave the operations. */
+const LEGACY_OP_NAMES: Record<string, OpName> = {read: 'get', write: 'put'}
+
 /** Reads an NDJSON history file's text back, line by line (lines of other kinds are skipped). */
 export function parseHistory(text: string): ParsedHistory {
   const ops: OpRecord[] = []
@@ -193,7 +198,7 @@ export function parseHistory(text: string): ParsedHistory {
     } catch {
       throw new TypeError(`history: line ${i + 1} is not JSON`)
     }
-    if (typeof x.op === 'string') ops.push(x as unknown as OpRecord)
+    if (typeof x.op === 'string') ops.push({...x, op: LEGACY_OP_NAMES[x.op] ?? x.op} as unknown as OpRecord)
     else if (typeof x.nemesis === 'string') nemesis.push(x as unknown as NemesisRecord)
     else if (typeof x.meta === 'object' && x.meta !== null) meta = x.meta as Record<string, unknown>
     else if (typeof x.status === 'object' && x.status !== null) statuses.push(x.status as StatusRecord['status'])

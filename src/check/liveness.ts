@@ -117,7 +117,7 @@ function stableLeaderProblem(i: LivenessInput, from: number, to: number): string
 }
 
 function progressProblem(ops: readonly OpRecord[], from: number, to: number): string | null {
-  const wrote = ops.some((o) => o.status === 'ok' && (o.op === 'write' || o.op === 'cas') && o.complete >= from && o.complete < to)
+  const wrote = ops.some((o) => o.status === 'ok' && (o.op === 'put' || o.op === 'cas') && o.complete >= from && o.complete < to)
   return wrote ? null : `no write completed in the ${round(to - from)} ms after it settled`
 }
 
@@ -136,7 +136,7 @@ function finalProblem(i: LivenessInput): LivenessProblem | null {
   if (to - from < MIN_QUIET_MS) return null
   const wrote = new Set<number>()
   for (const o of i.ops) {
-    if (o.status === 'ok' && (o.op === 'write' || o.op === 'cas') && o.complete >= from && o.complete <= to && o.client < i.clients) wrote.add(o.client)
+    if (o.status === 'ok' && (o.op === 'put' || o.op === 'cas') && o.complete >= from && o.complete <= to && o.client < i.clients) wrote.add(o.client)
   }
   const idle = Array.from({length: i.clients}, (_, c) => c).filter((c) => !wrote.has(c))
   if (idle.length > 0) return problem(`client(s) ${idle.join(', ')} completed no write in the quiet period`)

@@ -26,7 +26,7 @@ export interface PlannedOp {
 }
 
 /** Share of each operation of a mixed client. */
-export const OP_WEIGHTS: Record<OpName, number> = {read: 0.6, write: 0.25, cas: 0.15}
+export const OP_WEIGHTS: Record<OpName, number> = {get: 0.6, put: 0.25, cas: 0.15}
 
 /** Share of a mixed client's writes (outside the durability phase) that go to a write-once key. */
 export const WRITE_ONCE_SHARE = 0.1
@@ -64,8 +64,8 @@ export class KnownValues {
   }
 
   observe(r: OpRecord): void {
-    if (r.status === 'ok' && r.op === 'read' && typeof r.value === 'string') this.latest.set(r.key, r.value)
-    else if (r.status === 'ok' && (r.op === 'write' || r.op === 'cas') && typeof r.value === 'string') this.latest.set(r.key, r.value)
+    if (r.status === 'ok' && r.op === 'get' && typeof r.value === 'string') this.latest.set(r.key, r.value)
+    else if (r.status === 'ok' && (r.op === 'put' || r.op === 'cas') && typeof r.value === 'string') this.latest.set(r.key, r.value)
     else if (r.error === 'mismatch' && r.current !== undefined) this.latest.set(r.key, r.current)
   }
 }
@@ -103,19 +103,19 @@ export class OpGenerator {
     const key = this.prng.pick(this.keys.registers)
     const x = this.prng.next()
     const readOnly = this.readOnly && phase === 'faults'
-    let op: OpName = readOnly || x < OP_WEIGHTS.read ? 'read' : x < OP_WEIGHTS.read + OP_WEIGHTS.write ? 'write' : 'cas'
+    let op: OpName = readOnly || x < OP_WEIGHTS.get ? 'get' : x < OP_WEIGHTS.get + OP_WEIGHTS.put ? 'put' : 'cas'
     const expected = this.known.get(key)
     // A cas needs a value to expect; before anyone saw one, write instead.
-    if (op === 'cas' && expected === undefined) op = 'write'
-    if (op === 'read') return {op, key}
-    if (op === 'write' && this.keys.oncePrefix && this.prng.chance(WRITE_ONCE_SHARE)) return this.writeOnce()
+    if (op === 'cas' && expected === undefined) op = 'put'
+    if (op === 'get') return {op, key}
+    if (op === 'put' && this.keys.oncePrefix && this.prng.chance(WRITE_ONCE_SHARE)) return this.writeOnce()
     const value = this.freshValue()
-    return op === 'write' ? {op, key, value} : {op, key, value, expected}
+    return op === 'put' ? {op, key, value} : {op, key, value, expected}
   }
 
   private writeOnce(): PlannedOp {
     const value = this.freshValue()
-    return {op: 'write', key: this.keys.oncePrefix + value, value}
+    return {op: 'put', key: this.keys.oncePrefix + value, value}
   }
 
   /** Unique across the run: client number and a per-client counter, e.g. c2-17. */
@@ -158,10 +158,10 @@ export class ProbeGenerator {
       this.turn = this.offset
       this.writesThisClaim = 0
     }
-    if (this.role === 'reader') return {op: 'read', key: this.registers[this.turn++ % this.registers.length]!}
+    if (this.role === 'reader') return {op: 'get', key: this.registers[this.turn++ % this.registers.length]!}
     const value = `c${this.client}-${++this.written}`
-    if (this.oncePrefix && this.writesThisClaim++ % PROBE_WRITE_ONCE_EVERY === 0) return {op: 'write', key: this.oncePrefix + value, value}
-    return {op: 'write', key: this.registers[this.turn++ % this.registers.length]!, value}
+    if (this.oncePrefix && this.writesThisClaim++ % PROBE_WRITE_ONCE_EVERY === 0) return {op: 'put', key: this.oncePrefix + value, value}
+    return {op: 'put', key: this.registers[this.turn++ % this.registers.length]!, value}
   }
 }
 
@@ -256,11 +256,11 @@ type Outcome = Pick<OpRecord, 'status' | 'error' | 'current'> & {value?: string 
 export async function perform(client: ClusterClient, p: PlannedOp, timeoutMs: number): Promise<Outcome> {
   try {
     switch (p.op) {
-      case 'read': {
+      case 'get': {
         const out = await client.get(p.key, {timeoutMs})
         return {status: 'ok', value: out.value}
       }
-      case 'write':
+      case 'put':
         return writeOutcome((await client.put(p.key, p.value!, timeoutMs)).result)
       case 'cas':
         return writeOutcome((await client.cas(p.key, p.expected!, p.value!, timeoutMs)).result)
@@ -269,7 +269,7 @@ export async function perform(client: ClusterClient, p: PlannedOp, timeoutMs: nu
     const message = (err as Error).message ?? String(err)
     // A read that got no answer did nothing. A write that got none may still commit, unless it
     // was never sent (no session could be registered for it).
-    if (p.op === 'read') return {status: 'failed', error: err instanceof UnavailableError ? 'unavailable' : message}
+    if (p.op === 'get') return {status: 'failed', error: err instanceof UnavailableError ? 'unavailable' : message}
     if (err instanceof UnavailableError && !err.sent) return {status: 'failed', error: 'not-sent'}
     return {status: 'indeterminate', error: err instanceof UnavailableError ? 'timeout' : message}
   }

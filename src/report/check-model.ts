@@ -343,10 +343,10 @@ export function clientLanes(ops: readonly OpRecord[], clients?: number): CheckVi
 export function opLabel(o: OpRecord): string {
   const mark = o.status === 'indeterminate' ? '?' : o.status === 'failed' ? ' ✗' : ''
   switch (o.op) {
-    case 'read':
-      return o.status === 'ok' ? `r ${o.value ?? '∅'}` : `r${mark}`
-    case 'write':
-      return `w ${o.value}${mark}`
+    case 'get':
+      return o.status === 'ok' ? `get ${o.value ?? '∅'}` : `get${mark}`
+    case 'put':
+      return `put ${o.value}${mark}`
     case 'cas':
       return `cas ${o.expected}→${o.value}${o.error === 'mismatch' ? ` ✗ (was ${o.current})` : mark}`
   }
@@ -354,10 +354,10 @@ export function opLabel(o: OpRecord): string {
 
 /** One line of an op's full record, for tooltips and tables. */
 export function opText(o: OpRecord): string {
-  const call = o.op === 'read' ? `read(${o.key})` : o.op === 'write' ? `write(${o.key}, ${o.value})` : `cas(${o.key}, ${o.expected} → ${o.value})`
+  const call = o.op === 'get' ? `get(${o.key})` : o.op === 'put' ? `put(${o.key}, ${o.value})` : `cas(${o.key}, ${o.expected} → ${o.value})`
   const result =
     o.status === 'ok'
-      ? o.op === 'read'
+      ? o.op === 'get'
         ? `ok ${o.value ?? 'absent'}`
         : 'ok'
       : `${o.status}${o.error ? ` (${o.error}${o.current ? ` ${o.current}` : ''})` : ''}`

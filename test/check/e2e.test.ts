@@ -41,7 +41,7 @@ describe('raftctl check on a 3-node cluster', () => {
     assert.equal(doc.violation, null)
     assert.equal(doc.mutant, null)
     assert.equal(doc.unsafeStaleReads, false)
-    assert.ok(doc.ops.read!.ok > 100 && doc.ops.write!.ok > 20, `too few ops: ${JSON.stringify(doc.ops)}`)
+    assert.ok(doc.ops.get!.ok > 100 && doc.ops.put!.ok > 20, `too few ops: ${JSON.stringify(doc.ops)}`)
     assert.ok(doc.faults.total >= 3, `only ${doc.faults.total} faults`)
     assert.ok(doc.verdicts.durability.verified > 20, doc.verdicts.durability.text)
     // Progress on stderr: a line per nemesis action and phase.

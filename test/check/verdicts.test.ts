@@ -26,7 +26,7 @@ function samples(from: number, to: number, at: (t: number) => [number | null, nu
 
 let nextId = 0
 function write(client: number, complete: number, status: OpRecord['status'] = 'ok', key = 'k'): OpRecord {
-  return {id: ++nextId, client, process: client, op: 'write', key, value: `c${client}-${nextId}`, invoke: complete - 2, complete, status}
+  return {id: ++nextId, client, process: client, op: 'put', key, value: `c${client}-${nextId}`, invoke: complete - 2, complete, status}
 }
 
 function partition(text: string, rules: Fault & {type: 'partition'} extends {rules: infer R} ? R : never): Fault {

@@ -15,7 +15,7 @@ test('written values are unique across clients; a cas expects the latest value s
   for (let i = 0; i < 3000; i++) {
     const g = gens[i % 3]!
     const p = g.next()
-    if (p.op === 'read') continue
+    if (p.op === 'get') continue
     assert.ok(!values.has(p.value!), `value ${p.value} written twice`)
     values.add(p.value!)
     if (p.op === 'cas') {
@@ -33,7 +33,7 @@ test('no cas before any value is known; readers only read', () => {
   const g = new OpGenerator(new Prng(5), 0, ['k'], known)
   for (let i = 0; i < 200; i++) assert.notEqual(g.next().op, 'cas')
   const reader = new OpGenerator(new Prng(5), 1, ['k'], known, true)
-  for (let i = 0; i < 200; i++) assert.equal(reader.next().op, 'read')
+  for (let i = 0; i < 200; i++) assert.equal(reader.next().op, 'get')
   assert.deepEqual(
     [0, 1, 2, 3].map((i) => isReader(i, 4)),
     [false, true, false, true],
@@ -81,14 +81,14 @@ test('leader probes: readers start each claim on their own key; a writer starts 
 
 test('outcomes: a timed-out write is indeterminate, a timed-out read failed, a refused cas failed with what it saw', async () => {
   const timeout = (write: boolean) => () => new UnavailableError('no leader', write)
-  assert.deepEqual(await perform(fakeClient({get: () => ({value: 'v', index: 3})}), {op: 'read', key: 'k'}, 100), {status: 'ok', value: 'v'})
-  assert.deepEqual(await perform(fakeClient({get: () => ({value: null, index: 3})}), {op: 'read', key: 'k'}, 100), {status: 'ok', value: null})
-  assert.deepEqual(await perform(fakeClient({get: timeout(false)}), {op: 'read', key: 'k'}, 100), {status: 'failed', error: 'unavailable'})
-  assert.deepEqual(await perform(fakeClient({put: timeout(true)}), {op: 'write', key: 'k', value: 'v'}, 100), {
+  assert.deepEqual(await perform(fakeClient({get: () => ({value: 'v', index: 3})}), {op: 'get', key: 'k'}, 100), {status: 'ok', value: 'v'})
+  assert.deepEqual(await perform(fakeClient({get: () => ({value: null, index: 3})}), {op: 'get', key: 'k'}, 100), {status: 'ok', value: null})
+  assert.deepEqual(await perform(fakeClient({get: timeout(false)}), {op: 'get', key: 'k'}, 100), {status: 'failed', error: 'unavailable'})
+  assert.deepEqual(await perform(fakeClient({put: timeout(true)}), {op: 'put', key: 'k', value: 'v'}, 100), {
     status: 'indeterminate',
     error: 'timeout',
   })
-  assert.deepEqual(await perform(fakeClient({put: () => ({result: {status: 'ok', previous: null}, index: 4})}), {op: 'write', key: 'k', value: 'v'}, 100), {
+  assert.deepEqual(await perform(fakeClient({put: () => ({result: {status: 'ok', previous: null}, index: 4})}), {op: 'put', key: 'k', value: 'v'}, 100), {
     status: 'ok',
   })
   const cas = {op: 'cas' as const, key: 'k', expected: 'a', value: 'b'}
@@ -137,7 +137,7 @@ test('a client loop records each operation once, with invoke before complete, un
     assert.equal(r.process, proc)
     assert.ok(r.invoke < r.complete)
     if (r.status === 'indeterminate') {
-      assert.equal(r.op, 'write')
+      assert.equal(r.op, 'put')
       assert.equal(r.node, undefined)
       proc += 4
     } else {

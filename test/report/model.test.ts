@@ -51,7 +51,7 @@ test('thinning keeps every point under budget, and each bin its fastest and slow
 
 const op = (o: Partial<OpRecord> & Pick<OpRecord, 'id' | 'client' | 'invoke' | 'complete'>): OpRecord => ({
   process: o.client,
-  op: 'read',
+  op: 'get',
   key: 'k',
   status: 'ok',
   value: null,
@@ -63,7 +63,7 @@ test('per-client lanes merge runs of quick ops with one outcome; slow and indete
     op({id: 1, client: 0, invoke: 0, complete: 1}),
     op({id: 2, client: 0, invoke: 1, complete: 2}),
     op({id: 3, client: 0, invoke: 2, complete: 200}),
-    op({id: 4, client: 0, invoke: 200, complete: 201, op: 'write', value: 'c0-1', status: 'indeterminate', error: 'timeout'}),
+    op({id: 4, client: 0, invoke: 200, complete: 201, op: 'put', value: 'c0-1', status: 'indeterminate', error: 'timeout'}),
     op({id: 5, client: 0, invoke: 201, complete: 202, status: 'failed', error: 'unavailable'}),
     op({id: 6, client: 0, invoke: 202, complete: 203, status: 'failed', error: 'unavailable'}),
     op({id: 7, client: 1, invoke: 0, complete: 1}),
@@ -73,9 +73,9 @@ test('per-client lanes merge runs of quick ops with one outcome; slow and indete
   assert.deepEqual(lanes.lanes[0]!.segs, [0, 2, 0, 2, -1, 2, 200, 0, 1, 0, 200, 201, 2, 1, 1, 201, 203, 1, 2, -1])
   assert.deepEqual(lanes.lanes[2]!.segs, [])
   assert.equal(lanes.merged, 2)
-  assert.match(lanes.details[0]!, /^c0 #3 read\(k\) -> ok absent \[2\.\.200 ms\]/)
-  assert.match(lanes.details[1]!, /#4 write\(k, c0-1\) -> indeterminate \(timeout\)/)
-  assert.equal(opLabel(ops[3]!), 'w c0-1?')
+  assert.match(lanes.details[0]!, /^c0 #3 get\(k\) -> ok absent \[2\.\.200 ms\]/)
+  assert.match(lanes.details[1]!, /#4 put\(k, c0-1\) -> indeterminate \(timeout\)/)
+  assert.equal(opLabel(ops[3]!), 'put c0-1?')
   assert.equal(
     opLabel(op({id: 9, client: 0, invoke: 0, complete: 1, op: 'cas', expected: 'a', value: 'b', status: 'failed', error: 'mismatch', current: 'z'})),
     'cas a→b ✗ (was z)',

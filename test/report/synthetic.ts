@@ -83,12 +83,12 @@ export function syntheticRun(durationMs: number, opts: {violation?: boolean; see
     if (invoke >= endMs) continue
     const key = prng.pick(keys)
     const x = prng.next()
-    const op = c % 2 === 1 || x < 0.6 ? 'read' : x < 0.85 ? 'write' : 'cas'
+    const op = c % 2 === 1 || x < 0.6 ? 'get' : x < 0.85 ? 'put' : 'cas'
     const stalled = inFault(invoke) && prng.chance(0.02)
     const latency = stalled ? 100 + prng.next() * 2 : 0.4 + prng.next() * prng.next() * 4
     const complete = Math.round((invoke + latency) * 1000) / 1000
     const rec: Record<string, unknown> = {id: ++id, client: c, process: procs[c], op, key}
-    if (op === 'write' || op === 'cas') {
+    if (op === 'put' || op === 'cas') {
       const value = `c${c}-${++written[c]!}`
       if (op === 'cas') rec.expected = latest.get(key) ?? 'c0-1'
       rec.value = value
@@ -97,13 +97,13 @@ export function syntheticRun(durationMs: number, opts: {violation?: boolean; see
     rec.invoke = Math.round(invoke * 1000) / 1000
     rec.complete = complete
     if (stalled) {
-      Object.assign(rec, op === 'read' ? {status: 'failed', error: 'unavailable'} : {status: 'indeterminate', error: 'timeout'})
-      if (op !== 'read') procs[c]! += clients
+      Object.assign(rec, op === 'get' ? {status: 'failed', error: 'unavailable'} : {status: 'indeterminate', error: 'timeout'})
+      if (op !== 'get') procs[c]! += clients
     } else if (op === 'cas' && prng.chance(0.3)) {
       Object.assign(rec, {status: 'failed', error: 'mismatch', current: latest.get(key) ?? 'c0-1', node: 1})
     } else {
       Object.assign(rec, {status: 'ok', node: 1})
-      if (op === 'read') rec.value = latest.get(key) ?? null
+      if (op === 'get') rec.value = latest.get(key) ?? null
     }
     if (key === 't/k1') k1Ops.push({id: id, invoke, complete})
     opLines.push({complete, line: JSON.stringify(rec)})
