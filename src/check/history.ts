@@ -144,11 +144,11 @@ export function toCheckerHistory(ops: readonly OpRecord[]): HistoryOp[] {
 function kvOp(r: OpRecord): KvOp {
   switch (r.op) {
     case 'get':
-      return {kind: 'get', key: r.key}
+      return {type: 'get', key: r.key}
     case 'put':
-      return {kind: 'put', key: r.key, value: req(r.value, r, 'value')}
+      return {type: 'put', key: r.key, value: req(r.value, r, 'value')}
     case 'cas':
-      return {kind: 'cas', key: r.key, expected: req(r.expected, r, 'expected'), value: req(r.value, r, 'value')}
+      return {type: 'cas', key: r.key, expected: req(r.expected, r, 'expected'), value: req(r.value, r, 'value')}
   }
 }
 

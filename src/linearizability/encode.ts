@@ -25,7 +25,7 @@ function impossibleReason(h: HistoryOp, written: Set<string>): string | undefine
   const o = h.op
   const r = h.result
   if (r.status === 'unknown') return undefined
-  switch (o.kind) {
+  switch (o.type) {
     case 'put':
       if (r.status !== 'ok') return `impossible result: put cannot return ${r.status}`
       return undefined
@@ -52,7 +52,7 @@ function impossibleReason(h: HistoryOp, written: Set<string>): string | undefine
  */
 export function impossibleOp(all: HistoryOp[]): {op: HistoryOp; why: string} | undefined {
   const written = new Set<string>()
-  for (const h of all) if (h.op.kind === 'put' || h.op.kind === 'cas') written.add(h.op.value)
+  for (const h of all) if (h.op.type === 'put' || h.op.type === 'cas') written.add(h.op.value)
   for (const h of all) {
     const why = impossibleReason(h, written)
     if (why !== undefined) return {op: h, why}
@@ -73,16 +73,16 @@ function relevantValues(all: HistoryOp[]): {relevant: Set<string>; hasDelOk: boo
   for (const h of all) {
     const o = h.op
     const r = h.result
-    if (o.kind === 'get' && r.status === 'ok' && r.value != null) relevant.add(r.value)
-    if (o.kind === 'cas' && r.status === 'ok') relevant.add(o.expected)
+    if (o.type === 'get' && r.status === 'ok' && r.value != null) relevant.add(r.value)
+    if (o.type === 'cas' && r.status === 'ok') relevant.add(o.expected)
     if (r.status === 'mismatch') relevant.add(r.current)
-    if (o.kind === 'del' && r.status === 'ok') hasDelOk = true
+    if (o.type === 'del' && r.status === 'ok') hasDelOk = true
   }
-  const unknownCas = all.filter((h) => h.op.kind === 'cas' && isUnknown(h))
+  const unknownCas = all.filter((h) => h.op.type === 'cas' && isUnknown(h))
   for (let grew = true; grew;) {
     grew = false
     for (const h of unknownCas) {
-      if (h.op.kind !== 'cas' || !relevant.has(h.op.value) || relevant.has(h.op.expected)) continue
+      if (h.op.type !== 'cas' || !relevant.has(h.op.value) || relevant.has(h.op.expected)) continue
       relevant.add(h.op.expected)
       grew = true
     }
@@ -126,9 +126,9 @@ export class EncodedKey {
     //   successful del, so it is useless if there is none.
     const droppable = (h: HistoryOp): boolean => {
       const o = h.op
-      if (o.kind === 'get') return true
-      if (o.kind === 'cas') return !relevant.has(o.value)
-      if (o.kind === 'put') return !hasDelOk && !relevant.has(o.value)
+      if (o.type === 'get') return true
+      if (o.type === 'cas') return !relevant.has(o.value)
+      if (o.type === 'put') return !hasDelOk && !relevant.has(o.value)
       return false
     }
     // Index definite ops first, then unknown ones, each group by invoke time, so the linearized
@@ -158,7 +158,7 @@ export class EncodedKey {
       const o = this.ops[i]!.op
       const r = this.ops[i]!.result
       status[i] = r.status === 'ok' ? S_OK : r.status === 'not-found' ? S_NOT_FOUND : r.status === 'mismatch' ? S_MISMATCH : S_UNKNOWN
-      switch (o.kind) {
+      switch (o.type) {
         case 'put':
           kind[i] = K_PUT
           argA[i] = intern(o.value)
@@ -175,7 +175,7 @@ export class EncodedKey {
           argB[i] = intern(o.expected)
           break
       }
-      if (r.status === 'ok' && o.kind === 'get') resV[i] = intern(r.value)
+      if (r.status === 'ok' && o.type === 'get') resV[i] = intern(r.value)
       else if (r.status === 'mismatch') resV[i] = intern(r.current)
     }
 

@@ -5,7 +5,7 @@ import type {HistoryOp} from './history.js'
 export function formatOp(op: HistoryOp): string {
   const o = op.op
   let call: string
-  switch (o.kind) {
+  switch (o.type) {
     case 'put':
       call = `put(${fmtVal(o.key)},${fmtVal(o.value)})`
       break
@@ -23,7 +23,7 @@ export function formatOp(op: HistoryOp): string {
   let res: string
   switch (r.status) {
     case 'ok':
-      res = o.kind === 'get' ? `ok(${r.value == null ? 'null' : fmtVal(r.value)})` : 'ok'
+      res = o.type === 'get' ? `ok(${r.value == null ? 'null' : fmtVal(r.value)})` : 'ok'
       break
     case 'mismatch':
       res = `mismatch(${fmtVal(r.current)})`

@@ -3,10 +3,10 @@
 // histories in this shape.
 
 export type KvOp =
-  | {kind: 'put'; key: string; value: string}
-  | {kind: 'get'; key: string}
-  | {kind: 'del'; key: string}
-  | {kind: 'cas'; key: string; expected: string; value: string}
+  | {type: 'put'; key: string; value: string}
+  | {type: 'get'; key: string}
+  | {type: 'del'; key: string}
+  | {type: 'cas'; key: string; expected: string; value: string}
 
 // Outcome of a completed operation. For indeterminate ones (client timed out) use {status: 'unknown'}.
 export type KvResult =

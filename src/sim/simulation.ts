@@ -1505,15 +1505,15 @@ export class Simulation {
       const key = p.pick(this.o.keys)
       const roll = p.next()
       let op: KvOp
-      if (roll < 0.4) op = {kind: 'get', key}
-      else if (roll < 0.8 || c.lastValue === null) op = {kind: 'put', key, value: `v${++this.valueCounter}`}
+      if (roll < 0.4) op = {type: 'get', key}
+      else if (roll < 0.8 || c.lastValue === null) op = {type: 'put', key, value: `v${++this.valueCounter}`}
       else {
         const expected = p.chance(0.7) ? c.lastValue : `v${p.int(1, this.valueCounter)}`
-        op = {kind: 'cas', key, expected, value: `v${++this.valueCounter}`}
+        op = {type: 'cas', key, expected, value: `v${++this.valueCounter}`}
       }
       this.runOp(c, tracker, op, (result) => {
-        if (result.status === 'ok' && op.kind === 'get') c.lastValue = result.value ?? null
-        if (result.status === 'ok' && op.kind !== 'get' && 'value' in op) c.lastValue = op.value
+        if (result.status === 'ok' && op.type === 'get') c.lastValue = result.value ?? null
+        if (result.status === 'ok' && op.type !== 'get' && 'value' in op) c.lastValue = op.value
         if (result.status === 'mismatch') c.lastValue = result.current
         this.schedule(p.int(1, 30), nextOp)
       })
@@ -1529,11 +1529,11 @@ export class Simulation {
     const finish = (result: KvResult) => {
       const complete = result.status === 'unknown' ? Infinity : this.now
       this.history.push({id, client: c.id, op, invoke, complete, result})
-      if (result.status !== 'unknown' && op.kind !== 'get' && this.healed) c.writesAfterHeal++
-      this.trace(`c${c.id} ${op.kind}(${op.key}${'value' in op ? `,${op.value}` : ''}) -> ${JSON.stringify(result)}`)
+      if (result.status !== 'unknown' && op.type !== 'get' && this.healed) c.writesAfterHeal++
+      this.trace(`c${c.id} ${op.type}(${op.key}${'value' in op ? `,${op.value}` : ''}) -> ${JSON.stringify(result)}`)
       done(result)
     }
-    if (op.kind === 'get') {
+    if (op.type === 'get') {
       return this.request(
         tracker,
         {type: 'get', key: op.key},
@@ -1665,7 +1665,7 @@ function describeCrash(k: {kind: 'kill' | 'power'; machine: boolean}): string {
 }
 
 function toWriteRequest(op: KvOp, session: number, seq: number): WriteRequest {
-  switch (op.kind) {
+  switch (op.type) {
     case 'put':
       return {type: 'put', key: op.key, value: op.value, session, seq}
     case 'del':

@@ -27,7 +27,7 @@ test('records map to checker ops: failed reads are left out, timed-out writes be
     op(3, {op: 'cas', expected: 'a', value: 'e', invoke: 13, complete: 14, status: 'ok'}),
   ])
   assert.deepEqual(
-    history.map((h) => [h.op.kind, h.result.status]),
+    history.map((h) => [h.op.type, h.result.status]),
     [
       ['put', 'ok'],
       ['get', 'ok'],
@@ -41,7 +41,7 @@ test('records map to checker ops: failed reads are left out, timed-out writes be
   assert.deepEqual(history[1]!.result, {status: 'ok', value: 'a'})
   assert.deepEqual(history[2]!.result, {status: 'ok', value: null})
   assert.deepEqual(history[4]!.result, {status: 'mismatch', current: 'a'})
-  assert.deepEqual(history[4]!.op, {kind: 'cas', key: 'k', expected: 'x', value: 'c'})
+  assert.deepEqual(history[4]!.op, {type: 'cas', key: 'k', expected: 'x', value: 'c'})
 })
 
 test('counts ops per type and outcome', () => {

@@ -14,16 +14,16 @@ class H {
     return h
   }
   put(c: number, key: string, value: string, inv: number, comp: number, result: KvResult = {status: 'ok'}): HistoryOp {
-    return this.add(c, {kind: 'put', key, value}, inv, comp, result)
+    return this.add(c, {type: 'put', key, value}, inv, comp, result)
   }
   get(c: number, key: string, value: string | null, inv: number, comp: number): HistoryOp {
-    return this.add(c, {kind: 'get', key}, inv, comp, {status: 'ok', value})
+    return this.add(c, {type: 'get', key}, inv, comp, {status: 'ok', value})
   }
   del(c: number, key: string, inv: number, comp: number, result: KvResult = {status: 'ok'}): HistoryOp {
-    return this.add(c, {kind: 'del', key}, inv, comp, result)
+    return this.add(c, {type: 'del', key}, inv, comp, result)
   }
   cas(c: number, key: string, expected: string, value: string, inv: number, comp: number, result: KvResult): HistoryOp {
-    return this.add(c, {kind: 'cas', key, expected, value}, inv, comp, result)
+    return this.add(c, {type: 'cas', key, expected, value}, inv, comp, result)
   }
 }
 
@@ -89,20 +89,20 @@ function generate(seed: number, count: number, keys: string[], clients = 8): His
     const pick = r(100)
     if (pick < 35) {
       const value = `v${++written}`
-      op = {kind: 'put', key, value}
+      op = {type: 'put', key, value}
       if (applies) model.set(key, value)
       result = {status: 'ok'}
     } else if (pick < 70) {
-      op = {kind: 'get', key}
+      op = {type: 'get', key}
       result = {status: 'ok', value: cur}
     } else if (pick < 80) {
-      op = {kind: 'del', key}
+      op = {type: 'del', key}
       if (applies) model.delete(key)
       result = cur === null ? {status: 'not-found'} : {status: 'ok'}
     } else {
       const expected = cur !== null && r(3) > 0 ? cur : `v${1 + r(Math.max(1, written))}`
       const value = `v${++written}`
-      op = {kind: 'cas', key, expected, value}
+      op = {type: 'cas', key, expected, value}
       if (cur === null) result = {status: 'not-found'}
       else if (cur === expected) {
         result = {status: 'ok'}
@@ -124,7 +124,7 @@ function endOf(h: HistoryOp): number {
 
 test('formatOp gives one canonical line', () => {
   const h = new H()
-  const p: HistoryOp = {id: 17, client: 3, op: {kind: 'put', key: 'k1', value: 'v9'}, invoke: 120, complete: 135, result: {status: 'ok'}}
+  const p: HistoryOp = {id: 17, client: 3, op: {type: 'put', key: 'k1', value: 'v9'}, invoke: 120, complete: 135, result: {status: 'ok'}}
   assert.equal(formatOp(p), 'c3 #17 put(k1,v9) -> ok [120..135]')
   assert.equal(formatOp(h.get(1, 'k', null, 1, 2)), 'c1 #1 get(k) -> ok(null) [1..2]')
   assert.equal(formatOp(h.get(1, 'k', 'a b', 1, 2)), 'c1 #2 get(k) -> ok("a b") [1..2]')
@@ -420,7 +420,7 @@ function bruteForce(h: HistoryOp[]): boolean {
   const apply = (state: string | null, o: HistoryOp): string | null | undefined => {
     const op = o.op
     const r = o.result
-    switch (op.kind) {
+    switch (op.type) {
       case 'put':
         return r.status === 'ok' || r.status === 'unknown' ? op.value : undefined
       case 'get':
@@ -471,17 +471,17 @@ test('agrees with a brute-force checker on small random histories', () => {
       const v = vals[r(vals.length)]!
       const op: KvOp =
         k === 0
-          ? {kind: 'put', key: 'k', value: v}
+          ? {type: 'put', key: 'k', value: v}
           : k === 1
-            ? {kind: 'get', key: 'k'}
+            ? {type: 'get', key: 'k'}
             : k === 2
-              ? {kind: 'del', key: 'k'}
-              : {kind: 'cas', key: 'k', expected: vals[r(vals.length)]!, value: v}
+              ? {type: 'del', key: 'k'}
+              : {type: 'cas', key: 'k', expected: vals[r(vals.length)]!, value: v}
       let result: KvResult
       if (r(5) === 0) result = UNKNOWN
-      else if (op.kind === 'get') result = {status: 'ok', value: r(4) === 0 ? null : vals[r(vals.length)]!}
-      else if (op.kind === 'put') result = {status: 'ok'}
-      else if (op.kind === 'del') result = r(2) ? {status: 'ok'} : {status: 'not-found'}
+      else if (op.type === 'get') result = {status: 'ok', value: r(4) === 0 ? null : vals[r(vals.length)]!}
+      else if (op.type === 'put') result = {status: 'ok'}
+      else if (op.type === 'del') result = r(2) ? {status: 'ok'} : {status: 'not-found'}
       else {
         const z = r(3)
         result = z === 0 ? {status: 'ok'} : z === 1 ? {status: 'not-found'} : {status: 'mismatch', current: vals[r(vals.length)]!}
@@ -519,9 +519,9 @@ test('generated history with a read of a future value is a violation', () => {
   // Corrupt a get: make it read a value first written by a definite put that began after the get ended.
   let done = false
   for (const g of h) {
-    if (done || g.op.kind !== 'get' || g.result.status !== 'ok') continue
-    const p = h.find((o) => o.op.kind === 'put' && o.op.key === g.op.key && o.result.status === 'ok' && o.invoke > g.complete)
-    if (p === undefined || p.op.kind !== 'put') continue
+    if (done || g.op.type !== 'get' || g.result.status !== 'ok') continue
+    const p = h.find((o) => o.op.type === 'put' && o.op.key === g.op.key && o.result.status === 'ok' && o.invoke > g.complete)
+    if (p === undefined || p.op.type !== 'put') continue
     g.result = {status: 'ok', value: p.op.value}
     done = true
   }
@@ -533,13 +533,13 @@ test('generated history with a stale read is a violation', () => {
   const h = generate(11, 400, ['a', 'b', 'c'])
   // Corrupt a get to read a value p wrote (uniquely, definitely) that a later definite write w
   // overwrote: p completes before w begins and w completes before the get begins.
-  const definiteWrite = (o: HistoryOp): boolean => o.result.status === 'ok' && (o.op.kind === 'put' || o.op.kind === 'del' || o.op.kind === 'cas')
+  const definiteWrite = (o: HistoryOp): boolean => o.result.status === 'ok' && (o.op.type === 'put' || o.op.type === 'del' || o.op.type === 'cas')
   let target: {g: HistoryOp; value: string} | undefined
   for (const g of h.slice(200)) {
-    if (g.op.kind !== 'get' || g.result.status !== 'ok') continue
+    if (g.op.type !== 'get' || g.result.status !== 'ok') continue
     const ws = h.filter((w) => w.op.key === g.op.key && definiteWrite(w) && w.complete < g.invoke)
-    const p = h.find((p) => p.op.kind === 'put' && p.op.key === g.op.key && p.result.status === 'ok' && ws.some((w) => w !== p && endOf(p) < w.invoke))
-    if (p === undefined || p.op.kind !== 'put') continue
+    const p = h.find((p) => p.op.type === 'put' && p.op.key === g.op.key && p.result.status === 'ok' && ws.some((w) => w !== p && endOf(p) < w.invoke))
+    if (p === undefined || p.op.type !== 'put') continue
     if (g.result.value === p.op.value) continue
     target = {g, value: p.op.value}
     break

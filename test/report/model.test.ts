@@ -119,10 +119,10 @@ test('a 60 s history of realistic density shapes into bounded data', () => {
 test('a violation found by the checker carries its stuck op and partial linearization to the report', () => {
   // c0 writes a, then b; c1 then reads a: stale (c2's later read of b makes b a value the checker tells apart).
   const history = [
-    {id: 1, client: 0, op: {kind: 'put' as const, key: 'k', value: 'a'}, invoke: 0, complete: 1, result: {status: 'ok' as const}},
-    {id: 2, client: 0, op: {kind: 'put' as const, key: 'k', value: 'b'}, invoke: 2, complete: 3, result: {status: 'ok' as const}},
-    {id: 3, client: 1, op: {kind: 'get' as const, key: 'k'}, invoke: 4, complete: 5, result: {status: 'ok' as const, value: 'a'}},
-    {id: 4, client: 2, op: {kind: 'get' as const, key: 'k'}, invoke: 6, complete: 7, result: {status: 'ok' as const, value: 'b'}},
+    {id: 1, client: 0, op: {type: 'put' as const, key: 'k', value: 'a'}, invoke: 0, complete: 1, result: {status: 'ok' as const}},
+    {id: 2, client: 0, op: {type: 'put' as const, key: 'k', value: 'b'}, invoke: 2, complete: 3, result: {status: 'ok' as const}},
+    {id: 3, client: 1, op: {type: 'get' as const, key: 'k'}, invoke: 4, complete: 5, result: {status: 'ok' as const, value: 'a'}},
+    {id: 4, client: 2, op: {type: 'get' as const, key: 'k'}, invoke: 6, complete: 7, result: {status: 'ok' as const, value: 'b'}},
   ]
   const r = checkLinearizable(history)
   assert.equal(r.ok, false)
