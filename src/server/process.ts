@@ -117,25 +117,75 @@ const SHUTDOWN_SYNC_WAIT_MS = 10_000
 
 async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): Promise<void> {
   const {dir, id} = opts
+  const files = openNodeFiles(opts)
+  const {log, storage, self} = files
+  /** Set once SIGTERM/SIGINT started the shutdown. */
+  let stopping = false
+  const {replica, peers, server, filter} = wireNode(opts, files, () => stopping)
+  try {
+    await server.listen()
+  } catch (err) {
+    storage.close()
+    throw err
+  }
+  const st = replica.status()
+  log.emit({type: 'started', pid: process.pid, address: `${self.host}:${self.port}`, term: st.term, lastIndex: st.lastIndex})
+  if (filter.partitioned) log.emit({type: 'partition-applied', rules: describeRules(filter.rules()), group: null})
+
+  const ticker = setInterval(() => {
+    replica.tick()
+    replica.process()
+  }, files.tickMs)
+
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    clearInterval(ticker)
+    void stopReplica(signal, {dir, id, replica, server, peers, storage, capture: files.capture, log, releaseLock})
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+/** What a replica reads and opens in its cluster directory before it is wired. */
+interface NodeFiles {
+  config: ClusterConfig
+  self: NodeConfig
+  secret: string
+  log: NodeLog
+  storage: SegmentLogStorage
+  /** RAFTCTL_CAPTURE: every (sampled) Raft message as NDJSON, for the reports' Lamport diagrams. */
+  capture: MessageCapture | null
+  tickMs: number
+}
+
+function openNodeFiles(opts: ReplicaProcessOptions): NodeFiles {
+  const {dir, id} = opts
   const config = loadCluster(dir)
   const self = config.nodes.find((n) => n.id === id)
   if (!self) throw new Error(`node ${id} is not in ${paths.cluster(dir)}`)
   const secret = readSecret(dir)
   mkdirSync(paths.data(dir, id), {recursive: true})
   const log = new NodeLog(paths.log(dir, id), id)
-  /** Set once SIGTERM/SIGINT started the shutdown. */
-  let stopping = false
   // The file port is wrapped for injected disk faults (node-N/disk-faults.json: raftctl net, check).
   const storage = new SegmentLogStorage(new FaultyFs(new RealFs(), diskFaultsReader(dir, id)), paths.data(dir, id), {
     log: (text, recovery) => log.emit({type: 'storage', text, recovery: recovery === true}),
     identity: {clusterId: config.clusterId, nodeId: id},
   })
-  const filter = new LinkFilter(readPartition(dir))
-  // RAFTCTL_CAPTURE: every (sampled) Raft message as NDJSON, for the reports' Lamport diagrams.
   const mode = captureMode(process.env)
   const capture = mode ? new MessageCapture(paths.messages(dir, id), id, mode) : null
-  const {tickMs} = timing(config)
+  return {config, self, secret, log, storage, capture, tickMs: timing(config).tickMs}
+}
 
+/**
+ * The replica, the peers it sends to and the server it receives on, wired together: messages
+ * in and out (traced and captured on the way), Raft batches scheduled after every input, requests
+ * to the replica or the admin protocol. Nothing listens yet.
+ */
+function wireNode(opts: ReplicaProcessOptions, files: NodeFiles, stopping: () => boolean) {
+  const {dir, id} = opts
+  const {config, self, secret, log, storage, capture} = files
+  const filter = new LinkFilter(readPartition(dir))
   let processScheduled = false
   const scheduleProcess = () => {
     if (processScheduled) return
@@ -156,7 +206,7 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
     // Snapshot encoding steps run between network events and Raft batches.
     defer: (fn) =>
       setImmediate(() => {
-        if (stopping) return
+        if (stopping()) return
         fn()
         scheduleProcess()
       }),
@@ -171,11 +221,8 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
     resolvePeer: (peer) => book.lookup(peer),
     filter,
   })
-
   const startedAt = Date.now()
   const status = (): NodeStatus => nodeStatus(id, replica, filter, server.stats(), startedAt)
-  const handle = requestHandler({id, replica, filter, log, status, scheduleProcess})
-
   const server = new NodeServer({
     nodeId: id,
     clusterId: config.clusterId,
@@ -190,32 +237,10 @@ async function runLocked(opts: ReplicaProcessOptions, releaseLock: () => void): 
       replica.receive(msg)
       scheduleProcess()
     },
-    onRequest: handle,
+    onRequest: requestHandler({id, replica, filter, log, status, scheduleProcess}),
     log: (line) => log.note(line),
   })
-  try {
-    await server.listen()
-  } catch (err) {
-    storage.close()
-    throw err
-  }
-  const st = replica.status()
-  log.emit({type: 'started', pid: process.pid, address: `${self.host}:${self.port}`, term: st.term, lastIndex: st.lastIndex})
-  if (filter.partitioned) log.emit({type: 'partition-applied', rules: describeRules(filter.rules()), group: null})
-
-  const ticker = setInterval(() => {
-    replica.tick()
-    replica.process()
-  }, tickMs)
-
-  const shutdown = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    clearInterval(ticker)
-    void stopReplica(signal, {dir, id, replica, server, peers, storage, capture, log, releaseLock})
-  }
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
-  process.on('SIGINT', () => shutdown('SIGINT'))
+  return {replica, peers, server, filter}
 }
 
 /** Client and admin requests: Raft requests go to the replica, the rest to the admin protocol. */
