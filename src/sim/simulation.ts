@@ -39,7 +39,7 @@ import {SegmentLogStorage, type StorageMutant} from '../storage/segment-log.js'
 import type {LogStorage, PersistedState} from '../storage/port.js'
 import {decodeBody, encodeBody} from '../transport/framing.js'
 import {LinkFilter} from '../transport/link-filter.js'
-import {encodePeerMessage, PeerStreamReader} from '../transport/peer-codec.js'
+import {PeerEncoder, PeerStreamReader} from '../transport/peer-codec.js'
 import {entryKey, SafetyChecker, type ObservedNode, type Violation} from './checkers.js'
 import {judgeRecovered, Promises} from './durability.js'
 import {EventHeap} from './heap.js'
@@ -391,6 +391,8 @@ interface SimNode {
   /** Its configuration after the last input it processed (null before its first). */
   membership: Membership | null
   /** Per-sender stream readers (FIFO links): the real frame decoder and validator. */
+  /** Encodes what the node sends, as its PeerTransport does (entries shared by followers). */
+  encoder: PeerEncoder
   readers: Map<NodeId, PeerStreamReader>
 }
 
@@ -499,6 +501,7 @@ export class Simulation {
       inbox: [],
       armed: null,
       readers: new Map(),
+      encoder: new PeerEncoder(),
       seen: null,
       promises: new Promises(),
       explored: 0,
@@ -1067,7 +1070,7 @@ export class Simulation {
     if (!this.filter.allows(m.from, m.to)) return
     const epoch = sender.epoch
     if (this.prng.chance(this.lossRate)) return
-    const frames = encodePeerMessage(m)
+    const frames = sender.encoder.encode(m)
     if (m.type === 'AppendEntries' && m.entries.length > 0 && this.o.replayAfterSnapshot > 0) {
       const link = `${m.from}>${m.to}`
       const recent = this.recentAppends.get(link) ?? []

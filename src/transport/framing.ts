@@ -223,6 +223,31 @@ function checkLimit(bytes: number): number {
   return bytes
 }
 
+/** The MessagePack encoding of `value` in a buffer of its own (packr reuses its output buffer). */
+export function encodeOwnedBody(value: unknown): Buffer {
+  return Buffer.from(packr.pack(value))
+}
+
+const EMPTY_ARRAY = 0x90
+
+/**
+ * One frame whose body is `head`'s encoding with its last value, an empty array, replaced by
+ * `tail`: the encoding of that array's real contents (encodeOwnedBody). MessagePack containers
+ * count elements, not bytes, so the splice is exact. The frame comes as two chunks, the tail
+ * shared and never copied (several followers' AppendEntries carry the same one). Null when the
+ * frame would exceed `maxFrameBytes` (the caller encodes it whole, in parts).
+ */
+export function encodeFrameWithTail(head: unknown, tail: Buffer, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer[] | null {
+  const body = packr.pack(head)
+  if (body[body.length - 1] !== EMPTY_ARRAY) throw new TypeError('encodeFrameWithTail: the head must end with an empty array')
+  const length = body.length - 1 + tail.length
+  if (length > maxFrameBytes) return null
+  const prefix = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length - 1)
+  prefix.writeUInt32BE(length, 0)
+  body.copy(prefix, FRAME_HEADER_BYTES, 0, body.length - 1)
+  return [prefix, tail]
+}
+
 /**
  * Peer messages larger than one frame (an InstallSnapshot of a large state) travel as parts:
  * frames {k:'part', i, n, bytes} carrying consecutive slices of the message's MessagePack body,

@@ -3,14 +3,51 @@
 // reassembled, the envelope checked, every field the core reads validated against the
 // authenticated peer). PeerTransport and NodeServer use it over TCP; the simulator pushes the very
 // same bytes through it, so no object is ever shared between two nodes. Pure code.
-import type {Message, NodeId} from '../core/types.js'
-import {DEFAULT_MAX_FRAME_BYTES, encodePeerFrames, FrameDecoder, PartAssembler} from './framing.js'
+import type {Entry, Message, NodeId} from '../core/types.js'
+import {DEFAULT_MAX_FRAME_BYTES, encodeFrameWithTail, encodeOwnedBody, encodePeerFrames, FrameDecoder, PartAssembler} from './framing.js'
 import {isErrorFrame} from './handshake.js'
 import {messageProblem, show} from './validate.js'
 
-/** The frames one Raft message travels as (a single frame, or parts when it is large). */
+/** The bytes one Raft message travels as (a single frame, or parts when it is large). */
 export function encodePeerMessage(msg: Message, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer[] {
   return encodePeerFrames({k: 'raft', msg}, maxFrameBytes)
+}
+
+/**
+ * Encodes one sender's Raft messages. The entries of an AppendEntries are encoded once per slice:
+ * the followers a leader sends the same entries in one round (all of them, when they keep up)
+ * share those bytes, and only the message around them is encoded per follower. One slice is
+ * remembered, by the identity of its first and last entry objects and its length: a leader's log
+ * holds each entry as one object, and an entry is never changed once made.
+ */
+export class PeerEncoder {
+  private slice: {first: Entry; last: Entry; n: number; bytes: Buffer} | null = null
+  /** AppendEntries that reused the previous one's encoded entries. */
+  reused = 0
+
+  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+
+  /** The chunks one Raft message travels as; concatenated, they are its frames. */
+  encode(msg: Message): Buffer[] {
+    if (msg.type !== 'AppendEntries' || msg.entries.length === 0) return encodePeerMessage(msg, this.maxFrameBytes)
+    const {entries, ...rest} = msg
+    // `entries` goes last, as an empty array whose encoding the shared bytes replace.
+    const chunks = encodeFrameWithTail({k: 'raft', msg: {...rest, entries: []}}, this.entriesBytes(entries), this.maxFrameBytes)
+    return chunks ?? encodePeerMessage(msg, this.maxFrameBytes)
+  }
+
+  private entriesBytes(entries: Entry[]): Buffer {
+    const first = entries[0]!
+    const last = entries[entries.length - 1]!
+    const s = this.slice
+    if (s && s.first === first && s.last === last && s.n === entries.length) {
+      this.reused++
+      return s.bytes
+    }
+    const bytes = encodeOwnedBody(entries)
+    this.slice = {first, last, n: entries.length, bytes}
+    return bytes
+  }
 }
 
 export type PeerFrameResult =

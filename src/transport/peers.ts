@@ -19,7 +19,7 @@ import type {Message, NodeId} from '../core/types.js'
 import {dial, type FramedSocket} from './connection.js'
 import type {TransportError} from './errors.js'
 import {DEFAULT_MAX_FRAME_BYTES} from './framing.js'
-import {encodePeerMessage} from './peer-codec.js'
+import {PeerEncoder} from './peer-codec.js'
 import {DEFAULT_HANDSHAKE_TIMEOUT_MS, isErrorFrame, type Secret} from './handshake.js'
 import type {LinkFilter} from './link-filter.js'
 import {shapeMessage} from './link-shaping.js'
@@ -143,6 +143,8 @@ export class PeerTransport {
   private readonly backoffMinMs: number
   private readonly backoffMaxMs: number
   private readonly maxFrameBytes: number
+  /** Encodes every message; followers sent the same entries share their bytes. */
+  private readonly encoder: PeerEncoder
   private closedFlag = false
   private totals = {sent: 0, dropped: 0, filtered: 0, duplicated: 0}
   private unknownReported = new Set<NodeId>()
@@ -155,6 +157,7 @@ export class PeerTransport {
     this.backoffMinMs = options.backoffMinMs ?? 50
     this.backoffMaxMs = options.backoffMaxMs ?? 1000
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+    this.encoder = new PeerEncoder(this.maxFrameBytes)
     const peers: Iterable<[NodeId, PeerAddress]> =
       options.peers instanceof Map
         ? options.peers.entries()
@@ -385,7 +388,7 @@ export class PeerTransport {
         }
         let frames: Buffer[]
         try {
-          frames = encodePeerMessage(msg, this.maxFrameBytes)
+          frames = this.encoder.encode(msg)
         } catch (error) {
           this.log(`dropping ${msg.type} to peer ${link.id}: ${error instanceof Error ? error.message : String(error)}`)
           this.drop(link)
