@@ -70,9 +70,10 @@ export class SafetyChecker {
   private votes = new Map<number, Map<NodeId, NodeId>>()
   /** `${term}:${node}` -> the highest index it acknowledged to the leader of that term. */
   private acks = new Map<string, number>()
-  /** Indexes of configuration changes that took effect somewhere (in order of first sight). */
-  private configIndexes = new Set<number>()
-  private configEntries = new Set<number>()
+  /** Configuration changes that took effect somewhere: index -> the term of its entry. */
+  private configIndexes = new Map<number, number>()
+  /** Configuration entries applied anywhere: index -> term. */
+  private configEntries = new Map<number, number>()
 
   /** A vote left `voter` (a RequestVote from a candidate is its vote for itself). */
   voteCast(term: number, voter: NodeId, candidate: NodeId): void {
@@ -93,7 +94,8 @@ export class SafetyChecker {
 
   /** A node switched to the configuration of the change at `index` by applying it. */
   configApplied(index: number): void {
-    if (this.configEntries.has(index)) this.configIndexes.add(index)
+    const term = this.configEntries.get(index)
+    if (term !== undefined) this.configIndexes.set(index, term)
   }
 
   /**
@@ -112,7 +114,10 @@ export class SafetyChecker {
         `node ${l.id} leads term ${l.term} with votes from ${got.join(',') || 'nobody'}, no quorum of ${describeMembership(l.membership)}`,
       )
     }
-    const ahead = [...this.configIndexes].filter((i) => i > l.appliedIndex)
+    // Changes of a later term than the leader's do not count: a leader of that later term existed,
+    // elected by voters who refuse this one, so it is superseded whatever it knows (a leader made
+    // by vote replies delivered late, after a pause, can be many changes behind and harmless).
+    const ahead = [...this.configIndexes].filter(([i, term]) => i > l.appliedIndex && term <= l.term).map(([i]) => i)
     if (ahead.length >= 2) {
       this.fail(
         'configuration in force',
@@ -189,7 +194,7 @@ export class SafetyChecker {
    */
   entryApplied(nodeId: NodeId, entry: Entry, currentTerm: number): void {
     const key = entryKey(entry)
-    if (entry.type === 'config') this.configEntries.add(entry.index)
+    if (entry.type === 'config') this.configEntries.set(entry.index, entry.term)
     const seen = this.applied.get(entry.index)
     if (!seen) {
       const byLeader = this.pendingCommits.get(entry.index)
