@@ -309,7 +309,7 @@ export async function removeMember(dir: string, id: NodeId, o: ChangeOptions): P
       throw operationalError(`node ${id} is the only voter: removing it would leave no one to commit anything`)
     configuration = await change(dir, {ops: [{type: 'remove', node: id}]}, o, (c) => !members(c).includes(id))
   }
-  if (runningPid(dir, id) !== null) await untilQuorumApplied(dir, id, configuration, Math.max(deadline, Date.now() + 2000))
+  await untilQuorumApplied(dir, id, configuration, Math.max(deadline, Date.now() + 2000))
   const stopped = await stopNode(dir, id)
   await forget(dir, id, false)
   return {id, stopped, configuration}
@@ -327,7 +327,8 @@ export async function replaceMember(dir: string, id: NodeId, o: ChangeOptions): 
  * still count the configuration that holds `id` (a node switches when it applies a change), and a
  * removed leader steps down as soon as it applies it itself: with a voter down, its vote may be the
  * one they need to elect a leader who tells them the removal committed. Stopped before that, the
- * cluster could stall for good.
+ * cluster could stall for good. So could retiring a removed leader that crashed right after it
+ * committed the change (the simulator found that one): it must stay startable until they know.
  */
 async function untilQuorumApplied(dir: string, id: NodeId, m: Membership, deadline: number): Promise<void> {
   const need = Math.floor(m.voters.length / 2) + 1
@@ -335,13 +336,17 @@ async function untilQuorumApplied(dir: string, id: NodeId, m: Membership, deadli
     const v = await view(dir, 500)
     const applied = v.statuses.filter((s) => s !== null && m.voters.includes(s.id) && !members(s.membership).includes(id)).length
     if (applied >= need) return
-    if (Date.now() > deadline)
+    if (Date.now() > deadline) {
+      const up = runningPid(dir, id) !== null
       throw new CliError(
-        `node ${id} is out of the configuration, but only ${applied} of the ${need} new voters needed have applied that; it keeps running until they have`,
+        `node ${id} is out of the configuration, but only ${applied} of the ${need} new voters needed have applied that; ${up ? 'it keeps running' : 'it stays in the address book'} until they have`,
         ExitCode.unavailable,
         'unavailable',
-        `bring the down nodes back, then run ${raftctl(dir, `member remove ${id}`)} again to stop it`,
+        up
+          ? `bring the down nodes back, then run ${raftctl(dir, `member remove ${id}`)} again to stop it`
+          : `start it (${raftctl(dir, `start ${id}`)}) or the down nodes, so the others can elect a leader that tells them; then run ${raftctl(dir, `member remove ${id}`)} again`,
       )
+    }
     await sleep(50)
   }
 }

@@ -36,6 +36,8 @@ const EXPECTED: Record<string, RegExp> = {
     /configuration in force|election quorum|commit quorum|election safety|leader completeness|state machine safety|linearizability/,
   'campaign-with-unapplied-config': /configuration in force|election quorum|election safety|leader completeness|state machine safety|linearizability|liveness/,
   'snapshot-without-config': /replica states|configuration in force|election quorum|commit quorum|state machine safety|linearizability/,
+  // The removed-leader stall an end-to-end test found in member remove, back as a harness mutant.
+  'retire-removed-at-once': /liveness/,
 }
 
 for (const mutant of SIM_MUTANTS) {
