@@ -8,9 +8,9 @@
   var BAND = {partition: '#ffd8a8', net: '#fff3bf', kill: '#ffc9c9', pause: '#c5dcf5', disk: '#e5dbff', crash: '#ff8787', member: '#c3fae8'}
   var MARK = {violation: '#d62728', 'final-heal': '#444444', quiet: '#2b8a3e', durability: '#c92a2a', 'read-back': '#5c940d', leader: '#7048e8'}
   var OP = {
-    'read ok': '#1f77b4', 'write ok': '#2ca02c', 'cas ok': '#17becf',
-    'read failed': '#ffbb78', 'write failed': '#ff7f0e', 'cas failed': '#e377c2',
-    'read indeterminate': '#c5b0d5', 'write indeterminate': '#9467bd', 'cas indeterminate': '#8c564b',
+    'get ok': '#1f77b4', 'put ok': '#2ca02c', 'cas ok': '#17becf',
+    'get failed': '#ffbb78', 'put failed': '#ff7f0e', 'cas failed': '#e377c2',
+    'get indeterminate': '#c5b0d5', 'put indeterminate': '#9467bd', 'cas indeterminate': '#8c564b',
   }
   var LANE = ['#69db7c', '#ffa94d', '#9775fa']
   var data = JSON.parse(document.getElementById('report-data').textContent)

@@ -2,8 +2,9 @@
 // the violation view, the Lamport pairing and layout, the bench timeline and view, the template.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
+import {readFileSync} from 'node:fs'
 import {OpTimeline, bucketOf, bucketLowMs, binWidthFor, histogramPercentile, BUCKETS} from '../../src/bench/timeline.js'
-import {parseHistory, type OpRecord} from '../../src/check/history.js'
+import {OP_NAMES, parseHistory, type OpRecord, type OpStatus} from '../../src/check/history.js'
 import {buildBenchView, type BenchRecord} from '../../src/report/bench-model.js'
 import {buildCheckView, clientLanes, firstLeaderChange, longestGap, opLabel, SEGMENT_BUDGET} from '../../src/report/check-model.js'
 import {renderBenchHtml, renderCheckHtml, type Assets} from '../../src/report/html.js'
@@ -246,4 +247,13 @@ test('the page is one self-contained file: data inlined safely, nothing fetched'
   assert.match(html, /<body data-kind="check" data-rendered="no" data-verdict="fail" data-bands="2">/)
   const data = JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)![1]!)
   assert.equal(data.kind, 'check')
+})
+
+test('the page script has a colour for every latency series the check view names (op and status)', () => {
+  const page = readFileSync(new URL('../../assets/report/page.js', import.meta.url), 'utf8')
+  const table = /var OP = \{([^}]*)\}/.exec(page)
+  assert.ok(table, 'the OP colour table')
+  const keys = [...table[1]!.matchAll(/'([a-z-]+ [a-z]+)':/g)].map((m) => m[1]).sort()
+  const statuses: OpStatus[] = ['ok', 'failed', 'indeterminate']
+  assert.deepEqual(keys, OP_NAMES.flatMap((op) => statuses.map((s) => `${op} ${s}`)).sort())
 })
