@@ -179,9 +179,16 @@ export interface AddResult {
 
 /** `member add`: a new node, started, added as a learner, promoted once caught up (unless `learner`). */
 export async function addMember(dir: string, o: ChangeOptions & {learner: boolean; port?: number}): Promise<AddResult> {
-  const before = await view(dir)
+  // Waits for one (within --timeout): right after an election, or after `member replace` removed
+  // the leader, the others may not have elected its successor yet.
+  const before = await untilLeader(dir, Date.now() + o.timeoutMs)
   if (!before.leader)
-    throw new CliError('no leader: a member can only be added through one', ExitCode.unavailable, 'unavailable', `check ${raftctl(dir, 'status')}`)
+    throw new CliError(
+      `no leader within ${formatDuration(o.timeoutMs)}: a member can only be added through one`,
+      ExitCode.unavailable,
+      'unavailable',
+      `check ${raftctl(dir, 'status')}`,
+    )
   const node = await withDirLock(dir, async () => {
     const config = loadCluster(dir)
     const id = nextNodeId(config)
@@ -236,6 +243,15 @@ export async function addMember(dir: string, o: ChangeOptions & {learner: boolea
   await waitCaughtUp(dir, node.id, Date.now() + o.timeoutMs, o.timeoutMs)
   await change(dir, {ops: [{type: 'add-voter', node: node.id}]}, o, (m) => isVoter(m, node.id))
   return {id: node.id, address, role: 'voter'}
+}
+
+/** The cluster's view once it has a leader, or at the deadline (leader null). */
+async function untilLeader(dir: string, deadline: number): Promise<ClusterView> {
+  for (;;) {
+    const v = await view(dir, 500)
+    if (v.leader || Date.now() > deadline) return v
+    await sleep(50)
+  }
 }
 
 /** Waits until the leader's match index of `id` is within PROMOTE_LAG of its last index. */
@@ -297,7 +313,7 @@ export interface RemoveResult {
  * `member remove`: commits the removal, waits until a quorum of the new voters has applied it,
  * then stops the node and retires its id.
  */
-export async function removeMember(dir: string, id: NodeId, o: ChangeOptions): Promise<RemoveResult> {
+export async function removeMember(dir: string, id: NodeId, o: ChangeOptions, command = 'remove'): Promise<RemoveResult> {
   const deadline = Date.now() + o.timeoutMs
   const v = await view(dir)
   const m = v.configuration
@@ -309,7 +325,7 @@ export async function removeMember(dir: string, id: NodeId, o: ChangeOptions): P
       throw operationalError(`node ${id} is the only voter: removing it would leave no one to commit anything`)
     configuration = await change(dir, {ops: [{type: 'remove', node: id}]}, o, (c) => !members(c).includes(id))
   }
-  await untilQuorumApplied(dir, id, configuration, Math.max(deadline, Date.now() + 2000))
+  await untilQuorumApplied(dir, id, configuration, Math.max(deadline, Date.now() + 2000), `member ${command} ${id}`)
   const stopped = await stopNode(dir, id)
   await forget(dir, id, false)
   return {id, stopped, configuration}
@@ -317,7 +333,7 @@ export async function removeMember(dir: string, id: NodeId, o: ChangeOptions): P
 
 /** `member replace`: removes `id` and adds a fresh node (a new id) in its place. */
 export async function replaceMember(dir: string, id: NodeId, o: ChangeOptions): Promise<{removed: RemoveResult; added: AddResult}> {
-  const removed = await removeMember(dir, id, o)
+  const removed = await removeMember(dir, id, o, 'replace')
   const added = await addMember(dir, {...o, learner: false})
   return {removed, added}
 }
@@ -330,7 +346,7 @@ export async function replaceMember(dir: string, id: NodeId, o: ChangeOptions): 
  * cluster could stall for good. So could retiring a removed leader that crashed right after it
  * committed the change (the simulator found that one): it must stay startable until they know.
  */
-async function untilQuorumApplied(dir: string, id: NodeId, m: Membership, deadline: number): Promise<void> {
+async function untilQuorumApplied(dir: string, id: NodeId, m: Membership, deadline: number, again: string): Promise<void> {
   const need = Math.floor(m.voters.length / 2) + 1
   for (;;) {
     const v = await view(dir, 500)
@@ -343,8 +359,8 @@ async function untilQuorumApplied(dir: string, id: NodeId, m: Membership, deadli
         ExitCode.unavailable,
         'unavailable',
         up
-          ? `bring the down nodes back, then run ${raftctl(dir, `member remove ${id}`)} again to stop it`
-          : `start it (${raftctl(dir, `start ${id}`)}) or the down nodes, so the others can elect a leader that tells them; then run ${raftctl(dir, `member remove ${id}`)} again`,
+          ? `bring the down nodes back, then run ${raftctl(dir, again)} again to stop it`
+          : `start it (${raftctl(dir, `start ${id}`)}) or the down nodes, so the others can elect a leader that tells them; then run ${raftctl(dir, again)} again`,
       )
     }
     await sleep(50)

@@ -1,8 +1,8 @@
 // Membership changes with real processes (issue #15): grow 3 -> 5 while writes flow, remove the
 // leader, remove a down node, replace a node whose data dir was deleted, add during a partition,
-// remove the leader with a voter down, hand leadership over; every node restarted after each
-// step. Throughout, a writer puts unique keys; at the end every acknowledged write is read back,
-// and no two nodes led the same term.
+// remove the leader with a voter down, replace the leader, hand leadership over; every node
+// restarted after each step. Throughout, a writer puts unique keys; at the end every acknowledged
+// write is read back, and no two nodes led the same term.
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
@@ -221,6 +221,17 @@ describe('raftctl member and transfer-leader (real processes)', () => {
       // Also when the steps above failed: the tests after this one expect every node up.
       ok(await c.run(['start', String(down)]), `start ${down}`)
     }
+    await restartAll()
+  })
+
+  test('replace the leader: it leaves, the others elect a successor, the new node joins through it', T, async () => {
+    const s = await steady()
+    const r = await c.json<{removed: {id: number}; added: {id: number; role: string}}>(['member', 'replace', String(s.leader)])
+    assert.equal(r.removed.id, s.leader)
+    assert.equal(r.added.role, 'voter')
+    const now = await voters()
+    assert.ok(now.includes(r.added.id) && !now.includes(s.leader), JSON.stringify(now))
+    assert.equal(now.length, s.nodes.length)
     await restartAll()
   })
 
