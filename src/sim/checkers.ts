@@ -114,9 +114,12 @@ export class SafetyChecker {
         `node ${l.id} leads term ${l.term} with votes from ${got.join(',') || 'nobody'}, no quorum of ${describeMembership(l.membership)}`,
       )
     }
-    // Changes of a later term than the leader's do not count: a leader of that later term existed,
-    // elected by voters who refuse this one, so it is superseded whatever it knows (a leader made
-    // by vote replies delivered late, after a pause, can be many changes behind and harmless).
+    // Changes of a later term than the leader's do not count. The first of them was committed by a
+    // quorum of a configuration at most one change from this leader's (the earlier changes are
+    // judged as before), and adjacent configurations' majorities meet: every quorum this leader
+    // could use holds a node already past its term, so it can commit nothing and serve no read (a
+    // leader made by vote replies delivered late, after a pause, can be many changes behind and
+    // harmless). A mutant that breaks that overlap is the commit quorum rule's to catch.
     const ahead = [...this.configIndexes].filter(([i, term]) => i > l.appliedIndex && term <= l.term).map(([i]) => i)
     if (ahead.length >= 2) {
       this.fail(
