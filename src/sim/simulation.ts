@@ -1334,12 +1334,12 @@ export class Simulation {
     switch (p.pick(kinds)) {
       case 'add': {
         const n = this.addNode()
-        // The promotion comes later; not of a node removed (and stopped) meanwhile: its id is
+        // The promotion comes later; not of a node removed meanwhile (stillMember): its id is
         // retired, as `raftctl member` retires it, and a voter that can never run again would
         // leave the cluster one failure from a stall the liveness verdict would blame on Raft.
         return this.proposeMember({ops: [{type: 'add-learner', node: n.id}]}, () =>
           this.schedule(p.int(50, 400), () => {
-            if (!n.removed) this.proposeMember({ops: [{type: 'add-voter', node: n.id}]})
+            if (this.stillMember(n)) this.proposeMember({ops: [{type: 'add-voter', node: n.id}]})
           }),
         )
       }
@@ -1354,7 +1354,7 @@ export class Simulation {
         const n = this.addNode()
         return this.proposeMember({ops: [{type: 'add-learner', node: n.id}]}, () =>
           this.schedule(p.int(50, 400), () => {
-            if (n.removed) return
+            if (!this.stillMember(n)) return
             this.proposeMember(
               {
                 ops: [
@@ -1380,6 +1380,15 @@ export class Simulation {
     this.trace(`NEMESIS n${id} added (an empty node)`)
     this.boot(node)
     return node
+  }
+
+  /**
+   * Still a member for a deferred promotion: not retired, and in the leader's configuration (as
+   * `member promote` checks; a removal may have applied while its node is not retired yet).
+   */
+  private stillMember(n: SimNode): boolean {
+    const m = this.leader()?.replica?.status().membership
+    return !n.removed && (m === undefined || members(m).includes(n.id))
   }
 
   /**
