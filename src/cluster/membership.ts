@@ -139,12 +139,9 @@ async function change(dir: string, cc: ConfChange, o: ChangeOptions, done: (m: M
     }
     // A change of several voters is answered when the joint configuration is in force; the leader
     // leaves it at once (auto-leave). Wait for that, and for the leader to report it.
-    for (;;) {
-      const m = (await view(dir, 500)).configuration
-      if (m && done(m) && !isJoint(m)) return m
-      if (Date.now() > deadline) throw unavailable(o.timeoutMs, 'the change did not complete')
-      await sleep(50)
-    }
+    const settled = await pollView(dir, deadline, (v) => v.configuration !== null && done(v.configuration) && !isJoint(v.configuration))
+    if (!settled.ok) throw unavailable(o.timeoutMs, 'the change did not complete')
+    return settled.view.configuration!
   } finally {
     await client.close()
   }
@@ -181,7 +178,7 @@ export interface AddResult {
 export async function addMember(dir: string, o: ChangeOptions & {learner: boolean; port?: number}): Promise<AddResult> {
   // Waits for one (within --timeout): right after an election, or after `member replace` removed
   // the leader, the others may not have elected its successor yet.
-  const before = await untilLeader(dir, Date.now() + o.timeoutMs)
+  const before = (await pollView(dir, Date.now() + o.timeoutMs, (v) => v.leader !== null)).view
   if (!before.leader)
     throw new CliError(
       `no leader within ${formatDuration(o.timeoutMs)}: a member can only be added through one`,
@@ -245,30 +242,32 @@ export async function addMember(dir: string, o: ChangeOptions & {learner: boolea
   return {id: node.id, address, role: 'voter'}
 }
 
-/** The cluster's view once it has a leader, or at the deadline (leader null). */
-async function untilLeader(dir: string, deadline: number): Promise<ClusterView> {
+/**
+ * Polls the cluster's view (500 ms per node) every 50 ms until `done` holds (ok) or the deadline
+ * passes (not ok, with the last view, for the message).
+ */
+async function pollView(dir: string, deadline: number, done: (v: ClusterView) => boolean): Promise<{ok: boolean; view: ClusterView}> {
   for (;;) {
     const v = await view(dir, 500)
-    if (v.leader || Date.now() > deadline) return v
+    if (done(v)) return {ok: true, view: v}
+    if (Date.now() > deadline) return {ok: false, view: v}
     await sleep(50)
   }
 }
 
 /** Waits until the leader's match index of `id` is within PROMOTE_LAG of its last index. */
 async function waitCaughtUp(dir: string, id: NodeId, deadline: number, timeoutMs: number): Promise<void> {
-  for (;;) {
-    const v = await view(dir, 500)
+  const caughtUp = await pollView(dir, deadline, (v) => {
     const match = v.leader?.matchIndex?.[id]
-    if (v.leader && match !== undefined && v.leader.lastIndex - match <= PROMOTE_LAG) return
-    if (Date.now() > deadline) {
-      throw new CliError(
-        `node ${id} did not catch up within ${formatDuration(timeoutMs)}; it stays a learner`,
-        ExitCode.unavailable,
-        'unavailable',
-        `promote it later: ${raftctl(dir, `member promote ${id}`)}`,
-      )
-    }
-    await sleep(50)
+    return v.leader !== null && match !== undefined && v.leader.lastIndex - match <= PROMOTE_LAG
+  })
+  if (!caughtUp.ok) {
+    throw new CliError(
+      `node ${id} did not catch up within ${formatDuration(timeoutMs)}; it stays a learner`,
+      ExitCode.unavailable,
+      'unavailable',
+      `promote it later: ${raftctl(dir, `member promote ${id}`)}`,
+    )
   }
 }
 
@@ -348,23 +347,18 @@ export async function replaceMember(dir: string, id: NodeId, o: ChangeOptions): 
  */
 async function untilQuorumApplied(dir: string, id: NodeId, m: Membership, deadline: number, again: string): Promise<void> {
   const need = Math.floor(m.voters.length / 2) + 1
-  for (;;) {
-    const v = await view(dir, 500)
-    const applied = v.statuses.filter((s) => s !== null && m.voters.includes(s.id) && !members(s.membership).includes(id)).length
-    if (applied >= need) return
-    if (Date.now() > deadline) {
-      const up = runningPid(dir, id) !== null
-      throw new CliError(
-        `node ${id} is out of the configuration, but only ${applied} of the ${need} new voters needed have applied that; ${up ? 'it keeps running' : 'it stays in the address book'} until they have`,
-        ExitCode.unavailable,
-        'unavailable',
-        up
-          ? `bring the down nodes back, then run ${raftctl(dir, again)} again to stop it`
-          : `start it (${raftctl(dir, `start ${id}`)}) or the down nodes, so the others can elect a leader that tells them; then run ${raftctl(dir, again)} again`,
-      )
-    }
-    await sleep(50)
-  }
+  const appliedIn = (v: ClusterView) => v.statuses.filter((s) => s !== null && m.voters.includes(s.id) && !members(s.membership).includes(id)).length
+  const r = await pollView(dir, deadline, (v) => appliedIn(v) >= need)
+  if (r.ok) return
+  const up = runningPid(dir, id) !== null
+  throw new CliError(
+    `node ${id} is out of the configuration, but only ${appliedIn(r.view)} of the ${need} new voters needed have applied that; ${up ? 'it keeps running' : 'it stays in the address book'} until they have`,
+    ExitCode.unavailable,
+    'unavailable',
+    up
+      ? `bring the down nodes back, then run ${raftctl(dir, again)} again to stop it`
+      : `start it (${raftctl(dir, `start ${id}`)}) or the down nodes, so the others can elect a leader that tells them; then run ${raftctl(dir, again)} again`,
+  )
 }
 
 /** Stops `id` if it runs; true if it did. */
