@@ -81,6 +81,16 @@ export class ChangeRefusedError extends Error {
   }
 }
 
+/**
+ * A node's success answered a different request than the one sent: a bug in that node (or a
+ * foreign server on its port), not a leader change. Not retried elsewhere, so the error names it.
+ */
+export class MismatchedReplyError extends Error {
+  constructor(node: NodeId, requestType: string, reply: unknown) {
+    super(`node ${node} answered a ${requestType} request with a ${String((reply as {type?: unknown}).type)} reply`)
+  }
+}
+
 export type WriteOutcome = {result: KvWriteResult; index: number; node: NodeId}
 export type ChangeOutcome = {membership: Membership; index: number; node: NodeId}
 export type ReadOutcome = {value: string | null; index: number; node: NodeId}
@@ -232,8 +242,7 @@ export class ClusterClient {
         const reply = (await conn.request(req, given)) as ClientReply
         this.silentUntil.delete(id)
         if (reply.ok) {
-          if (!isReplyTo<R['type']>(req.type, reply))
-            throw new Error(`node ${id} answered a ${req.type} request with a ${String((reply as {type?: unknown}).type)} reply`)
+          if (!isReplyTo<R['type']>(req.type, reply)) throw new MismatchedReplyError(id, req.type, reply)
           this.lastLeader = id
           return {reply, node: id}
         }
@@ -246,7 +255,7 @@ export class ClusterClient {
         const avoidFor = reply.leaderHint === null ? 50 : (this.silentUntil.get(reply.leaderHint) ?? 0) - Date.now()
         if (avoidFor > 0) await pause(Math.min(50, avoidFor, deadline - Date.now()))
       } catch (err) {
-        if (err instanceof NotLeaderError || err instanceof ChangeRefusedError) throw err
+        if (err instanceof NotLeaderError || err instanceof ChangeRefusedError || err instanceof MismatchedReplyError) throw err
         const e = err as Error & {code?: string; remoteCode?: string}
         if (e.code === 'remote' && e.remoteCode === 'bad-request') throw err
         lastProblem = `node ${id}: ${e.message}`
