@@ -5,11 +5,13 @@
 #   bench/compare-etcd.sh [--nodes 3] [--clients 64] [--conns CLIENTS/4] [--duration 10s]
 #                         [--value-size 100] [--keys 1000] [--rounds 2] [--warmup 5s]
 #
-# raftctl: `raftctl bench` (--clients C, --value-size, --keys, --duration). etcd: etcd's own Go
+# raftctl: `raftctl bench` (--clients C --conns N, --value-size, --keys, --duration): C clients,
+# each its own session, sharing N connections per node round-robin. etcd: etcd's own Go
 # benchmark tool (its tools/benchmark, v3.4.23, built by shared/etcd-benchmark/build.sh, or
 # ETCD_BENCHMARK=path), `put --target-leader --clients C --conns N --key-space-size K --val-size V
 # --key-size 8`: C clients multiplexed over N gRPC connections to the leader, as etcd is meant to
-# be driven (--conns defaults to C/4: 16 connections for 64 clients served etcd best here). The
+# be driven (--conns defaults to C/4: 16 connections for 64 clients served etcd best here; both
+# systems get the same N). The
 # etcd server is $ETCD_BIN, `etcd` on the PATH, or Debian's etcd-server package unpacked into
 # /tmp/raftctl-etcd-server (never installed: no service starts).
 #
@@ -82,8 +84,8 @@ run_raftctl() {
   load=$(wait_for_quiet)
   start_raft "$NODES"
   mapfile -t pids < <(raft_pids "$RAFT_DIR")
-  log "raftctl round $round (load $load): ${NODES} nodes, ${CLIENTS} clients, ${DURATION}"
-  local args=(--dir "$RAFT_DIR" --clients "$CLIENTS" --value-size "$VALUE_SIZE" --keys "$KEYS" --op put --no-report --json)
+  log "raftctl round $round (load $load): ${NODES} nodes, ${CLIENTS} clients over ${CONNS} connections, ${DURATION}"
+  local args=(--dir "$RAFT_DIR" --clients "$CLIENTS" --conns "$CONNS" --value-size "$VALUE_SIZE" --keys "$KEYS" --op put --no-report --json)
   if [ "$WARMUP" != 0 ]; then CI=1 "${RAFTCTL[@]}" bench "${args[@]}" --duration "$WARMUP" >/dev/null 2>&1; fi
   load=$(load1)
   cpu0=$(cpu_jiffies)
@@ -142,7 +144,7 @@ for round in $(seq 1 "$ROUNDS"); do
   run_etcd "$round"
 done
 
-echo "# ${NODES} nodes, ${CLIENTS} clients (etcd: over ${CONNS} connections), ${VALUE_SIZE}-byte values, ${KEYS} keys, ~${DURATION} per run after ${WARMUP} warm-up, put; $(nproc) cores"
+echo "# ${NODES} nodes, ${CLIENTS} clients (both over ${CONNS} connections), ${VALUE_SIZE}-byte values, ${KEYS} keys, ~${DURATION} per run after ${WARMUP} warm-up, put; $(nproc) cores"
 printf 'system\tround\tload1\tload1-after\tsteal%%\tputs/s\tp50ms\tp99ms\terrors\tcpu-us/put\tentries/fsync\tentries/AE\tfsyncs/s\tfsync-busy%%\tleader-cpu%%\tseconds\n'
 cat "$RESULTS"
 node -e '

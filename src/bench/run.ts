@@ -1,9 +1,11 @@
 // One `raftctl bench` run against a cluster directory: checks the cluster is up and has a leader,
-// makes C ClusterClients (each its own client session and connection: a session allows one write
-// in flight, so closed-loop clients cannot share one), warms each up with one uncounted operation
+// makes C ClusterClients (each its own client session: a session allows one write in flight, so
+// closed-loop clients cannot share one) over N connections per node (default one per client; with
+// fewer, clients share them round-robin, as etcd's benchmark multiplexes its clients over
+// `--conns` gRPC connections), warms each up with one uncounted operation
 // (connects, finds the leader), runs the closed loop for the duration, and meanwhile polls every
 // node's status to count leader changes. Returns the summary document and the first errors.
-import {ClusterClient} from '../client/cluster-client.js'
+import {ClusterClient, ConnectionPool} from '../client/cluster-client.js'
 import {loadCluster, raftctl, readSecret, type ClusterConfig} from '../clusterdir/config.js'
 import {waitForLeader} from '../cluster/service.js'
 import {adminRequest, agreedLeader, nodeStatuses} from '../cluster/status.js'
@@ -18,6 +20,8 @@ import {binWidthFor, OpTimeline, type TimelineData} from './timeline.js'
 export interface BenchOptions {
   dir: string
   clients: number
+  /** Connections per node the clients share round-robin (1..clients); default: one per client. */
+  conns?: number
   durationMs: number
   valueSize: number
   keys: number
@@ -65,7 +69,13 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
   const initial = await waitForLeader(o.dir, config, o.timeoutMs)
 
   const nodes = config.nodes.map((n) => ({id: n.id, host: n.host, port: n.port}))
-  const pool = Array.from({length: o.clients}, () => new ClusterClient({nodes, clusterId: config.clusterId, secret, startAt: initial.leader ?? undefined}))
+  const cluster = {nodes, clusterId: config.clusterId, secret}
+  const conns = Math.min(o.conns ?? o.clients, o.clients)
+  const shared = conns < o.clients ? Array.from({length: conns}, () => new ConnectionPool(cluster)) : null
+  const pool = Array.from(
+    {length: o.clients},
+    (_, c) => new ClusterClient({...cluster, startAt: initial.leader ?? undefined, connections: shared?.[c % conns]}),
+  )
   const values = pool.map(() => benchValue(o.valueSize))
   const one = async (c: number) => {
     const client = pool[c]!
@@ -131,6 +141,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
     }
   } finally {
     await Promise.all(pool.map((c) => c.close()))
+    if (shared) await Promise.all(shared.map((c) => c.close()))
   }
 }
 

@@ -80,6 +80,8 @@ export function summarize(latencies: LatencyRecorder, elapsedMs: number, errors:
 export interface RunDescription {
   op: string
   clients: number
+  /** Connections per node the clients share; absent or equal to clients: one each. */
+  conns?: number
   durationMs: number
   valueSize: number
   keys: number
@@ -95,7 +97,9 @@ const thousands = (x: number) => Math.round(x).toLocaleString('en-US')
 export function formatSummary(r: BenchResult, d: RunDescription): string {
   return (
     [
-      `${d.op} against ${d.target}: ${d.clients} client${d.clients === 1 ? '' : 's'}, ` +
+      `${d.op} against ${d.target}: ${d.clients} client${d.clients === 1 ? '' : 's'}` +
+        (d.conns !== undefined && d.conns < d.clients ? ` over ${d.conns} connection${d.conns === 1 ? '' : 's'}` : '') +
+        ', ' +
         (d.interrupted ? `interrupted after ${formatDuration(r.elapsedMs)} of ${formatDuration(d.durationMs)}` : formatDuration(d.durationMs)) +
         `, ${d.valueSize}-byte values, ${d.keys} key${d.keys === 1 ? '' : 's'}`,
       `ops             ${thousands(r.ops)} (${thousands(r.opsPerSec)} ops/s)`,

@@ -37,6 +37,57 @@ export interface ClusterClientOptions {
   startAt?: NodeId
   /** Talk to this node only: never another one, and "not the leader" ends the request. */
   only?: NodeId
+  /**
+   * Connections shared with other clients (`raftctl bench --conns`, like etcd's benchmark
+   * multiplexing its clients over gRPC connections); default: this client's own. A shared pool
+   * is closed by its owner, not by close().
+   */
+  connections?: ConnectionPool
+}
+
+/**
+ * One connection per node, opened on first use, for one or several ClusterClients: requests of
+ * clients that share a connection are in flight on it together, and their frames written in one
+ * event-loop turn go out as one write (the transport corks). Dropping a connection (a timeout,
+ * an error) drops it for every client sharing it: their requests on it fail and are retried.
+ */
+export class ConnectionPool {
+  private readonly connections = new Map<NodeId, Promise<ClientConnection>>()
+
+  constructor(private readonly opts: {nodes: ClusterNode[]; clusterId: string; secret: string}) {}
+
+  connect(id: NodeId, timeoutMs: number): Promise<ClientConnection> {
+    let conn = this.connections.get(id)
+    if (!conn) {
+      const node = this.opts.nodes.find((n) => n.id === id)
+      if (!node) return Promise.reject(new Error(`node ${id} is not in the cluster`))
+      conn = ClientConnection.connect({
+        host: node.host,
+        port: node.port,
+        clusterId: this.opts.clusterId,
+        secret: this.opts.secret,
+        timeoutMs,
+        expectNodeId: id,
+      })
+      this.connections.set(id, conn)
+      const made = conn
+      // Only this attempt's own entry: a later connection to the node may have replaced it.
+      made.catch(() => this.connections.get(id) === made && this.connections.delete(id))
+    }
+    return conn
+  }
+
+  /** Closes the connection to `id` if it is still `conn` (another client may have replaced it). */
+  drop(id: NodeId, conn: Promise<ClientConnection>): void {
+    if (this.connections.get(id) === conn) this.connections.delete(id)
+    conn.then((c) => c.close()).catch(() => {})
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.connections.values()]
+    this.connections.clear()
+    await Promise.all(all.map((p) => p.then((c) => c.close()).catch(() => {})))
+  }
 }
 
 export class UnavailableError extends Error {
@@ -111,7 +162,8 @@ export class ClusterClient {
   /** Told when the cluster evicted this client's session and a new one was registered. */
   onSessionExpired?: (message: string) => void
   private readonly tracker: LeaderTracker
-  private readonly connections = new Map<NodeId, Promise<ClientConnection>>()
+  private readonly connections: ConnectionPool
+  private readonly ownsConnections: boolean
   private readonly byId: Map<NodeId, ClusterNode>
   /** Nodes that let an attempt time out, and until when to prefer others. */
   private readonly silentUntil = new Map<NodeId, number>()
@@ -125,6 +177,8 @@ export class ClusterClient {
     this.byId = new Map(nodes.map((n) => [n.id, n]))
     const start = opts.startAt !== undefined ? ids.indexOf(opts.startAt) : Math.floor(Math.random() * ids.length)
     this.tracker = new LeaderTracker(ids, Math.max(0, start))
+    this.ownsConnections = opts.connections === undefined
+    this.connections = opts.connections ?? new ConnectionPool(opts)
   }
 
   async put(key: string, value: string, timeoutMs: number): Promise<WriteOutcome> {
@@ -234,8 +288,10 @@ export class ClusterClient {
       attempts++
       // What this attempt gave the node to answer (connecting, then the request).
       let given = Math.min(deadline - Date.now(), ATTEMPT_MS)
+      let connection: Promise<ClientConnection> | undefined
       try {
-        const conn = await this.connect(id, given)
+        connection = this.connections.connect(id, given)
+        const conn = await connection
         sent ||= write
         sends.count++
         given = Math.max(1, Math.min(deadline - Date.now(), ATTEMPT_MS))
@@ -262,7 +318,7 @@ export class ClusterClient {
         // A node that let the attempt time out (paused, overloaded) is avoided for as long as it
         // was given: a full attempt's silence is telling, one cut short by the deadline is not.
         if (e.code === 'timeout') this.silentUntil.set(id, Date.now() + given)
-        this.dropConnection(id)
+        if (connection) this.connections.drop(id, connection)
         this.tracker.next()
         if (attempts % this.byId.size === 0) await pause(Math.min(50, deadline - Date.now()))
       }
@@ -278,34 +334,8 @@ export class ClusterClient {
     )
   }
 
-  private connect(id: NodeId, timeoutMs: number): Promise<ClientConnection> {
-    let conn = this.connections.get(id)
-    if (!conn) {
-      const node = this.byId.get(id)!
-      conn = ClientConnection.connect({
-        host: node.host,
-        port: node.port,
-        clusterId: this.opts.clusterId,
-        secret: this.opts.secret,
-        timeoutMs,
-        expectNodeId: id,
-      })
-      this.connections.set(id, conn)
-      conn.catch(() => this.connections.delete(id))
-    }
-    return conn
-  }
-
-  private dropConnection(id: NodeId): void {
-    const conn = this.connections.get(id)
-    this.connections.delete(id)
-    conn?.then((c) => c.close()).catch(() => {})
-  }
-
   async close(): Promise<void> {
-    const all = [...this.connections.values()]
-    this.connections.clear()
-    await Promise.all(all.map((p) => p.then((c) => c.close()).catch(() => {})))
+    if (this.ownsConnections) await this.connections.close()
   }
 }
 

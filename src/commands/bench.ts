@@ -20,9 +20,15 @@ export default class Bench extends BaseCommand {
     '<%= config.bin %> bench',
     '<%= config.bin %> bench --clients 64 --duration 30s --op put --json',
     '<%= config.bin %> bench --op mixed --value-size 1000 --keys 100',
+    '<%= config.bin %> bench --clients 64 --conns 16',
   ]
   static override flags = {
-    clients: intFlag({description: 'concurrent closed-loop clients, each with its own session and connection (1..4096, default 16)', min: 1, max: 4096}),
+    clients: intFlag({description: 'concurrent closed-loop clients, each with its own session (1..4096, default 16)', min: 1, max: 4096}),
+    conns: intFlag({
+      description: 'connections per node the clients share round-robin, as etcd benchmark --conns (1..4096, default: one per client)',
+      min: 1,
+      max: 4096,
+    }),
     duration: durationFlag({description: 'how long to run', default: 10_000}),
     'value-size': intFlag({description: `bytes per value (0..${MAX_VALUE_BYTES}, default 100)`, min: 0, max: MAX_VALUE_BYTES}),
     keys: intFlag({description: 'number of distinct keys, chosen uniformly (1..100000000, default 1000)', min: 1, max: 100_000_000}),
@@ -40,9 +46,11 @@ export default class Bench extends BaseCommand {
     if (flags.duration <= 0) throw usageError('--duration must be more than 0')
     if (flags.timeout <= 0) throw usageError('--timeout must be more than 0')
     const dir = resolveDir(flags.dir)
+    const clients = flags.clients ?? 16
     const opts = {
       dir,
-      clients: flags.clients ?? 16,
+      clients,
+      conns: Math.min(flags.conns ?? clients, clients),
       durationMs: flags.duration,
       valueSize: flags['value-size'] ?? 100,
       keys: flags.keys ?? 1000,

@@ -12,7 +12,7 @@ export interface BenchRecord {
   bench: {
     version: number
     started: string
-    settings: {op: string; clients: number; durationMs: number; valueSize: number; keys: number; timeoutMs: number; nodes: number; dir: string}
+    settings: {op: string; clients: number; conns?: number; durationMs: number; valueSize: number; keys: number; timeoutMs: number; nodes: number; dir: string}
     result: BenchResult
     exact: {min: number; mean: number; p999: number}
     timeline: TimelineData
@@ -58,7 +58,7 @@ export function buildBenchView(rec: BenchRecord, source: string): BenchView {
     settings: [
       ['started', b.started],
       ['operation', s.op],
-      ['clients', String(s.clients)],
+      ['clients', s.conns !== undefined && s.conns < s.clients ? `${s.clients} over ${s.conns} connections per node` : String(s.clients)],
       ['duration', `${s.durationMs} ms`],
       ['value size', `${s.valueSize} bytes`],
       ['keys', String(s.keys)],

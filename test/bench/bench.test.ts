@@ -72,6 +72,7 @@ test('bench against a 3-node cluster: one JSON document, ops > 0, no errors', {t
   const doc = JSON.parse(r.stdout) as Record<string, unknown> // exactly one document: parses whole
   assert.deepEqual(Object.keys(doc).sort(), [
     'clients',
+    'conns',
     'dir',
     'durationMs',
     'elapsedMs',
@@ -96,6 +97,7 @@ test('bench against a 3-node cluster: one JSON document, ops > 0, no errors', {t
   assert.ok((doc.ops as number) > 0, `ops ${doc.ops}`)
   assert.ok((doc.opsPerSec as number) > 0)
   assert.equal(doc.errors, 0)
+  assert.equal(doc.conns, 4, 'one connection per client by default')
   assert.equal(typeof doc.leaderChanges, 'number')
   assert.ok(lat.p50! > 0 && lat.p50! <= lat.p90! && lat.p90! <= lat.p99! && lat.p99! <= lat.max!, JSON.stringify(lat))
   // Not a terminal: no animation on stderr.
@@ -117,9 +119,11 @@ test('bench against a 3-node cluster: one JSON document, ops > 0, no errors', {t
     assert.ok(m.cpuPercent! > 0 && m.cpuPercent! <= 100, `cpu ${m.cpuPercent}`)
     assert.ok(m.fsyncBusyPercent! > 0 && m.fsyncBusyPercent! <= 100, `fsync busy ${m.fsyncBusyPercent}`)
   }
-  // The human summary says the same.
-  const text = await cli(['bench', '--dir', dir, '--duration', '1s', '--clients', '8', '--no-report'])
+  // The human summary says the same; clients sharing connections (as etcd's benchmark --conns).
+  const text = await cli(['bench', '--dir', dir, '--duration', '1s', '--clients', '8', '--conns', '2', '--no-report'])
   assert.equal(text.exitCode, 0, text.stderr)
+  assert.match(text.stdout, /: 8 clients over 2 connections, 1s,/)
+  assert.match(text.stdout, /^errors +0$/m)
   assert.match(text.stdout, /^leader I\/O +(node \d: [\d,.]+ fsyncs\/s, [\d.]+ entries per fsync, [\d.]+ entries per AppendEntries|not measured .*)$/m)
 })
 
@@ -127,6 +131,7 @@ test('bench flags are validated (usage errors exit 2)', {timeout: 60_000}, async
   const bad = [
     ['--clients', '0'],
     ['--clients', 'many'],
+    ['--conns', '0'],
     ['--duration', '5'],
     ['--duration', '0'],
     ['--value-size', '-1'],

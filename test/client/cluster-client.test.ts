@@ -2,7 +2,7 @@
 // node 1 leads, nodes 2 and 3 answer "not the leader, node 1 is".
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {ClusterClient} from '../../src/client/cluster-client.js'
+import {ClusterClient, ConnectionPool} from '../../src/client/cluster-client.js'
 import type {NodeServer} from '../../src/transport/server.js'
 import {CLUSTER, SECRET, sleep, startServer} from '../transport/helpers.js'
 
@@ -106,6 +106,37 @@ test('a success that answers another request (a get answered as a put) is not ta
     assert.equal(nodes[1]!.requests + nodes[2]!.requests, followerRequests)
   } finally {
     await client.close()
+    for (const n of nodes) await n.server.close()
+  }
+})
+
+test('clients sharing a connection pool: one connection per node for all of them, requests in flight together, each its own session', async () => {
+  let sessions = 0
+  const nodes = await startNodes(
+    () => 20,
+    (type) => (type === 'register' ? {ok: true, type, session: ++sessions, index: sessions} : {ok: true, type, result: {status: 'ok'}, index: 100}),
+  )
+  const cluster = {nodes: nodes.map((n, i) => ({id: i + 1, host: '127.0.0.1', port: n.port})), clusterId: CLUSTER, secret: SECRET}
+  const shared = new ConnectionPool(cluster)
+  const clients = Array.from({length: 8}, () => new ClusterClient({...cluster, startAt: 1, connections: shared}))
+  const own = new ClusterClient({...cluster, startAt: 1})
+  try {
+    const started = Date.now()
+    await Promise.all(clients.map((c, i) => c.put(`k${i}`, 'v', 2000)))
+    // Eight writes (and their registrations) took two 20 ms answers' time, not sixteen: in flight together.
+    assert.ok(Date.now() - started < 300, `took ${Date.now() - started} ms`)
+    assert.equal(nodes[0]!.server.stats().clientConnections, 1)
+    assert.equal(sessions, 8)
+    await own.put('mine', 'v', 2000)
+    assert.equal(nodes[0]!.server.stats().clientConnections, 2)
+    // Closing a client that shares the pool leaves the connection to the others.
+    await clients[0]!.close()
+    await clients[1]!.put('k1', 'again', 2000)
+    assert.equal(nodes[0]!.server.stats().clientConnections, 2)
+  } finally {
+    for (const c of clients) await c.close()
+    await own.close()
+    await shared.close()
     for (const n of nodes) await n.server.close()
   }
 })
