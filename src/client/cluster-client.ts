@@ -292,13 +292,18 @@ export class ClusterClient {
       try {
         connection = this.connections.connect(id, given)
         const conn = await connection
+        // Closed meanwhile (another client sharing it dropped it): the request would not be sent.
+        if (conn.closed) throw new Error(`connection to node ${id} closed`)
         sent ||= write
         sends.count++
         given = Math.max(1, Math.min(deadline - Date.now(), ATTEMPT_MS))
         const reply = (await conn.request(req, given)) as ClientReply
         this.silentUntil.delete(id)
         if (reply.ok) {
-          if (!isReplyTo<R['type']>(req.type, reply)) throw new MismatchedReplyError(id, req.type, reply)
+          if (!isReplyTo<R['type']>(req.type, reply)) {
+            this.connections.drop(id, connection)
+            throw new MismatchedReplyError(id, req.type, reply)
+          }
           this.lastLeader = id
           return {reply, node: id}
         }
@@ -318,7 +323,11 @@ export class ClusterClient {
         // A node that let the attempt time out (paused, overloaded) is avoided for as long as it
         // was given: a full attempt's silence is telling, one cut short by the deadline is not.
         if (e.code === 'timeout') this.silentUntil.set(id, Date.now() + given)
-        if (connection) this.connections.drop(id, connection)
+        // The connection goes unless the node answered on it (an error reply such as `busy`, a
+        // request too large to send) or only this request's own deadline cut it short: it may be
+        // shared, and dropping it fails every other request in flight on it.
+        const healthy = e.code === 'remote' || e.code === 'too-large' || (e.code === 'timeout' && given < ATTEMPT_MS)
+        if (connection && !healthy) this.connections.drop(id, connection)
         this.tracker.next()
         if (attempts % this.byId.size === 0) await pause(Math.min(50, deadline - Date.now()))
       }

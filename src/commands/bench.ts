@@ -12,6 +12,7 @@ import {formatMechanics, formatSummary} from '../bench/stats.js'
 import {resolveDir} from '../clusterdir/config.js'
 import {usageError} from '../lib/errors.js'
 import {MAX_VALUE_BYTES} from '../protocol/protocol.js'
+import {DEFAULT_MAX_INFLIGHT_REQUESTS} from '../transport/server.js'
 
 export default class Bench extends BaseCommand {
   static override description =
@@ -45,6 +46,12 @@ export default class Bench extends BaseCommand {
     const {flags} = await this.parse(Bench)
     if (flags.duration <= 0) throw usageError('--duration must be more than 0')
     if (flags.timeout <= 0) throw usageError('--timeout must be more than 0')
+    const perConnection = Math.ceil((flags.clients ?? 16) / (flags.conns ?? flags.clients ?? 16))
+    if (perConnection > DEFAULT_MAX_INFLIGHT_REQUESTS) {
+      throw usageError(
+        `--clients ${flags.clients ?? 16} over --conns ${flags.conns} puts ${perConnection} clients on a connection; a node answers busy beyond ${DEFAULT_MAX_INFLIGHT_REQUESTS} requests in flight on one`,
+      )
+    }
     const dir = resolveDir(flags.dir)
     const clients = flags.clients ?? 16
     const opts = {

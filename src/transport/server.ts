@@ -48,6 +48,9 @@ export interface RequestContext {
   onClose(cb: () => void): void
 }
 
+/** Requests one client connection may have in flight before the node answers `busy`. */
+export const DEFAULT_MAX_INFLIGHT_REQUESTS = 1024
+
 export interface NodeServerOptions {
   nodeId: NodeId
   clusterId: string
@@ -142,7 +145,7 @@ export class NodeServer {
     this.host = options.host ?? '127.0.0.1'
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
-    this.maxInflight = options.maxInflightRequests ?? 1024
+    this.maxInflight = options.maxInflightRequests ?? DEFAULT_MAX_INFLIGHT_REQUESTS
     this.maxWriteBufferBytes = options.maxWriteBufferBytes ?? 8 * 1024 * 1024
   }
 

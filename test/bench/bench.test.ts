@@ -132,6 +132,7 @@ test('bench flags are validated (usage errors exit 2)', {timeout: 60_000}, async
     ['--clients', '0'],
     ['--clients', 'many'],
     ['--conns', '0'],
+    ['--clients', '2048', '--conns', '1'],
     ['--duration', '5'],
     ['--duration', '0'],
     ['--value-size', '-1'],

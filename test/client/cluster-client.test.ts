@@ -12,8 +12,8 @@ interface Node {
   requests: number
 }
 
-/** What the leader answers to a request of `type` (a reply names the request it answers). */
-type Answer = (type: string) => unknown
+/** What the leader answers to a request of `type` (a reply names the request it answers); throwing fails the request. */
+type Answer = (type: string, body: Record<string, unknown>) => unknown
 const rightAnswer: Answer = (type) => (type === 'register' ? {ok: true, type, session: 7, index: 1} : {ok: true, type, result: {status: 'ok'}, index: 2})
 
 async function startNodes(leaderDelayMs: () => number, answer = rightAnswer): Promise<Node[]> {
@@ -27,7 +27,7 @@ async function startNodes(leaderDelayMs: () => number, answer = rightAnswer): Pr
         if (id !== 1) return {ok: false, error: 'not-leader', leaderHint: 1}
         const delay = leaderDelayMs()
         if (delay > 0) await sleep(delay)
-        return answer((body as {type: string}).type)
+        return answer((body as {type: string}).type, body as Record<string, unknown>)
       },
     })
     Object.assign(node, {server, port})
@@ -129,13 +129,47 @@ test('clients sharing a connection pool: one connection per node for all of them
     assert.equal(sessions, 8)
     await own.put('mine', 'v', 2000)
     assert.equal(nodes[0]!.server.stats().clientConnections, 2)
-    // Closing a client that shares the pool leaves the connection to the others.
+    // Closing a client that shares the pool leaves the connection to the others: no new one.
+    const accepted = nodes[0]!.server.stats().accepted
     await clients[0]!.close()
     await clients[1]!.put('k1', 'again', 2000)
-    assert.equal(nodes[0]!.server.stats().clientConnections, 2)
+    assert.equal(nodes[0]!.server.stats().accepted, accepted)
   } finally {
     for (const c of clients) await c.close()
     await own.close()
+    await shared.close()
+    for (const n of nodes) await n.server.close()
+  }
+})
+
+test('an error answer on a shared connection keeps it: the requests of the other clients in flight on it are answered on it', async () => {
+  let failures = 0
+  let sessions = 0
+  const nodes = await startNodes(
+    () => 30,
+    (type, body) => {
+      if (type === 'register') return {ok: true, type, session: ++sessions, index: sessions}
+      // The node answers with an error (as a `busy` one would): the connection itself is fine.
+      if (body.key === 'fails' && failures++ === 0) throw new Error('handler failed once')
+      return {ok: true, type, result: {status: 'ok'}, index: 2}
+    },
+  )
+  const cluster = {nodes: nodes.map((n, i) => ({id: i + 1, host: '127.0.0.1', port: n.port})), clusterId: CLUSTER, secret: SECRET}
+  const shared = new ConnectionPool(cluster)
+  const a = new ClusterClient({...cluster, startAt: 1, connections: shared})
+  const b = new ClusterClient({...cluster, startAt: 1, connections: shared})
+  try {
+    await Promise.all([a.put('x', 'v', 2000), b.put('y', 'v', 2000)])
+    const accepted = nodes[0]!.server.stats().accepted
+    const [ra, rb] = await Promise.all([a.put('fails', 'v', 3000), b.put('fine', 'v', 3000)])
+    assert.equal(ra.result.status, 'ok')
+    assert.equal(rb.result.status, 'ok')
+    assert.equal(failures, 2, 'the failed write was retried')
+    // Dropping the connection on the error answer would have failed b's write and reconnected.
+    assert.equal(nodes[0]!.server.stats().accepted, accepted)
+  } finally {
+    await a.close()
+    await b.close()
     await shared.close()
     for (const n of nodes) await n.server.close()
   }

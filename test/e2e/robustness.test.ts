@@ -100,7 +100,7 @@ describe('operational robustness (3 nodes)', () => {
   })
 
   test(
-    "a stalled disk under load: the leader's fsync never returns, the others take over without an error, the stalled node answers status in bounded memory and catches up when cleared",
+    "a leader's disk stalls mid-run: the others take over without an error, the stalled node answers status in bounded memory and catches up when cleared",
     T,
     async () => {
       const s0 = await c.waitForSettled()
@@ -108,22 +108,39 @@ describe('operational robustness (3 nodes)', () => {
       const pid = node(s0, stalled).pid!
       const rssMb = () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
       const rssBefore = rssMb()
+      const commitBefore = node(s0, stalled).commitIndex!
+      const benchRun = c.json<{ops: number; errors: number; leaderChanges: number}>([
+        'bench',
+        '--duration',
+        '5s',
+        '--clients',
+        '16',
+        '--conns',
+        '4',
+        '--no-report',
+      ])
       try {
+        // The measured run is under way (writes commit) before the disk stalls.
+        await waitFor(async () => ((await c.peek()).nodes.find((n) => n.id === stalled)?.commitIndex ?? 0) > commitBefore + 500, {
+          timeoutMs: 20_000,
+          what: 'bench writing',
+        })
         ok(await c.run(['net', 'slow-disk', 'stall', '--node', String(stalled)]), 'stall the leader')
-        // Writes keep coming while the stalled node holds its one sync: it batches what arrives and
-        // sends nothing more, so it loses leadership; the clients follow the new leader.
-        const bench = await c.json<{ops: number; errors: number}>(['bench', '--duration', '3s', '--clients', '16', '--conns', '4', '--no-report'])
+        // The stalled node holds its one sync: it batches what arrives and sends nothing more, so
+        // it loses leadership; the writes it held are retried at the new leader (same session, seq).
+        const bench = await benchRun
         assert.equal(bench.errors, 0, JSON.stringify(bench))
-        assert.ok(bench.ops > 100, JSON.stringify(bench))
+        assert.ok(bench.leaderChanges >= 1 && bench.ops > 500, JSON.stringify(bench))
         const during = await c.waitForLeader([stalled])
-        // Its event loop is free: it answers status, as a follower that applied nothing new.
+        // Its event loop is free: it answers status, as a follower far behind the new leader.
         const st = node(during, stalled)
         assert.ok(st.up && st.role === 'follower', JSON.stringify(st))
         assert.ok(st.appliedIndex! < node(during, during.leader).commitIndex! - 100, JSON.stringify(during))
         // What reached it meanwhile is bounded by the leader's window of messages in flight, not by
-        // the writes the cluster took.
-        assert.ok(rssMb() < rssBefore + 60, `VmRSS ${rssMb().toFixed(0)} MB, was ${rssBefore.toFixed(0)} MB`)
+        // the writes the cluster took (a few MB here, were they all kept).
+        assert.ok(rssMb() < rssBefore + 25, `VmRSS ${rssMb().toFixed(0)} MB, was ${rssBefore.toFixed(0)} MB`)
       } finally {
+        await benchRun.catch(() => {})
         ok(await c.run(['net', 'slow-disk', '0', '--node', String(stalled)]), 'clear the stall')
       }
       await c.waitForSettled()
