@@ -88,8 +88,22 @@ clear: remove every link and disk fault (a partition stays; raftctl heal removes
           : 'Network: full connectivity, no link fault',
       )
       this.warnUnreachable(r)
+      if (change.delayMs !== undefined) this.warnSlowRoundTrip(config, change.delayMs + (change.jitterMs ?? 0))
     }
     return {...this.doc(dir, config, r.rules), applied: r.applied, unreachable: r.unreachable}
+  }
+
+  /**
+   * A round trip at least as long as the election timeout leaves no leader in place: a leader
+   * checks every election timeout that a quorum answered it (CheckQuorum), and one elected under
+   * the delay has heard nothing back by its first check.
+   */
+  private warnSlowRoundTrip(config: ClusterConfig, oneWayMs: number): void {
+    const roundTrip = 2 * oneWayMs
+    if (roundTrip < config.electionTimeoutMs) return
+    process.stderr.write(
+      `Warning: a round trip can take ${roundTrip}ms, at least the election timeout (${config.electionTimeoutMs}ms): leaders may step down before they hear back, and writes may wait on elections\n`,
+    )
   }
 
   private async links(dir: string, config: ClusterConfig, flags: {node?: string; link?: string[]}): Promise<{from: NodeId; to: NodeId}[]> {

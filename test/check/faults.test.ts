@@ -63,7 +63,7 @@ describe('fault kinds on a 5-node cluster', () => {
     // 100 ms each way: a round trip stays below the 300 ms check-quorum period (the election
     // timeout), so the leader keeps leading; above it, leaders elected under the delay step down
     // before they hear back.
-    await ok(['net', 'delay', '100ms', '--jitter', '20ms'])
+    assert.doesNotMatch((await ok(['net', 'delay', '100ms', '--jitter', '20ms'])).stderr, /Warning/)
     await ok(['net', 'duplicate', '10%', '--node', '4'])
     const s = await status()
     assert.equal(s.partition!.links!.length, 20)
@@ -71,6 +71,11 @@ describe('fault kinds on a 5-node cluster', () => {
     const slow = await putMs()
     assert.ok(slow >= 150 && slow > before + 120, `a write over 100 ms links took ${slow} ms (${before} ms before)`)
     assert.match((await ok(['net'])).stdout, /^network: full connectivity; links .*delay 100ms±20ms, duplicate 10%.*\ndisks: no fault\n/)
+    // A round trip as long as the election timeout is said to cost the leader.
+    assert.match(
+      (await ok(['net', 'delay', '150ms', '--link', '1:2'])).stderr,
+      /^Warning: a round trip can take 300ms, at least the election timeout \(300ms\): leaders may step down/m,
+    )
     await ok(['net', 'delay', '0'])
     assert.ok(
       (await status()).partition!.links!.every((l) => !('delayMs' in l)),
