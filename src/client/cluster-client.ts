@@ -21,6 +21,7 @@ import {formatDuration} from '../lib/duration.js'
 import type {KvWriteResult} from '../kv/state-machine.js'
 import {isReplyTo, type ClientReply, type ClientRequest, type ReplyTo, type WriteRequest} from '../protocol/protocol.js'
 import {ClientConnection} from '../transport/client.js'
+import {TransportError} from '../transport/errors.js'
 import {LeaderTracker} from './leader-tracker.js'
 
 export interface ClusterNode {
@@ -46,6 +47,12 @@ export interface ClusterClientOptions {
 }
 
 /**
+ * Longest a single attempt at one node (connect, then the request) may take before trying another
+ * with the same request and seq: a paused node accepts TCP connections but never answers.
+ */
+const ATTEMPT_MS = 1000
+
+/**
  * One connection per node, opened on first use, for one or several ClusterClients: requests of
  * clients that share a connection are in flight on it together, and their frames written in one
  * event-loop turn go out as one write (the transport corks). Dropping a connection (a timeout,
@@ -56,7 +63,11 @@ export class ConnectionPool {
 
   constructor(private readonly opts: {nodes: ClusterNode[]; clusterId: string; secret: string}) {}
 
-  connect(id: NodeId, timeoutMs: number): Promise<ClientConnection> {
+  /**
+   * The connection to `id`, made if need be within ATTEMPT_MS: the same for every client sharing
+   * it, whatever the deadline of the one that happened to ask first (each bounds its own wait).
+   */
+  connect(id: NodeId): Promise<ClientConnection> {
     let conn = this.connections.get(id)
     if (!conn) {
       const node = this.opts.nodes.find((n) => n.id === id)
@@ -66,7 +77,7 @@ export class ConnectionPool {
         port: node.port,
         clusterId: this.opts.clusterId,
         secret: this.opts.secret,
-        timeoutMs,
+        timeoutMs: ATTEMPT_MS,
         expectNodeId: id,
       })
       this.connections.set(id, conn)
@@ -145,12 +156,6 @@ export class MismatchedReplyError extends Error {
 export type WriteOutcome = {result: KvWriteResult; index: number; node: NodeId}
 export type ChangeOutcome = {membership: Membership; index: number; node: NodeId}
 export type ReadOutcome = {value: string | null; index: number; node: NodeId}
-
-/**
- * Longest a single attempt at one node (connect, then the request) may take before trying another
- * with the same request and seq: a paused node accepts TCP connections but never answers.
- */
-const ATTEMPT_MS = 1000
 
 export class ClusterClient {
   /** The registered session (a log index), or null before the first write / after an eviction. */
@@ -290,8 +295,8 @@ export class ClusterClient {
       let given = Math.min(deadline - Date.now(), ATTEMPT_MS)
       let connection: Promise<ClientConnection> | undefined
       try {
-        connection = this.connections.connect(id, given)
-        const conn = await connection
+        connection = this.connections.connect(id)
+        const conn = await within(connection, given, `no connection to node ${id} within ${given} ms`)
         // Closed meanwhile (another client sharing it dropped it): the request would not be sent.
         if (conn.closed) throw new Error(`connection to node ${id} closed`)
         sent ||= write
@@ -346,6 +351,23 @@ export class ClusterClient {
   async close(): Promise<void> {
     if (this.ownsConnections) await this.connections.close()
   }
+}
+
+/** `p`, or a timeout error after `ms` (`p` itself goes on: a connection being made stays in its pool). */
+function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TransportError('timeout', message)), ms)
+    p.then(
+      (v) => {
+        clearTimeout(timer)
+        resolve(v)
+      },
+      (e: unknown) => {
+        clearTimeout(timer)
+        reject(e)
+      },
+    )
+  })
 }
 
 function pause(ms: number): Promise<void> {

@@ -1,6 +1,7 @@
 // The cluster client against three scripted nodes on 127.0.0.1 (real sockets, real handshakes):
 // node 1 leads, nodes 2 and 3 answer "not the leader, node 1 is".
 import {test} from 'node:test'
+import net from 'node:net'
 import assert from 'node:assert/strict'
 import {ClusterClient, ConnectionPool} from '../../src/client/cluster-client.js'
 import type {NodeServer} from '../../src/transport/server.js'
@@ -171,6 +172,54 @@ test('an error answer on a shared connection keeps it: the requests of the other
     await a.close()
     await b.close()
     await shared.close()
+    for (const n of nodes) await n.server.close()
+  }
+})
+
+test('a shared connection being made is not cut short by the deadline of the client that asked first', async () => {
+  let sessions = 0
+  const nodes = await startNodes(
+    () => 0,
+    (type) => (type === 'register' ? {ok: true, type, session: ++sessions, index: sessions} : {ok: true, type, result: {status: 'ok'}, index: 2}),
+  )
+  // Node 1 behind a proxy that takes 150 ms to pass a new connection on: connecting is slow.
+  const proxy = net.createServer((sock) => {
+    sock.pause()
+    setTimeout(() => {
+      const up = net.connect(nodes[0]!.port, '127.0.0.1', () => {
+        sock.pipe(up)
+        up.pipe(sock)
+        sock.resume()
+      })
+      up.on('error', () => sock.destroy())
+      sock.on('error', () => up.destroy())
+      sock.on('close', () => up.destroy())
+    }, 150)
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  const proxyPort = (proxy.address() as net.AddressInfo).port
+  const cluster = {
+    nodes: nodes.map((n, i) => ({id: i + 1, host: '127.0.0.1', port: i === 0 ? proxyPort : n.port})),
+    clusterId: CLUSTER,
+    secret: SECRET,
+  }
+  const shared = new ConnectionPool(cluster)
+  const hurried = new ClusterClient({...cluster, startAt: 1, connections: shared})
+  const patient = new ClusterClient({...cluster, startAt: 1, connections: shared})
+  try {
+    const started = Date.now()
+    const [a, b] = await Promise.allSettled([hurried.put('a', 'v', 60), patient.put('b', 'v', 3000)])
+    assert.equal(a.status, 'rejected', 'the hurried client runs out of time')
+    assert.equal(b.status, 'fulfilled', String((b as PromiseRejectedResult).reason))
+    // The patient one waited for the same connection instead of failing with the hurried one's
+    // timeout and shunning node 1 for a whole attempt (a second connection, after a second).
+    assert.ok(Date.now() - started < 800, `took ${Date.now() - started} ms`)
+    assert.equal(nodes[0]!.server.stats().accepted, 1)
+  } finally {
+    await hurried.close()
+    await patient.close()
+    await shared.close()
+    proxy.close()
     for (const n of nodes) await n.server.close()
   }
 })
