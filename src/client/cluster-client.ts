@@ -64,10 +64,12 @@ export class ConnectionPool {
   constructor(private readonly opts: {nodes: ClusterNode[]; clusterId: string; secret: string}) {}
 
   /**
-   * The connection to `id`, made if need be within ATTEMPT_MS: the same for every client sharing
-   * it, whatever the deadline of the one that happened to ask first (each bounds its own wait).
+   * The connection to `id`, made if need be within `timeoutMs`. A shared pool is asked with a
+   * whole attempt's time, whatever the deadline of the client that happens to ask first (each
+   * bounds its own wait); a client's own pool with what that client has left, so that a short
+   * command does not wait on a connection it no longer needs when it closes.
    */
-  connect(id: NodeId): Promise<ClientConnection> {
+  connect(id: NodeId, timeoutMs: number): Promise<ClientConnection> {
     let conn = this.connections.get(id)
     if (!conn) {
       const node = this.opts.nodes.find((n) => n.id === id)
@@ -77,7 +79,7 @@ export class ConnectionPool {
         port: node.port,
         clusterId: this.opts.clusterId,
         secret: this.opts.secret,
-        timeoutMs: ATTEMPT_MS,
+        timeoutMs,
         expectNodeId: id,
       })
       this.connections.set(id, conn)
@@ -295,7 +297,7 @@ export class ClusterClient {
       let given = Math.min(deadline - Date.now(), ATTEMPT_MS)
       let connection: Promise<ClientConnection> | undefined
       try {
-        connection = this.connections.connect(id)
+        connection = this.connections.connect(id, this.ownsConnections ? given : ATTEMPT_MS)
         const conn = await within(connection, given, `no connection to node ${id} within ${given} ms`)
         // Closed meanwhile (another client sharing it dropped it): the request would not be sent.
         if (conn.closed) throw new Error(`connection to node ${id} closed`)

@@ -91,3 +91,26 @@ export function parseLink(text: string, config: ClusterConfig, flag: string): {f
   if (from === to) throw usageError(`${flag}: ${text} names one node twice`)
   return {from, to}
 }
+
+/**
+ * The nodes that as leader could not hear a quorum answer within `electionTimeoutMs` over the
+ * links' delays: a leader checks every election timeout that a quorum answered it (CheckQuorum),
+ * so such a node, once elected, may step down before it hears back. For each, the round trip to
+ * the nearest peers that make a quorum with it (the largest delay plus jitter each way).
+ */
+export function slowQuorumRoundTrips(rules: PartitionRules | null, ids: readonly NodeId[], electionTimeoutMs: number): {node: NodeId; roundTripMs: number}[] {
+  const worst = new Map((rules?.links ?? []).map((l) => [`${l.from}>${l.to}`, (l.delayMs ?? 0) + (l.jitterMs ?? 0)]))
+  const oneWay = (a: NodeId, b: NodeId) => worst.get(`${a}>${b}`) ?? 0
+  const peersNeeded = Math.floor(ids.length / 2)
+  if (peersNeeded === 0) return []
+  const out: {node: NodeId; roundTripMs: number}[] = []
+  for (const a of ids) {
+    const trips = ids
+      .filter((b) => b !== a)
+      .map((b) => oneWay(a, b) + oneWay(b, a))
+      .sort((x, y) => x - y)
+    const roundTripMs = trips[peersNeeded - 1]!
+    if (roundTripMs >= electionTimeoutMs) out.push({node: a, roundTripMs})
+  }
+  return out
+}

@@ -3,14 +3,14 @@ import {BaseCommand} from '../cli/base.js'
 import {durationFlag} from '../cli/flags.js'
 import {loadCluster, parseNodeId, raftctl, readSecret, resolveDir, type ClusterConfig} from '../clusterdir/config.js'
 import {allDiskFaults, describeDiskFaults} from '../clusterdir/disk-faults.js'
-import {changeLinks, clearNetFaults, parseLink, setFsyncDelay, type LinkChange} from '../cluster/network.js'
+import {changeLinks, clearNetFaults, parseLink, setFsyncDelay, slowQuorumRoundTrips, type LinkChange} from '../cluster/network.js'
 import {describePartition} from '../cluster/partition.js'
 import {currentPartition, findLeader, type PartitionResult} from '../cluster/service.js'
 import type {NodeId} from '../core/types.js'
 import {parseDuration} from '../lib/duration.js'
 import {CliError, ExitCode, usageError} from '../lib/errors.js'
 import {MAX_FSYNC_DELAY_MS} from '../storage/faulty-fs.js'
-import {MAX_LINK_DELAY_MS} from '../transport/link-filter.js'
+import {MAX_LINK_DELAY_MS, type PartitionRules} from '../transport/link-filter.js'
 
 const ACTIONS = ['delay', 'loss', 'duplicate', 'slow-disk', 'clear'] as const
 type Action = (typeof ACTIONS)[number]
@@ -88,21 +88,23 @@ clear: remove every link and disk fault (a partition stays; raftctl heal removes
           : 'Network: full connectivity, no link fault',
       )
       this.warnUnreachable(r)
-      if (change.delayMs !== undefined) this.warnSlowRoundTrip(config, change.delayMs + (change.jitterMs ?? 0))
     }
+    // On stderr in --json mode too: a script should hear of it.
+    if (change.delayMs !== undefined) this.warnSlowRoundTrips(config, r.rules)
     return {...this.doc(dir, config, r.rules), applied: r.applied, unreachable: r.unreachable}
   }
 
-  /**
-   * A round trip at least as long as the election timeout leaves no leader in place: a leader
-   * checks every election timeout that a quorum answered it (CheckQuorum), and one elected under
-   * the delay has heard nothing back by its first check.
-   */
-  private warnSlowRoundTrip(config: ClusterConfig, oneWayMs: number): void {
-    const roundTrip = 2 * oneWayMs
-    if (roundTrip < config.electionTimeoutMs) return
+  /** Warns of nodes that as leader could not hear a quorum within an election timeout (CheckQuorum). */
+  private warnSlowRoundTrips(config: ClusterConfig, rules: PartitionRules | null): void {
+    const slow = slowQuorumRoundTrips(
+      rules,
+      config.nodes.map((n) => n.id),
+      config.electionTimeoutMs,
+    )
+    if (slow.length === 0) return
+    const worst = Math.max(...slow.map((s) => s.roundTripMs))
     process.stderr.write(
-      `Warning: a round trip can take ${roundTrip}ms, at least the election timeout (${config.electionTimeoutMs}ms): leaders may step down before they hear back, and writes may wait on elections\n`,
+      `Warning: node(s) ${slow.map((s) => s.node).join(', ')} would wait up to ${worst}ms for a quorum's answer, at least the election timeout (${config.electionTimeoutMs}ms): as leader they may step down before they hear back, and writes may wait on elections\n`,
     )
   }
 

@@ -223,3 +223,33 @@ test('a shared connection being made is not cut short by the deadline of the cli
     for (const n of nodes) await n.server.close()
   }
 })
+
+test('a short request to nodes that accept but never answer (paused) ends at its deadline, and so does close()', async () => {
+  const silent: net.Socket[] = []
+  const servers = await Promise.all(
+    [1, 2, 3].map(
+      () =>
+        new Promise<net.Server>((resolve) => {
+          const s = net.createServer((sock) => void silent.push(sock))
+          s.listen(0, '127.0.0.1', () => resolve(s))
+        }),
+    ),
+  )
+  const client = new ClusterClient({
+    nodes: servers.map((s, i) => ({id: i + 1, host: '127.0.0.1', port: (s.address() as net.AddressInfo).port})),
+    clusterId: CLUSTER,
+    secret: SECRET,
+    startAt: 1,
+  })
+  try {
+    const started = Date.now()
+    await assert.rejects(client.get('k', {timeoutMs: 200}), /within 200ms/)
+    await client.close()
+    // Not a whole attempt's second: a connection still being made is given only what was left.
+    assert.ok(Date.now() - started < 600, `took ${Date.now() - started} ms`)
+  } finally {
+    await client.close()
+    for (const sock of silent) sock.destroy()
+    for (const s of servers) s.close()
+  }
+})
