@@ -297,8 +297,10 @@ export class ClusterClient {
       let given = Math.min(deadline - Date.now(), ATTEMPT_MS)
       let connection: Promise<ClientConnection> | undefined
       try {
+        // A pool of its own connects within `given` itself; a shared one within a whole attempt,
+        // and this client bounds its own wait.
         connection = this.connections.connect(id, this.ownsConnections ? given : ATTEMPT_MS)
-        const conn = await within(connection, given, `no connection to node ${id} within ${given} ms`)
+        const conn = await (this.ownsConnections ? connection : within(connection, given, `no connection to node ${id} within ${given} ms`))
         // Closed meanwhile (another client sharing it dropped it): the request would not be sent.
         if (conn.closed) throw new Error(`connection to node ${id} closed`)
         sent ||= write

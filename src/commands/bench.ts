@@ -46,18 +46,19 @@ export default class Bench extends BaseCommand {
     const {flags} = await this.parse(Bench)
     if (flags.duration <= 0) throw usageError('--duration must be more than 0')
     if (flags.timeout <= 0) throw usageError('--timeout must be more than 0')
-    const perConnection = Math.ceil((flags.clients ?? 16) / (flags.conns ?? flags.clients ?? 16))
+    const clients = flags.clients ?? 16
+    const conns = Math.min(flags.conns ?? clients, clients)
+    const perConnection = Math.ceil(clients / conns)
     if (perConnection > DEFAULT_MAX_INFLIGHT_REQUESTS) {
       throw usageError(
-        `--clients ${flags.clients ?? 16} over --conns ${flags.conns} puts ${perConnection} clients on a connection; a node answers busy beyond ${DEFAULT_MAX_INFLIGHT_REQUESTS} requests in flight on one`,
+        `--clients ${clients} over --conns ${conns} puts ${perConnection} clients on a connection; a node answers busy beyond ${DEFAULT_MAX_INFLIGHT_REQUESTS} requests in flight on one`,
       )
     }
     const dir = resolveDir(flags.dir)
-    const clients = flags.clients ?? 16
     const opts = {
       dir,
       clients,
-      conns: Math.min(flags.conns ?? clients, clients),
+      conns,
       durationMs: flags.duration,
       valueSize: flags['value-size'] ?? 100,
       keys: flags.keys ?? 1000,

@@ -17,6 +17,20 @@ interface Node {
 type Answer = (type: string, body: Record<string, unknown>) => unknown
 const rightAnswer: Answer = (type) => (type === 'register' ? {ok: true, type, session: 7, index: 1} : {ok: true, type, result: {status: 'ok'}, index: 2})
 
+/** The client's view of the scripted nodes: node N at `ports[N - 1]` (default: the nodes' own). */
+function clusterOf(nodes: Node[], ports = nodes.map((n) => n.port)) {
+  return {nodes: ports.map((port, i) => ({id: i + 1, host: '127.0.0.1', port})), clusterId: CLUSTER, secret: SECRET}
+}
+
+/** A leader that registers every session under a new number and accepts every write; counts them. */
+function sessionsAnswer(): {answer: Answer; sessions: () => number} {
+  let sessions = 0
+  return {
+    answer: (type) => (type === 'register' ? {ok: true, type, session: ++sessions, index: sessions} : {ok: true, type, result: {status: 'ok'}, index: 2}),
+    sessions: () => sessions,
+  }
+}
+
 async function startNodes(leaderDelayMs: () => number, answer = rightAnswer): Promise<Node[]> {
   const nodes: Node[] = []
   for (const id of [1, 2, 3]) {
@@ -41,7 +55,7 @@ test('a leader that was slow once is tried again soon, not shunned for a whole a
   // The leader's first answer takes longer than the client's 100 ms timeout; then it is fast.
   let first = true
   const nodes = await startNodes(() => (first ? ((first = false), 150) : 0))
-  const client = new ClusterClient({nodes: nodes.map((n, i) => ({id: i + 1, host: '127.0.0.1', port: n.port})), clusterId: CLUSTER, secret: SECRET, startAt: 1})
+  const client = new ClusterClient({...clusterOf(nodes), startAt: 1})
   try {
     await assert.rejects(client.put('k', 'v0', 100), /within 100ms/)
     const slowEnded = Date.now()
@@ -72,7 +86,7 @@ test('a leader that was slow once is tried again soon, not shunned for a whole a
 test('a paused leader (no answer within a whole attempt) is avoided for as long, hints naming it or not', async () => {
   let leaderSilent = true
   const nodes = await startNodes(() => (leaderSilent ? 5000 : 0))
-  const client = new ClusterClient({nodes: nodes.map((n, i) => ({id: i + 1, host: '127.0.0.1', port: n.port})), clusterId: CLUSTER, secret: SECRET, startAt: 1})
+  const client = new ClusterClient({...clusterOf(nodes), startAt: 1})
   try {
     // The first attempt at node 1 takes the whole second; the followers point back at node 1,
     // which is avoided now, so the write ends unanswered at its deadline.
@@ -95,7 +109,7 @@ test('a success that answers another request (a get answered as a put) is not ta
     () => 0,
     (type) => (type === 'register' ? {ok: true, type, session: 7, index: 1} : {ok: true, type: 'put', result: {status: 'ok'}, index: 2}),
   )
-  const client = new ClusterClient({nodes: nodes.map((n, i) => ({id: i + 1, host: '127.0.0.1', port: n.port})), clusterId: CLUSTER, secret: SECRET, startAt: 1})
+  const client = new ClusterClient({...clusterOf(nodes), startAt: 1})
   try {
     assert.equal((await client.put('k', 'v', 1000)).result.status, 'ok')
     const followerRequests = nodes[1]!.requests + nodes[2]!.requests
@@ -112,12 +126,9 @@ test('a success that answers another request (a get answered as a put) is not ta
 })
 
 test('clients sharing a connection pool: one connection per node for all of them, requests in flight together, each its own session', async () => {
-  let sessions = 0
-  const nodes = await startNodes(
-    () => 20,
-    (type) => (type === 'register' ? {ok: true, type, session: ++sessions, index: sessions} : {ok: true, type, result: {status: 'ok'}, index: 100}),
-  )
-  const cluster = {nodes: nodes.map((n, i) => ({id: i + 1, host: '127.0.0.1', port: n.port})), clusterId: CLUSTER, secret: SECRET}
+  const {answer, sessions} = sessionsAnswer()
+  const nodes = await startNodes(() => 20, answer)
+  const cluster = clusterOf(nodes)
   const shared = new ConnectionPool(cluster)
   const clients = Array.from({length: 8}, () => new ClusterClient({...cluster, startAt: 1, connections: shared}))
   const own = new ClusterClient({...cluster, startAt: 1})
@@ -127,7 +138,7 @@ test('clients sharing a connection pool: one connection per node for all of them
     // Eight writes (and their registrations) took two 20 ms answers' time, not sixteen: in flight together.
     assert.ok(Date.now() - started < 300, `took ${Date.now() - started} ms`)
     assert.equal(nodes[0]!.server.stats().clientConnections, 1)
-    assert.equal(sessions, 8)
+    assert.equal(sessions(), 8)
     await own.put('mine', 'v', 2000)
     assert.equal(nodes[0]!.server.stats().clientConnections, 2)
     // Closing a client that shares the pool leaves the connection to the others: no new one.
@@ -145,17 +156,16 @@ test('clients sharing a connection pool: one connection per node for all of them
 
 test('an error answer on a shared connection keeps it: the requests of the other clients in flight on it are answered on it', async () => {
   let failures = 0
-  let sessions = 0
+  const {answer} = sessionsAnswer()
   const nodes = await startNodes(
     () => 30,
     (type, body) => {
-      if (type === 'register') return {ok: true, type, session: ++sessions, index: sessions}
       // The node answers with an error (as a `busy` one would): the connection itself is fine.
       if (body.key === 'fails' && failures++ === 0) throw new Error('handler failed once')
-      return {ok: true, type, result: {status: 'ok'}, index: 2}
+      return answer(type, body)
     },
   )
-  const cluster = {nodes: nodes.map((n, i) => ({id: i + 1, host: '127.0.0.1', port: n.port})), clusterId: CLUSTER, secret: SECRET}
+  const cluster = clusterOf(nodes)
   const shared = new ConnectionPool(cluster)
   const a = new ClusterClient({...cluster, startAt: 1, connections: shared})
   const b = new ClusterClient({...cluster, startAt: 1, connections: shared})
@@ -177,11 +187,7 @@ test('an error answer on a shared connection keeps it: the requests of the other
 })
 
 test('a shared connection being made is not cut short by the deadline of the client that asked first', async () => {
-  let sessions = 0
-  const nodes = await startNodes(
-    () => 0,
-    (type) => (type === 'register' ? {ok: true, type, session: ++sessions, index: sessions} : {ok: true, type, result: {status: 'ok'}, index: 2}),
-  )
+  const nodes = await startNodes(() => 0, sessionsAnswer().answer)
   // Node 1 behind a proxy that takes 150 ms to pass a new connection on: connecting is slow.
   const proxy = net.createServer((sock) => {
     sock.pause()
@@ -198,11 +204,10 @@ test('a shared connection being made is not cut short by the deadline of the cli
   })
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
   const proxyPort = (proxy.address() as net.AddressInfo).port
-  const cluster = {
-    nodes: nodes.map((n, i) => ({id: i + 1, host: '127.0.0.1', port: i === 0 ? proxyPort : n.port})),
-    clusterId: CLUSTER,
-    secret: SECRET,
-  }
+  const cluster = clusterOf(
+    nodes,
+    nodes.map((n, i) => (i === 0 ? proxyPort : n.port)),
+  )
   const shared = new ConnectionPool(cluster)
   const hurried = new ClusterClient({...cluster, startAt: 1, connections: shared})
   const patient = new ClusterClient({...cluster, startAt: 1, connections: shared})
