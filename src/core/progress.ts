@@ -134,6 +134,50 @@ export class Progress {
     }
   }
 
+  /** A message from this follower arrived: it is active and was just heard. */
+  heard(): void {
+    this.recentActive = true
+    this.heardElapsed = 0
+  }
+
+  /** It acknowledged ReadIndex round `seq`; false if that is no news. */
+  ackRead(seq: number): boolean {
+    if (seq <= this.ackedReadSeq) return false
+    this.ackedReadSeq = seq
+    return true
+  }
+
+  /** An answer to an AppendEntries came back: a probe may go out again. */
+  answered(): void {
+    this.probeSent = false
+  }
+
+  /** An InstallSnapshot was answered with `matchIndex`: probe from the match point. */
+  snapshotAnswered(matchIndex: number): void {
+    this.maybeUpdate(matchIndex)
+    this.becomeProbe()
+  }
+
+  /**
+   * One leader tick. 'stalled': nothing acknowledged for `stallLimit` ticks although
+   * AppendEntries are in flight (some were probably lost), so it is back to probing.
+   * 'snapshot-lost': the snapshot (or its answer) went unanswered for `snapshotLimit` ticks, so
+   * it is back to probing, which resends the snapshot if still needed.
+   */
+  tick(stallLimit: number, snapshotLimit: number): 'stalled' | 'snapshot-lost' | null {
+    this.heardElapsed++
+    if (this.state === 'replicate' && this.inflights.count > 0 && ++this.stallTicks >= stallLimit) {
+      this.becomeProbe()
+      this.stallTicks = 0
+      return 'stalled'
+    }
+    if (this.state === 'snapshot' && ++this.snapshotTicks >= snapshotLimit) {
+      this.becomeProbe()
+      return 'snapshot-lost'
+    }
+    return null
+  }
+
   /** An AppendEntries whose last entry is `last` went out. */
   sent(last: number): void {
     if (this.state === 'probe') {

@@ -583,7 +583,7 @@ export class RaftNode {
   }
 
   private becomePreCandidate(): void {
-    this.role = 'precandidate'
+    this.role = 'pre-candidate'
     this.leaderId = 0
     this.votes.clear()
     this.resetTimers()
@@ -701,20 +701,8 @@ export class RaftNode {
       this.transferTarget = 0
     }
     for (const [id, pr] of this.progress) {
-      pr.heardElapsed++
-      if (pr.state === 'replicate' && pr.inflights.count > 0 && ++pr.stallTicks >= 2 * this.cfg.heartbeatTicks) {
-        // Nothing acknowledged for two heartbeat intervals although AppendEntries are in flight:
-        // some were probably lost (a dropped connection). Probe from the known match point.
-        pr.becomeProbe()
-        pr.stallTicks = 0
-        this.sendAppend(id, true)
-        continue
-      }
-      if (pr.state === 'snapshot' && ++pr.snapshotTicks >= 2 * this.cfg.electionTicks) {
-        // The snapshot (or its answer) was lost: probe again, which resends it if still needed.
-        pr.becomeProbe()
-        this.sendAppend(id, true)
-      }
+      // A stalled pipeline (a dropped connection, say) or a lost snapshot: probe again at once.
+      if (pr.tick(2 * this.cfg.heartbeatTicks, 2 * this.cfg.electionTicks)) this.sendAppend(id, true)
     }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0
@@ -759,7 +747,7 @@ export class RaftNode {
   }
 
   private handleRequestVoteResponse(m: RequestVoteResponse): void {
-    if (m.preVote ? this.role !== 'precandidate' : this.role !== 'candidate') return
+    if (m.preVote ? this.role !== 'pre-candidate' : this.role !== 'candidate') return
     if (m.preVote && m.voteGranted && m.term !== this.currentTerm + 1) return
     if (!m.preVote && m.term !== this.currentTerm) return
     this.votes.set(m.from, m.voteGranted)
@@ -930,12 +918,8 @@ export class RaftNode {
     if (this.role !== 'leader') return
     const pr = this.progress.get(m.from)
     if (!pr) return
-    pr.recentActive = true
-    pr.heardElapsed = 0
-    if (m.readSeq > pr.ackedReadSeq) {
-      pr.ackedReadSeq = m.readSeq
-      this.confirmReads()
-    }
+    pr.heard()
+    if (pr.ackRead(m.readSeq)) this.confirmReads()
     if (!m.success) {
       // Stale rejections (answers to messages overtaken by later successes) carry no news.
       if (m.rejectedIndex <= pr.matchIndex) return
@@ -953,7 +937,7 @@ export class RaftNode {
       if (this.maybeCommit()) this.needCommitBroadcast = true
       this.maybeSendTimeoutNow(m.from, pr)
     }
-    pr.probeSent = false
+    pr.answered()
     this.sendAppend(m.from, pr.state === 'probe' && pr.matchIndex < this.raftLog.lastIndex())
   }
 
@@ -961,15 +945,13 @@ export class RaftNode {
     if (this.role !== 'leader') return
     const pr = this.progress.get(m.from)
     if (!pr) return
-    pr.recentActive = true
-    pr.heardElapsed = 0
+    pr.heard()
     if (pr.state !== 'snapshot') {
       // A duplicate, or an answer overtaken by later AppendEntries: at most news of a match.
       if (pr.maybeUpdate(m.matchIndex) && this.maybeCommit()) this.needCommitBroadcast = true
       return
     }
-    pr.matchIndex = Math.max(pr.matchIndex, m.matchIndex)
-    pr.becomeProbe()
+    pr.snapshotAnswered(m.matchIndex)
     if (this.maybeCommit()) this.needCommitBroadcast = true
     this.sendAppend(m.from, true)
   }
