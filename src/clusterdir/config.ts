@@ -8,7 +8,7 @@ import {RealFs} from '../storage/real-fs.js'
 import {isIP} from 'node:net'
 import {join, resolve} from 'node:path'
 import {CliError, ExitCode, usageError} from '../lib/errors.js'
-import type {NodeId} from '../core/types.js'
+import {isNodeId, MAX_NODE_ID, type NodeId} from '../core/types.js'
 import type {PartitionRules} from '../transport/link-filter.js'
 
 export const CLUSTER_FILE = 'cluster.json'
@@ -16,7 +16,7 @@ export const SECRET_FILE = 'secret'
 export const PARTITION_FILE = 'partition.json'
 export const MAX_NODES = 15
 /** Node ids are never reused (a removed node's id stays retired), so they may exceed MAX_NODES. */
-export const MAX_NODE_ID = 9999
+export {MAX_NODE_ID}
 export const DEFAULTS = {
   nodes: 3,
   basePort: 7100,
@@ -143,7 +143,7 @@ function clusterProblem(x: unknown): string | null {
   const both = nodes.find((n) => removedIds.has(n.id))
   if (both) return `node ${both.id} is listed as a member and as removed`
   if (c.initialVoters !== undefined) {
-    if (!Array.isArray(c.initialVoters) || c.initialVoters.length < 1 || !c.initialVoters.every((id) => Number.isInteger(id) && id >= 1 && id <= MAX_NODE_ID)) {
+    if (!Array.isArray(c.initialVoters) || c.initialVoters.length < 1 || !c.initialVoters.every(isNodeId)) {
       return 'initialVoters must list node ids'
     }
   }
@@ -169,7 +169,7 @@ export interface InitOptions {
 
 /** One address-book entry; ids ascend (after `prev`). */
 function nodeEntryProblem(node: Record<string, unknown>, prev: number): string | null {
-  if (!Number.isInteger(node?.id) || (node.id as number) <= prev || (node.id as number) > MAX_NODE_ID) {
+  if (!isNodeId(node?.id) || node.id <= prev) {
     return `node ids must ascend from 1 (at most ${MAX_NODE_ID}): found ${JSON.stringify(node?.id)} after ${prev || 'the start'}`
   }
   if (typeof node.host !== 'string' || !Number.isInteger(node.port) || (node.port as number) < 1 || (node.port as number) > 65535) {

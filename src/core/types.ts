@@ -6,6 +6,12 @@ import type {Membership} from './membership.js'
 
 export type NodeId = number
 
+/** The largest node id a cluster may have (ids are small positive integers, one per replica). */
+export const MAX_NODE_ID = 9999
+
+/** The one node-id rule: an integer from 1 to MAX_NODE_ID. */
+export const isNodeId = (x: unknown): x is NodeId => typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= MAX_NODE_ID
+
 /** 'config': a configuration change (data: a ConfChange, see membership.ts). */
 export type EntryType = 'normal' | 'noop' | 'config'
 
@@ -36,7 +42,7 @@ export interface Snapshot extends SnapshotMeta {
   config?: Membership
 }
 
-export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader'
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader'
 
 interface MessageBase {
   from: NodeId

@@ -9,7 +9,7 @@
 // admin traffic is never filtered — only the transport's peer paths consult this. Pure code (no
 // node: imports), shared with the simulator.
 
-import type {NodeId} from '../core/types.js'
+import {isNodeId, type NodeId} from '../core/types.js'
 
 export interface LinkCut {
   from: NodeId
@@ -64,7 +64,7 @@ export class LinkFilter {
       if (group.length === 0) continue
       count++
       for (const id of group) {
-        if (!Number.isSafeInteger(id) || id < 1) throw new RangeError(`partition: ${String(id)} is not a node id`)
+        if (!isNodeId(id)) throw new RangeError(`partition: ${String(id)} is not a node id`)
         if (index.has(id)) throw new RangeError(`partition: node ${id} is in more than one group`)
         index.set(id, count)
       }
@@ -72,7 +72,7 @@ export class LinkFilter {
     const cutKeys = new Set<string>()
     for (const cut of cuts) {
       for (const id of [cut.from, cut.to]) {
-        if (!Number.isSafeInteger(id) || id < 1) throw new RangeError(`partition: ${String(id)} is not a node id`)
+        if (!isNodeId(id)) throw new RangeError(`partition: ${String(id)} is not a node id`)
       }
       cutKeys.add(`${cut.from}>${cut.to}`)
     }
@@ -141,7 +141,7 @@ export class LinkFilter {
 export function checkLinkFault(x: LinkFault): LinkFault {
   if (typeof x !== 'object' || x === null) throw new TypeError('partition: a link fault must be an object')
   for (const id of [x.from, x.to]) {
-    if (!Number.isSafeInteger(id) || id < 1) throw new RangeError(`partition: ${String(id)} is not a node id`)
+    if (!isNodeId(id)) throw new RangeError(`partition: ${String(id)} is not a node id`)
   }
   if (x.from === x.to) throw new RangeError(`partition: link ${x.from}>${x.to} is a node's link to itself`)
   const out: LinkFault = {from: x.from, to: x.to}
