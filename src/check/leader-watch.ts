@@ -8,7 +8,7 @@
 import type {NodeId} from '../core/types.js'
 import {nodeById, type ClusterConfig} from '../clusterdir/config.js'
 import type {NodeEvent, NodeEventBody} from '../protocol/events.js'
-import type {NodeStatus} from '../protocol/protocol.js'
+import {asNodeStatus} from '../protocol/protocol.js'
 import {ClientConnection} from '../transport/client.js'
 
 const RECONNECT_MS = 100
@@ -94,7 +94,7 @@ export class LeaderWatch {
           if ((body as {type?: string}).type === 'event' && e?.event) this.onEvent(id, e.event)
         })
         await conn.request({type: 'subscribe'}, CONNECT_TIMEOUT_MS)
-        const s = (await conn.request({type: 'status'}, CONNECT_TIMEOUT_MS)) as NodeStatus
+        const s = asNodeStatus(await conn.request({type: 'status'}, CONNECT_TIMEOUT_MS))
         if (s.role === 'leader') this.set(id, s.term)
         else if (this.claims.has(id)) this.set(id, null)
         await closed

@@ -2,7 +2,7 @@
 // with it, check records leader and term over time). Keeps one connection per node, reconnecting
 // when one fails, so a poll costs the replicas a request rather than a TCP connect and handshake.
 // A node that does not answer within the timeout (down, paused) is null in that round.
-import type {NodeStatus} from '../protocol/protocol.js'
+import {asNodeStatus, type NodeStatus} from '../protocol/protocol.js'
 import {ClientConnection} from '../transport/client.js'
 import {nodeById, type ClusterConfig} from '../clusterdir/config.js'
 
@@ -27,7 +27,7 @@ export async function pollStatuses(config: ClusterConfig, secret: string, o: Sta
       conns.set(id, conn)
     }
     try {
-      return (await (await conn).request({type: 'status'}, timeoutMs)) as NodeStatus
+      return asNodeStatus(await (await conn).request({type: 'status'}, timeoutMs))
     } catch {
       conns.delete(id)
       conn.then((c) => c.close()).catch(() => {})

@@ -3,7 +3,7 @@
 // cluster's leader is the node that the up nodes agree leads the highest term.
 import {isVoter, members, type Membership} from '../core/membership.js'
 import type {NodeId} from '../core/types.js'
-import type {AdminRequest, NodeStatus} from '../protocol/protocol.js'
+import {asNodeStatus, type AdminRequest, type NodeStatus} from '../protocol/protocol.js'
 import type {PartitionRules} from '../transport/link-filter.js'
 import {ClientConnection} from '../transport/client.js'
 import {nodeById, readPartition, type ClusterConfig} from '../clusterdir/config.js'
@@ -68,7 +68,13 @@ export async function adminRequest(config: ClusterConfig, secret: string, id: No
 }
 
 export async function nodeStatuses(config: ClusterConfig, secret: string, timeoutMs = 1000): Promise<(NodeStatus | null)[]> {
-  return Promise.all(config.nodes.map((n) => (adminRequest(config, secret, n.id, {type: 'status'}, timeoutMs) as Promise<NodeStatus>).catch(() => null)))
+  return Promise.all(
+    config.nodes.map((n) =>
+      adminRequest(config, secret, n.id, {type: 'status'}, timeoutMs)
+        .then(asNodeStatus)
+        .catch(() => null),
+    ),
+  )
 }
 
 export async function clusterStatus(dir: string, config: ClusterConfig, secret: string, timeoutMs = 1000): Promise<ClusterStatus> {
@@ -93,7 +99,7 @@ export function combineStatus(dir: string, config: ClusterConfig, statuses: (Nod
       address: `${n.host}:${n.port}`,
       pid: s.pid,
       up: true,
-      role: s.role === 'precandidate' ? 'pre-candidate' : s.role,
+      role: s.role,
       term: s.term,
       leader: s.leader,
       lastIndex: s.lastIndex,

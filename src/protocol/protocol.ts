@@ -2,8 +2,9 @@
 // the log (`register`, answered with the session id); its writes carry (session, seq) so a retry
 // is applied at most once; the same seq is kept across retries to any node.
 import {confChangeProblem, type ConfChange, type Membership} from '../core/membership.js'
-import type {NodeId} from '../core/types.js'
+import {isNodeId, type NodeId} from '../core/types.js'
 import type {KvWriteResult} from '../kv/state-machine.js'
+import type {NodeEvent} from './events.js'
 
 export type WriteRequest =
   | {type: 'put'; key: string; value: string; session: number; seq: number}
@@ -78,7 +79,7 @@ export type AdminRequest =
 export interface NodeStatus {
   id: NodeId
   pid: number
-  role: 'leader' | 'follower' | 'candidate' | 'precandidate'
+  role: 'leader' | 'follower' | 'candidate' | 'pre-candidate'
   term: number
   leader: NodeId | null
   lastIndex: number
@@ -101,6 +102,39 @@ export interface NodeStatus {
   matchIndex?: Record<string, number>
   /** The replica's I/O and CPU counters since it started (absent from older replicas). */
   io?: NodeIoCounters
+}
+
+const ROLES: ReadonlySet<unknown> = new Set<NodeStatus['role']>(['leader', 'follower', 'candidate', 'pre-candidate'])
+
+/**
+ * A node's answer to `status`, checked where callers rely on it (id, role, term, the indexes, who
+ * it thinks leads); throws a one-line error for anything else (a node of another
+ * version, a foreign server), so no caller casts an unknown reply.
+ */
+export function asNodeStatus(x: unknown): NodeStatus {
+  const s = x as Partial<Record<keyof NodeStatus, unknown>> | null
+  const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0
+  const problem =
+    typeof s !== 'object' || s === null
+      ? 'not an object'
+      : !isNodeId(s.id)
+        ? 'no node id'
+        : !ROLES.has(s.role)
+          ? `unknown role ${JSON.stringify(s.role)}`
+          : !isCount(s.term) || !isCount(s.lastIndex) || !isCount(s.commitIndex) || !isCount(s.appliedIndex)
+            ? 'term or indexes missing'
+            : s.leader !== null && !isNodeId(s.leader)
+              ? 'bad leader'
+              : null
+  if (problem) throw new Error(`bad status reply: ${problem}`)
+  return x as NodeStatus
+}
+
+/** A node's answer to `events`: the events in it that are well formed and from node `id`. */
+export function eventsOf(x: unknown, id: NodeId): NodeEvent[] {
+  const events = (x as {events?: unknown} | null)?.events
+  if (!Array.isArray(events)) return []
+  return events.filter((e): e is NodeEvent => typeof e === 'object' && e !== null && e.node === id && typeof e.text === 'string')
 }
 
 /**
@@ -181,7 +215,7 @@ export function parseRequest(x: unknown): {ok: true; req: ClientRequest | AdminR
         r.rules === null || (typeof r.rules === 'object' && Array.isArray((r.rules as {groups?: unknown}).groups)) ? null : 'rules must be null or {groups}'
       break
     case 'transfer':
-      problem = Number.isSafeInteger(r.to) && (r.to as number) > 0 ? null : 'to must be a node id'
+      problem = isNodeId(r.to) ? null : 'to must be a node id'
       break
     default:
       problem = `unknown request type ${JSON.stringify(r.type)}`

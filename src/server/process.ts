@@ -18,7 +18,7 @@ import {SegmentLogStorage} from '../storage/segment-log.js'
 import {describeRules, LinkFilter} from '../transport/link-filter.js'
 import {NodeServer, type NodeServerStats, type RequestContext} from '../transport/server.js'
 import {PeerTransport} from '../transport/peers.js'
-import {parseRequest, type ClientReply, type ClientRequest, type NodeStatus} from '../protocol/protocol.js'
+import {nodeOrNull, parseRequest, type ClientReply, type ClientRequest, type NodeStatus} from '../protocol/protocol.js'
 import {answerAdmin, type AdminDeps} from './admin.js'
 import {NodeLog} from './node-log.js'
 import {Replica, type ReplicaMutant, type ReplicaPorts} from './replica.js'
@@ -361,7 +361,7 @@ function nodeStatus(id: NodeId, replica: Replica, filter: LinkFilter, stats: Nod
     pid: process.pid,
     role: s.role,
     term: s.term,
-    leader: s.leaderId === 0 ? null : s.leaderId,
+    leader: nodeOrNull(s.leaderId),
     lastIndex: s.lastIndex,
     commitIndex: s.commitIndex,
     appliedIndex: s.appliedIndex,

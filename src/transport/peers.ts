@@ -219,7 +219,7 @@ export class PeerTransport {
   }
 
   /** Point a peer at a new address; its current connection is dropped and redialled on demand. */
-  setPeerAddress(id: NodeId, address: PeerAddress): void {
+  private setPeerAddress(id: NodeId, address: PeerAddress): void {
     if (id === this.nodeId || this.closedFlag) return
     const link = this.links.get(id)
     if (!link) {

@@ -8,7 +8,7 @@ import {combineStatus, type ClusterStatus} from '../cluster/status.js'
 import {loadCluster, nodeById, type ClusterConfig} from '../clusterdir/config.js'
 import type {NodeId} from '../core/types.js'
 import type {NodeEvent} from '../protocol/events.js'
-import type {NodeStatus} from '../protocol/protocol.js'
+import {asNodeStatus, eventsOf, type NodeStatus} from '../protocol/protocol.js'
 import {ClientConnection} from '../transport/client.js'
 import {TransportError} from '../transport/errors.js'
 
@@ -120,7 +120,7 @@ export class ClusterSource implements StatusSource {
     if (this.closed) return null
     if (!conn) return this.missed(link, link.dialTimedOut)
     try {
-      const status = (await conn.request({type: 'status'}, this.timeoutFor())) as NodeStatus
+      const status = asNodeStatus(await conn.request({type: 'status'}, this.timeoutFor()))
       link.last = status
       link.misses = 0
       if (link.events === 'polled') await this.pollEvents(id, conn, 20)
@@ -210,10 +210,8 @@ export class ClusterSource implements StatusSource {
 
   private async pollEvents(id: NodeId, conn: ClientConnection, limit: number): Promise<void> {
     try {
-      const reply = (await conn.request({type: 'events', limit}, this.timeoutMs)) as {events?: NodeEvent[]}
-      if (Array.isArray(reply?.events) && reply.events.length > 0 && !this.closed) {
-        this.eventsCb(reply.events.filter((e) => e && e.node === id && typeof e.text === 'string'))
-      }
+      const events = eventsOf(await conn.request({type: 'events', limit}, this.timeoutMs), id)
+      if (events.length > 0 && !this.closed) this.eventsCb(events)
     } catch {
       // Events are best effort; the status poll decides whether the node is up.
     }

@@ -428,7 +428,7 @@ describe('campaignNow (raftctl start asks one node of a fresh cluster to campaig
   test('a follower with no leader campaigns at once, through PreVote, and wins without any tick', () => {
     const c = new Cluster([1, 2, 3], {seed: 3})
     assert.deepEqual(c.node(2).campaignNow(), {ok: true})
-    assert.equal(c.node(2).status().role, 'precandidate')
+    assert.equal(c.node(2).status().role, 'pre-candidate')
     assert.equal(c.node(2).status().term, 0, 'PreVote first: no term spent yet')
     c.stabilize()
     assert.equal(c.node(2).status().role, 'leader')
