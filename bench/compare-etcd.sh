@@ -7,7 +7,7 @@
 #
 # raftctl: `raftctl bench` (--clients C --conns N, --value-size, --keys, --duration): C clients,
 # each its own session, sharing N connections per node round-robin. etcd: etcd's own Go
-# benchmark tool (its tools/benchmark, v3.4.23, built by shared/etcd-benchmark/build.sh, or
+# benchmark tool (its tools/benchmark, v3.4.23, built by bench/etcd-benchmark/build.sh, or
 # ETCD_BENCHMARK=path), `put --target-leader --clients C --conns N --key-space-size K --val-size V
 # --key-size 8`: C clients multiplexed over N gRPC connections to the leader, as etcd is meant to
 # be driven (--conns defaults to C/4: 16 connections for 64 clients served etcd best here; both
@@ -66,7 +66,7 @@ if ! ensure_etcd; then
 fi
 if ! ensure_etcd_benchmark; then
   if [ -n "$BENCHMARK_GIVEN" ]; then echo "Error: ETCD_BENCHMARK=$BENCHMARK_GIVEN is not an executable" >&2
-  else echo "Error: etcd's load generator not found: no shared/etcd-benchmark/build.sh next to the repository; build it and set ETCD_BENCHMARK to its path" >&2; fi
+  else echo "Error: etcd's load generator could not be built (bench/etcd-benchmark/build.sh, log above); build it and set ETCD_BENCHMARK to its path" >&2; fi
   exit 1
 fi
 [ -f "$ROOT/dist/commands/bench.js" ] || (cd "$ROOT" && npm run build >/dev/null)

@@ -111,18 +111,12 @@ ensure_etcd() {
 }
 
 # ensure_etcd_benchmark -> sets ETCD_BENCHMARK, etcd's own load generator (its tools/benchmark):
-# $ETCD_BENCHMARK if set, else what shared/etcd-benchmark/build.sh (next to the repository, or
-# one level up from a worktree) builds and prints. Fails if neither is there.
+# $ETCD_BENCHMARK if set, else what bench/etcd-benchmark/build.sh builds (offline, from the source
+# kept beside it, with Debian's Go packages) and prints. Fails if neither works.
 ensure_etcd_benchmark() {
-  local d
   if [ -n "${ETCD_BENCHMARK:-}" ]; then [ -x "$ETCD_BENCHMARK" ]; return; fi
-  for d in "$ROOT/../shared" "$ROOT/../../shared"; do
-    if [ -x "$d/etcd-benchmark/build.sh" ]; then
-      ETCD_BENCHMARK=$("$d/etcd-benchmark/build.sh" 2>"$WORK/etcd-benchmark-build.log" | tail -1) && [ -x "$ETCD_BENCHMARK" ] && return 0
-      cat "$WORK/etcd-benchmark-build.log" >&2
-      return 1
-    fi
-  done
+  ETCD_BENCHMARK=$("$ROOT/bench/etcd-benchmark/build.sh" 2>"$WORK/etcd-benchmark-build.log" | tail -1) && [ -x "$ETCD_BENCHMARK" ] && return 0
+  cat "$WORK/etcd-benchmark-build.log" >&2
   return 1
 }
 
