@@ -224,14 +224,9 @@ export class Nemesis {
     })
   }
 
+  /** Restarts nodes of the cluster (in the test-only mode it runs in). */
   private async start(ids: NodeId[]): Promise<void> {
-    const c = this.o.config
-    await startNodes(this.o.dir, {
-      ids,
-      init: {nodes: c.nodes.length, basePort: c.nodes[0]!.port - 1, host: c.nodes[0]!.host, electionTimeoutMs: c.electionTimeoutMs, heartbeatMs: c.heartbeatMs},
-      nodesGiven: false,
-      ...(this.o.mutant ? {mutant: this.o.mutant} : {}),
-    })
+    await startNodes(this.o.dir, {ids, ...(this.o.mutant ? {mutant: this.o.mutant} : {})})
   }
 
   /**
