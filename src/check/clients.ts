@@ -12,7 +12,19 @@ import type {Prng} from '../lib/prng.js'
 import type {NodeStatus} from '../protocol/protocol.js'
 import {roundMs, type OpRecord, type StatusRecord} from './history.js'
 import {LeaderWatch} from './leader-watch.js'
-import {isReader, KnownValues, OpGenerator, probeIndex, ProbeGenerator, runClientLoop, Signal, waitUntil, type RunKeys, type WorkloadPhase} from './workload.js'
+import {
+  isReader,
+  KnownValues,
+  OpGenerator,
+  probeIndex,
+  ProbeGenerator,
+  runClientLoop,
+  Signal,
+  waitUntil,
+  type ClientLoopOptions,
+  type RunKeys,
+  type WorkloadPhase,
+} from './workload.js'
 
 const STATUS_POLL_MS = 200
 /**
@@ -29,6 +41,8 @@ const READER_LANES = 8
  * of its own) make it likely that such a write exists, on any register, when a leader falls.
  */
 const WRITER_LANES = 3
+/** Probe lanes per node: the reader lanes, then the writer lanes. */
+const PROBE_LANES = READER_LANES + WRITER_LANES
 /** How far apart the reader lanes' first reads of a claim start. */
 const STAGGER_MS = 2
 /** How long after a node starts to claim leadership its extra reader lanes read. */
@@ -61,6 +75,15 @@ export interface RunningClients {
   stride: number
 }
 
+/** What every client loop of a run shares. */
+type CommonLoop = Pick<ClientLoopOptions, 'stride' | 'opTimeoutMs' | 'clock' | 'nextId' | 'stopping' | 'record'>
+
+/** One client and the loop that drives it. */
+interface Lane {
+  client: ClusterClient
+  loop: Promise<void>
+}
+
 export function startClients(o: ClientsOptions): RunningClients {
   let stopping = false
   let phase: WorkloadPhase = 'faults'
@@ -71,54 +94,17 @@ export function startClients(o: ClientsOptions): RunningClients {
     o.record(r)
   }
   const ids = o.config.nodes.map((n) => n.id)
-  const lanes = READER_LANES
-  const perNode = READER_LANES + WRITER_LANES
-  const stride = o.clients + (o.probes ? perNode * ids.length : 0)
-  const common = {stride, opTimeoutMs: o.opTimeoutMs, clock: o.clock, nextId: () => ++opId, stopping: () => stopping, record}
-  const roaming = Array.from({length: o.clients}, (_, i) => {
-    const client = new ClusterClient({nodes: o.config.nodes, clusterId: o.config.clusterId, secret: o.secret, startAt: o.startAt})
-    const generator = new OpGenerator(o.prng.fork(), i, o.keys, known, isReader(i, o.clients), () => phase)
-    return {client, loop: runClientLoop({...common, index: i, client, generator})}
-  })
+  const stride = o.clients + (o.probes ? PROBE_LANES * ids.length : 0)
+  const common: CommonLoop = {stride, opTimeoutMs: o.opTimeoutMs, clock: o.clock, nextId: () => ++opId, stopping: () => stopping, record}
+  const roaming = startRoaming(o, common, known, () => phase)
 
   // Probes run in the fault phase and the quiet period: pinned clients are no use to the
   // durability phase's writes, and a node they wait for may be gone then.
   const changed = new Signal()
   const watch = o.probes ? new LeaderWatch(o.config, o.secret, () => changed.fire()) : null
   const probesOn = () => phase !== 'durability'
-  // Per node: the writers write while the node is the newest leader; reader lane 0 reads while
-  // it claims to lead at all (a deposed leader that does not know it yet included); the other
-  // lanes join in while the claim is fresh or contested, lane k first STAGGER_MS * k after the
-  // claim began. Each lane starts a new claim on its own key (lane k on key k, in turn), so a
-  // new leader's first reads cover every key.
   const probes = watch
-    ? ids.flatMap((id) =>
-        Array.from({length: perNode}, (_, lane) => {
-          const role = lane >= lanes ? 'writer' : 'reader'
-          const index = probeIndex(o.clients, perNode, id, lane)
-          const client = new ClusterClient({nodes: o.config.nodes, clusterId: o.config.clusterId, secret: o.secret, only: id})
-          const wanted =
-            role === 'writer'
-              ? () => probesOn() && watch.newest() === id
-              : lane === 0
-                ? () => probesOn() && watch.claimants().has(id)
-                : () => probesOn() && watch.claimants().has(id) && (watch.claimants().size > 1 || watch.claimAge(id) < FRESH_CLAIM_MS)
-          // Writer w starts on register w; writer 0 alone puts write-once keys among a new leader's first entries.
-          const offset = role === 'writer' ? lane - lanes : lane
-          const generator = new ProbeGenerator(index, o.keys.registers, role, offset, () => watch.claimStart(id), lane === lanes ? o.keys.oncePrefix : '')
-          const wait = waitUntil(wanted, () => stopping, changed)
-          const ready =
-            role === 'writer' || lane === 0
-              ? wait
-              : async () => {
-                  if (!(await wait())) return false
-                  const early = lane * STAGGER_MS - watch.claimAge(id)
-                  if (early > 0) await new Promise((r) => setTimeout(r, early))
-                  return !stopping
-                }
-          return {client, loop: runClientLoop({...common, index, client, generator, ready})}
-        }),
-      )
+    ? ids.flatMap((id) => Array.from({length: PROBE_LANES}, (_, lane) => startProbe(o, common, {id, lane, watch, changed, on: probesOn})))
     : []
 
   const poller = pollStatuses(o.config, o.secret, {
@@ -143,6 +129,59 @@ export function startClients(o: ClientsOptions): RunningClients {
       await Promise.all(all.map((c) => c.client.close()))
     },
   }
+}
+
+/** The roaming clients: each follows the leader, doing what its generator plans for the phase. */
+function startRoaming(o: ClientsOptions, common: CommonLoop, known: KnownValues, phase: () => WorkloadPhase): Lane[] {
+  return Array.from({length: o.clients}, (_, i) => {
+    const client = new ClusterClient({nodes: o.config.nodes, clusterId: o.config.clusterId, secret: o.secret, startAt: o.startAt})
+    const generator = new OpGenerator(o.prng.fork(), i, o.keys, known, isReader(i, o.clients), phase)
+    return {client, loop: runClientLoop({...common, index: i, client, generator})}
+  })
+}
+
+/** One probe lane: which node it is pinned to, which lane of it, and what drives it. */
+interface ProbeLane {
+  id: NodeId
+  lane: number
+  watch: LeaderWatch
+  changed: Signal
+  /** Whether probes run in the current phase. */
+  on: () => boolean
+}
+
+/**
+ * Per node: the writers write while the node is the newest leader; reader lane 0 reads while
+ * it claims to lead at all (a deposed leader that does not know it yet included); the other
+ * lanes join in while the claim is fresh or contested, lane k first STAGGER_MS * k after the
+ * claim began. Each lane starts a new claim on its own key (lane k on key k, in turn), so a
+ * new leader's first reads cover every key.
+ */
+function startProbe(o: ClientsOptions, common: CommonLoop, {id, lane, watch, changed, on}: ProbeLane): Lane {
+  const lanes = READER_LANES
+  const role = lane >= lanes ? 'writer' : 'reader'
+  const index = probeIndex(o.clients, PROBE_LANES, id, lane)
+  const client = new ClusterClient({nodes: o.config.nodes, clusterId: o.config.clusterId, secret: o.secret, only: id})
+  const wanted =
+    role === 'writer'
+      ? () => on() && watch.newest() === id
+      : lane === 0
+        ? () => on() && watch.claimants().has(id)
+        : () => on() && watch.claimants().has(id) && (watch.claimants().size > 1 || watch.claimAge(id) < FRESH_CLAIM_MS)
+  // Writer w starts on register w; writer 0 alone puts write-once keys among a new leader's first entries.
+  const offset = role === 'writer' ? lane - lanes : lane
+  const generator = new ProbeGenerator(index, o.keys.registers, role, offset, () => watch.claimStart(id), lane === lanes ? o.keys.oncePrefix : '')
+  const wait = waitUntil(wanted, common.stopping, changed)
+  const ready =
+    role === 'writer' || lane === 0
+      ? wait
+      : async () => {
+          if (!(await wait())) return false
+          const early = lane * STAGGER_MS - watch.claimAge(id)
+          if (early > 0) await new Promise((r) => setTimeout(r, early))
+          return !common.stopping()
+        }
+  return {client, loop: runClientLoop({...common, index, client, generator, ready})}
 }
 
 /** A history line: each node's role, term and commit index (null: no answer), the agreed leader. */

@@ -206,14 +206,20 @@ export function judgeDurability(
     divergentCount: 0,
   }
   if (readBack === null) return {...base, result: 'n/a', text: `not checked (${why})`}
-  const found = new Map(readBack.map((r) => [r.key, r]))
   const v: DurabilityVerdict = {...base, lost: [], phantom: [], divergent: [], result: 'pass', text: ''}
-  // What the cluster holds, last word first: a key read again (recheck) is judged by that read.
-  const cluster = new Map<string, string | null>()
-  for (const r of [...readBack, ...recheck]) if (!('error' in r)) cluster.set(r.key, r.value)
   const checked = nodes.filter((n) => n.values !== null)
   v.nodesChecked = checked.length
   v.nodesUnchecked = nodes.length - checked.length
+  findDivergences(v, writes, checked, [...readBack, ...recheck])
+  tallyReadBack(v, writes, readBack)
+  return {...v, ...outcome(v, nodes)}
+}
+
+/** Records in `v` where a node that answered disagrees with the cluster (`reads`: the read-back, then the recheck). */
+function findDivergences(v: DurabilityVerdict, writes: readonly WriteOnce[], checked: readonly NodeReadBack[], reads: readonly ReadBack[]): void {
+  // What the cluster holds, last word first: a key read again (recheck) is judged by that read.
+  const cluster = new Map<string, string | null>()
+  for (const r of reads) if (!('error' in r)) cluster.set(r.key, r.value)
   const diverge = (d: Divergence) => {
     v.divergentCount++
     if (v.divergent.length < 100) v.divergent.push(d)
@@ -226,6 +232,11 @@ export function judgeDurability(
         diverge({node: n.node, key: w.key, value: w.value, id: w.id, what: 'extra'})
     }
   }
+}
+
+/** Counts in `v` what the read-back found of each write: verified, lost, unknown there or not, phantom, unreadable. */
+function tallyReadBack(v: DurabilityVerdict, writes: readonly WriteOnce[], readBack: readonly ReadBack[]): void {
+  const found = new Map(readBack.map((r) => [r.key, r]))
   for (const w of writes) {
     const r = found.get(w.key)
     if (w.status === 'ok') v.acknowledged++
@@ -243,37 +254,42 @@ export function judgeDurability(
       v.phantom.push({key: w.key, value: w.value, id: w.id})
     }
   }
-  if (v.lost.length > 0 || v.phantom.length > 0 || v.divergentCount > 0) {
-    v.result = 'fail'
-    const parts = []
-    if (v.lost.length > 0)
-      parts.push(
-        `${v.lost.length} of ${v.acknowledged} acknowledged write(s) lost (e.g. #${v.lost[0]!.id} ${v.lost[0]!.key}=${v.lost[0]!.value}, read back ${v.lost[0]!.found ?? 'absent'})`,
-      )
-    if (v.phantom.length > 0) parts.push(`${v.phantom.length} write(s) that failed are there (e.g. #${v.phantom[0]!.id} ${v.phantom[0]!.key})`)
-    if (v.divergentCount > 0) parts.push(divergenceText(v.divergent, v.divergentCount))
-    v.text = parts.join('; ')
-  } else if (v.acknowledged === 0) {
-    v.result = 'n/a'
-    v.text = 'no write-once write was acknowledged: nothing to check'
-  } else if (v.verified === 0) {
-    v.result = 'n/a'
-    v.text = `none of the ${v.acknowledged} acknowledged write(s) could be read back`
-  } else {
-    const onNodes =
-      nodes.length === 0
-        ? ''
-        : `, on ${v.nodesChecked} of ${nodes.length} node(s)${
-            v.nodesUnchecked > 0
-              ? ` (${nodes
-                  .filter((n) => n.values === null)
-                  .map((n) => `node ${n.node}: ${n.why}`)
-                  .join('; ')})`
-              : ''
-          }`
-    v.text = `${v.verified} acknowledged write(s) read back after killing every node at once${onNodes}${v.unreadable > 0 ? ` (${v.unreadable} key(s) could not be read)` : ''}; of the unknown ones ${v.unknownPresent} there, ${v.unknownAbsent} not`
-  }
-  return v
+}
+
+/** The result and its text, from the counts. */
+function outcome(v: DurabilityVerdict, nodes: readonly NodeReadBack[]): Pick<DurabilityVerdict, 'result' | 'text'> {
+  if (v.lost.length > 0 || v.phantom.length > 0 || v.divergentCount > 0) return {result: 'fail', text: failureText(v)}
+  if (v.acknowledged === 0) return {result: 'n/a', text: 'no write-once write was acknowledged: nothing to check'}
+  if (v.verified === 0) return {result: 'n/a', text: `none of the ${v.acknowledged} acknowledged write(s) could be read back`}
+  return {result: 'pass', text: passText(v, nodes)}
+}
+
+/** What failed: lost writes, phantom writes, replicas that disagree. */
+function failureText(v: DurabilityVerdict): string {
+  const parts = []
+  if (v.lost.length > 0)
+    parts.push(
+      `${v.lost.length} of ${v.acknowledged} acknowledged write(s) lost (e.g. #${v.lost[0]!.id} ${v.lost[0]!.key}=${v.lost[0]!.value}, read back ${v.lost[0]!.found ?? 'absent'})`,
+    )
+  if (v.phantom.length > 0) parts.push(`${v.phantom.length} write(s) that failed are there (e.g. #${v.phantom[0]!.id} ${v.phantom[0]!.key})`)
+  if (v.divergentCount > 0) parts.push(divergenceText(v.divergent, v.divergentCount))
+  return parts.join('; ')
+}
+
+/** What passed: the writes read back, on how many nodes (and why not on the others). */
+function passText(v: DurabilityVerdict, nodes: readonly NodeReadBack[]): string {
+  const onNodes =
+    nodes.length === 0
+      ? ''
+      : `, on ${v.nodesChecked} of ${nodes.length} node(s)${
+          v.nodesUnchecked > 0
+            ? ` (${nodes
+                .filter((n) => n.values === null)
+                .map((n) => `node ${n.node}: ${n.why}`)
+                .join('; ')})`
+            : ''
+        }`
+  return `${v.verified} acknowledged write(s) read back after killing every node at once${onNodes}${v.unreadable > 0 ? ` (${v.unreadable} key(s) could not be read)` : ''}; of the unknown ones ${v.unknownPresent} there, ${v.unknownAbsent} not`
 }
 
 /** `node 3 lacks 4 acknowledged write(s) (e.g. #812 k=v); node 3 holds 2 write(s) the cluster does not (e.g. ...)`. */

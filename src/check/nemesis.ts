@@ -36,6 +36,14 @@ export interface FaultWindow {
   to: number | null
 }
 
+/** What applying one fault takes (see Nemesis.act). */
+interface FaultAction {
+  action: NemesisAction
+  nodes: NodeId[]
+  run: () => Promise<string | undefined>
+  extra: Partial<NemesisRecord>
+}
+
 /** Applies faults to the real cluster and undoes them; every action becomes a NemesisRecord. */
 export class Nemesis {
   /** The network rules in force, in parts: the fault's cuts and link faults, the background's link faults. */
@@ -69,75 +77,64 @@ export class Nemesis {
 
   async apply(f: Fault): Promise<void> {
     const from = this.o.clock()
-    switch (f.type) {
-      case 'partition':
-        await this.act('partition', f.nodes, f.text, () => this.push({cuts: f.rules}), {
-          kind: f.kind,
-          fault: f.fault,
-          groups: f.rules.groups,
-          ...(f.rules.cuts ? {cuts: f.rules.cuts} : {}),
-        })
-        break
-      case 'net':
-        await this.act('net', f.nodes, f.text, () => this.push({links: f.links}), {kind: f.fault, fault: f.fault, links: f.links})
-        break
-      case 'kill':
-        await this.act(
-          'kill',
-          [f.node],
-          f.text,
-          async () => {
-            this.killed.add(f.node)
-            await stopNodes(this.o.dir, [f.node], true)
-            return undefined
-          },
-          {fault: 'kill'},
-        )
-        break
-      case 'pause':
-        await this.act(
-          'pause',
-          [f.node],
-          f.text,
-          async () => {
-            const r = await pauseNodes(this.o.dir, [f.node])
-            if (r.paused.length > 0) this.paused.add(f.node)
-            return undefined
-          },
-          {fault: 'pause'},
-        )
-        break
-      case 'slow-disk':
-        await this.act(
-          'slow-disk',
-          [f.node],
-          f.text,
-          async () => {
-            this.slowDisk = f.node
-            updateDiskFaults(this.o.dir, f.node, {fsyncDelayMs: f.fsyncDelayMs})
-            return undefined
-          },
-          {fault: 'slow-disk', fsyncDelayMs: f.fsyncDelayMs},
-        )
-        break
-      case 'member':
-        await this.act(
-          'demote',
-          [f.node],
-          f.text,
-          async () => {
-            // Marked first: a demotion cut short may still take effect, and the repair promotes.
-            this.demoted = f.node
-            await demoteMember(this.o.dir, f.node, {force: false, timeoutMs: MEMBER_TIMEOUT_MS})
-            return undefined
-          },
-          {fault: 'member'},
-        )
-        break
-    }
+    const {action, nodes, run, extra} = this.faultAction(f)
+    await this.act(action, nodes, f.text, run, extra)
     this.applied[f.fault]++
     this.current = {fault: f, from, to: null}
     this.windows.push(this.current)
+  }
+
+  /** What applying `f` takes: the action recorded, the nodes it concerns, the step itself, what the record adds. */
+  private faultAction(f: Fault): FaultAction {
+    switch (f.type) {
+      case 'partition':
+        return {
+          action: 'partition',
+          nodes: f.nodes,
+          run: () => this.push({cuts: f.rules}),
+          extra: {kind: f.kind, fault: f.fault, groups: f.rules.groups, ...(f.rules.cuts ? {cuts: f.rules.cuts} : {})},
+        }
+      case 'net':
+        return {action: 'net', nodes: f.nodes, run: () => this.push({links: f.links}), extra: {kind: f.fault, fault: f.fault, links: f.links}}
+      case 'kill':
+        return {action: 'kill', nodes: [f.node], run: () => this.kill(f.node), extra: {fault: 'kill'}}
+      case 'pause':
+        return {action: 'pause', nodes: [f.node], run: () => this.pause(f.node), extra: {fault: 'pause'}}
+      case 'slow-disk':
+        return {
+          action: 'slow-disk',
+          nodes: [f.node],
+          run: () => this.slowDown(f.node, f.fsyncDelayMs),
+          extra: {fault: 'slow-disk', fsyncDelayMs: f.fsyncDelayMs},
+        }
+      case 'member':
+        return {action: 'demote', nodes: [f.node], run: () => this.demote(f.node), extra: {fault: 'member'}}
+    }
+  }
+
+  private async kill(id: NodeId): Promise<undefined> {
+    this.killed.add(id)
+    await stopNodes(this.o.dir, [id], true)
+    return undefined
+  }
+
+  private async pause(id: NodeId): Promise<undefined> {
+    const r = await pauseNodes(this.o.dir, [id])
+    if (r.paused.length > 0) this.paused.add(id)
+    return undefined
+  }
+
+  private async slowDown(id: NodeId, fsyncDelayMs: number): Promise<undefined> {
+    this.slowDisk = id
+    updateDiskFaults(this.o.dir, id, {fsyncDelayMs})
+    return undefined
+  }
+
+  private async demote(id: NodeId): Promise<undefined> {
+    // Marked first: a demotion cut short may still take effect, and the repair promotes.
+    this.demoted = id
+    await demoteMember(this.o.dir, id, {force: false, timeoutMs: MEMBER_TIMEOUT_MS})
+    return undefined
   }
 
   /** A background fault (a slow network), held across the faults that come and go meanwhile. */
@@ -227,14 +224,9 @@ export class Nemesis {
     })
   }
 
+  /** Restarts nodes of the cluster (in the test-only mode it runs in). */
   private async start(ids: NodeId[]): Promise<void> {
-    const c = this.o.config
-    await startNodes(this.o.dir, {
-      ids,
-      init: {nodes: c.nodes.length, basePort: c.nodes[0]!.port - 1, host: c.nodes[0]!.host, electionTimeoutMs: c.electionTimeoutMs, heartbeatMs: c.heartbeatMs},
-      nodesGiven: false,
-      ...(this.o.mutant ? {mutant: this.o.mutant} : {}),
-    })
+    await startNodes(this.o.dir, {ids, ...(this.o.mutant ? {mutant: this.o.mutant} : {})})
   }
 
   /**

@@ -405,34 +405,47 @@ async function readBackWriteOnce(run: RunState, hooks: CheckHooks): Promise<Read
 
 /** Step 8: the verdicts, the verdict line, closing the history; the report. */
 async function finish(run: RunState, nemesis: Nemesis, times: PhaseTimes, back: ReadBackResult | null, hooks: CheckHooks): Promise<CheckReport> {
-  const o = run.o
   const elapsedMs = run.clock()
   const counts = countOps(run.ops)
   warn(run, nemesis, times)
   hooks.line(`${stampText(elapsedMs)} ${counterText(counts, nemesis.faultsApplied())}`)
   const history = toCheckerHistory(run.ops.filter((r) => !isWriteOnceKey(run.keys, r.key)))
   hooks.line(`${stampText(elapsedMs)} checking ${history.length} ops for linearizability...`)
-  const lin = judgeLinearizability(history, run.nemesisLog, o.maxStates)
-  const liveness = times.interrupted
-    ? ({result: 'n/a', text: 'not judged (the run was interrupted)', windowsJudged: 0, problems: []} satisfies LivenessVerdict)
-    : judgeLiveness({
-        nodeIds: run.cluster.config.nodes.map((n) => n.id),
-        settleMs: settleMs(run.cluster.config.electionTimeoutMs),
-        statuses: run.statuses,
-        ops: run.ops,
-        windows: nemesis.windows,
-        healedAt: times.healedAt,
-        quiet: times.quiet,
-        clients: o.clients,
-      })
-  const durability = judgeDurability(
+  const lin = judgeLinearizability(history, run.nemesisLog, run.o.maxStates)
+  const liveness = livenessOf(run, nemesis, times)
+  const durability = durabilityOf(run, times, back)
+  await closeHistory(run, lin, liveness, durability)
+  return checkReport(run, nemesis, times, {elapsedMs, counts, lin, liveness, durability})
+}
+
+/** The liveness verdict (not judged when the run was interrupted). */
+function livenessOf(run: RunState, nemesis: Nemesis, times: PhaseTimes): LivenessVerdict {
+  if (times.interrupted) return {result: 'n/a', text: 'not judged (the run was interrupted)', windowsJudged: 0, problems: []}
+  return judgeLiveness({
+    nodeIds: run.cluster.config.nodes.map((n) => n.id),
+    settleMs: settleMs(run.cluster.config.electionTimeoutMs),
+    statuses: run.statuses,
+    ops: run.ops,
+    windows: nemesis.windows,
+    healedAt: times.healedAt,
+    quiet: times.quiet,
+    clients: run.o.clients,
+  })
+}
+
+/** The durability verdict on what step 7 read back (nothing: interrupted, or --no-durability). */
+function durabilityOf(run: RunState, times: PhaseTimes, back: ReadBackResult | null): DurabilityVerdict {
+  return judgeDurability(
     writeOnceOps(run.ops, (k) => isWriteOnceKey(run.keys, k)),
     back?.cluster ?? null,
     times.interrupted ? 'the run was interrupted' : '--no-durability',
     back?.nodes,
     back?.recheck,
   )
-  const verdicts = {linearizability: linearizabilityLine(lin), liveness, durability}
+}
+
+/** The verdict line, last in the history; then the file closed (a failure to is a warning). */
+async function closeHistory(run: RunState, lin: LinearizabilityVerdict, liveness: LivenessVerdict, durability: DurabilityVerdict): Promise<void> {
   run.writer.write({
     verdict: lin.verdict,
     checkedOps: lin.checkedOps,
@@ -452,6 +465,20 @@ async function finish(run: RunState, nemesis: Nemesis, times: PhaseTimes, back: 
   } catch (err) {
     run.warnings.push(`could not write the history file ${run.historyPath}: ${(err as Error).message}`)
   }
+}
+
+/** What finish() found, for the report. */
+interface Judged {
+  elapsedMs: number
+  counts: Counts
+  lin: LinearizabilityVerdict
+  liveness: LivenessVerdict
+  durability: DurabilityVerdict
+}
+
+/** The run's report, from its state and verdicts. */
+function checkReport(run: RunState, nemesis: Nemesis, times: PhaseTimes, {elapsedMs, counts, lin, liveness, durability}: Judged): CheckReport {
+  const o = run.o
   const total = OP_NAMES.reduce((s, n) => s + OUTCOMES.reduce((m, x) => m + counts[n][x], 0), 0)
   return {
     verdict: lin.verdict,
@@ -477,7 +504,7 @@ async function finish(run: RunState, nemesis: Nemesis, times: PhaseTimes, back: 
     checkedOps: lin.checkedOps,
     checkMs: lin.checkMs,
     violation: lin.violation,
-    verdicts,
+    verdicts: {linearizability: linearizabilityLine(lin), liveness, durability},
     warnings: run.warnings,
     excerptLines: lin.excerptLines,
   }

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 import {randomInt} from 'node:crypto'
 import {BaseCommand} from '../cli/base.js'
 import {durationFlag, intFlag} from '../cli/flags.js'
@@ -7,7 +7,7 @@ import {usageError} from '../lib/errors.js'
 import {DEFAULT_FAULTS, FAULT_KINDS, FAULT_TEXT, type FaultKind} from '../check/plan.js'
 import {Progress} from '../check/progress.js'
 import {renderReport} from '../check/report.js'
-import {CHECK_EXIT, runCheck, type CheckReport} from '../check/run.js'
+import {CHECK_EXIT, runCheck, type CheckOptions, type CheckReport} from '../check/run.js'
 import {isTestMode, TEST_MODE_TEXT, TEST_MODES, type TestMode} from '../protocol/test-modes.js'
 
 export default class Check extends BaseCommand {
@@ -68,78 +68,13 @@ Exit 0: every verdict passed; ${CHECK_EXIT.notLinearizable}: not linearizable (a
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Check)
     const dir = resolveDir(flags.dir)
-    if (flags.faults.trim() === 'list')
-      return this.list(
-        'faults',
-        FAULT_KINDS.map((name) => ({name, default: DEFAULT_FAULTS.includes(name), text: FAULT_TEXT[name]})),
-      )
-    if (flags.mutant?.trim() === 'list')
-      return this.list(
-        'mutants',
-        TEST_MODES.map((name) => ({name, text: TEST_MODE_TEXT[name]})),
-      )
-    const faults = parseFaults(flags.faults)
-    const mutant = parseMutant(flags.mutant, flags['unsafe-stale-reads'])
-    if (flags.duration < 1000) throw usageError('--duration must be at least 1s')
-    if (flags['op-timeout'] !== undefined && flags['op-timeout'] < 50) throw usageError('--op-timeout must be at least 50ms')
-    const seed = flags.seed ?? randomInt(1, 2 ** 31)
+    if (flags.faults.trim() === 'list') return this.listFaults()
+    if (flags.mutant?.trim() === 'list') return this.listMutants()
+    const options = checkOptions(flags, dir)
     const json = this.jsonEnabled()
-
-    const progress = new Progress({stream: process.stderr, env: process.env})
-    const abort = new AbortController()
-    // First Ctrl-C: end the fault phase, heal, check what was recorded. Second: quit now. (The
-    // listener stays until the end: with none of ours left, execa's exit hook re-raises SIGINT.)
-    const onSigint = () => {
-      if (abort.signal.aborted) {
-        progress.line(`quitting: run ${raftctl(dir, 'resume')} and ${raftctl(dir, 'heal')} to undo the faults in force`)
-        process.exit(130)
-      }
-      progress.line('interrupted: healing the cluster and checking the history so far (Ctrl-C again to quit now)')
-      abort.abort()
-    }
-    process.on('SIGINT', onSigint)
-    let report: CheckReport
-    try {
-      report = await runCheck(
-        {
-          dir,
-          nodes: flags.nodes,
-          basePort: flags['base-port'],
-          durationMs: flags.duration,
-          clients: flags.clients,
-          keys: flags.keys,
-          seed,
-          faults,
-          quietMs: flags['quiet-period'],
-          opTimeoutMs: flags['op-timeout'],
-          ...(mutant ? {mutant} : {}),
-          probes: flags.probes,
-          durability: flags.durability,
-        },
-        {
-          line: (t) => progress.line(t),
-          counter: (clock, text) => progress.startCounter(clock, text),
-          stopCounter: () => progress.stopCounter(),
-          signal: abort.signal,
-        },
-      )
-    } finally {
-      progress.stopCounter()
-      process.removeListener('SIGINT', onSigint)
-    }
-
+    const report = await runInterruptibly(options)
     process.exitCode = report.interrupted && report.exitCode === 0 ? 130 : report.exitCode
-    // The HTML report: loaded only now, so the charting code stays off the start-up path. A
-    // report that cannot be written is a warning; the verdict stands.
-    let html: string | null = null
-    if (flags.report) {
-      try {
-        const {writeCheckRunReport} = await import('../report/write.js')
-        html = writeCheckRunReport(report.history, dir).path
-      } catch (err) {
-        report.warnings.push(`could not write the report: ${(err as Error).message}`)
-      }
-    }
+    const html = flags.report ? await writeHtmlReport(report, dir) : null
     if (!json) {
       process.stdout.write(renderReport(report))
       for (const w of [...report.nemesisErrors, ...report.warnings]) process.stderr.write(`Warning: ${w}\n`)
@@ -149,6 +84,20 @@ Exit 0: every verdict passed; ${CHECK_EXIT.notLinearizable}: not linearizable (a
     return {...doc, report: html, exitCode: process.exitCode}
   }
 
+  private listFaults(): unknown {
+    return this.list(
+      'faults',
+      FAULT_KINDS.map((name) => ({name, default: DEFAULT_FAULTS.includes(name), text: FAULT_TEXT[name]})),
+    )
+  }
+
+  private listMutants(): unknown {
+    return this.list(
+      'mutants',
+      TEST_MODES.map((name) => ({name, text: TEST_MODE_TEXT[name]})),
+    )
+  }
+
   /** `--faults list`, `--mutant list`: one line per entry (or a JSON document), exit 0. */
   private list(what: string, rows: {name: string; text: string; default?: boolean}[]): unknown {
     if (!this.jsonEnabled()) {
@@ -156,6 +105,72 @@ Exit 0: every verdict passed; ${CHECK_EXIT.notLinearizable}: not linearizable (a
       for (const r of rows) this.log(`${r.name.padEnd(width)}  ${r.text}${r.default ? ' (default)' : ''}`)
     }
     return {[what]: rows}
+  }
+}
+
+/** The run the flags ask for (a usage error if they make no sense); the seed drawn if none is given. */
+function checkOptions(flags: Interfaces.InferredFlags<typeof Check.flags>, dir: string): CheckOptions {
+  const faults = parseFaults(flags.faults)
+  const mutant = parseMutant(flags.mutant, flags['unsafe-stale-reads'])
+  if (flags.duration < 1000) throw usageError('--duration must be at least 1s')
+  if (flags['op-timeout'] !== undefined && flags['op-timeout'] < 50) throw usageError('--op-timeout must be at least 50ms')
+  const seed = flags.seed ?? randomInt(1, 2 ** 31)
+  return {
+    dir,
+    nodes: flags.nodes,
+    basePort: flags['base-port'],
+    durationMs: flags.duration,
+    clients: flags.clients,
+    keys: flags.keys,
+    seed,
+    faults,
+    quietMs: flags['quiet-period'],
+    opTimeoutMs: flags['op-timeout'],
+    ...(mutant ? {mutant} : {}),
+    probes: flags.probes,
+    durability: flags.durability,
+  }
+}
+
+/** Runs the check with its progress on stderr; Ctrl-C ends it early. */
+async function runInterruptibly(options: CheckOptions): Promise<CheckReport> {
+  const dir = options.dir
+  const progress = new Progress({stream: process.stderr, env: process.env})
+  const abort = new AbortController()
+  // First Ctrl-C: end the fault phase, heal, check what was recorded. Second: quit now. (The
+  // listener stays until the end: with none of ours left, execa's exit hook re-raises SIGINT.)
+  const onSigint = () => {
+    if (abort.signal.aborted) {
+      progress.line(`quitting: run ${raftctl(dir, 'resume')} and ${raftctl(dir, 'heal')} to undo the faults in force`)
+      process.exit(130)
+    }
+    progress.line('interrupted: healing the cluster and checking the history so far (Ctrl-C again to quit now)')
+    abort.abort()
+  }
+  process.on('SIGINT', onSigint)
+  try {
+    return await runCheck(options, {
+      line: (t) => progress.line(t),
+      counter: (clock, text) => progress.startCounter(clock, text),
+      stopCounter: () => progress.stopCounter(),
+      signal: abort.signal,
+    })
+  } finally {
+    progress.stopCounter()
+    process.removeListener('SIGINT', onSigint)
+  }
+}
+
+/** Writes report.html beside the history; its path, or null (with a warning) if it could not be written. */
+async function writeHtmlReport(report: CheckReport, dir: string): Promise<string | null> {
+  // The HTML report: loaded only now, so the charting code stays off the start-up path. A
+  // report that cannot be written is a warning; the verdict stands.
+  try {
+    const {writeCheckRunReport} = await import('../report/write.js')
+    return writeCheckRunReport(report.history, dir).path
+  } catch (err) {
+    report.warnings.push(`could not write the report: ${(err as Error).message}`)
+    return null
   }
 }
 

@@ -119,95 +119,24 @@ export class EncodedKey {
 
   constructor(all: HistoryOp[]) {
     const {relevant, hasDelOk} = relevantValues(all)
-    // Unknown ops are optional, and some can be dropped outright without losing any linearization:
-    // - unknown gets have no effect and constrain nothing;
-    // - an unknown cas writing an irrelevant value can at best turn a present value into OTHER;
-    // - an unknown put of an irrelevant value can only matter by making the key present for a
-    //   successful del, so it is useless if there is none.
-    const droppable = (h: HistoryOp): boolean => {
-      const o = h.op
-      if (o.type === 'get') return true
-      if (o.type === 'cas') return !relevant.has(o.value)
-      if (o.type === 'put') return !hasDelOk && !relevant.has(o.value)
-      return false
-    }
-    // Index definite ops first, then unknown ones, each group by invoke time, so the linearized
-    // bitset is "all ones, a short window, zeros" for most of the search and its trimmed form stays
-    // small.
-    const definite = all.filter((h) => !isUnknown(h)).sort(byInvoke)
-    const optional = all.filter((h) => isUnknown(h) && !droppable(h)).sort(byInvoke)
-    this.ops = definite.concat(optional)
-    const n = (this.n = this.ops.length)
-    const nDefinite = (this.nDefinite = definite.length)
-
-    // Intern values: ABSENT = 0, relevant values 1.., and OTHER for all others.
-    const valueIds = new Map<string, number>()
-    this.values = [null]
-    for (const v of relevant) {
-      valueIds.set(v, this.values.length)
-      this.values.push(v)
-    }
-    const OTHER = (this.other = this.values.length)
-    const intern = (v: string | null | undefined): number => (v == null ? ABSENT : (valueIds.get(v) ?? OTHER))
-    const kind = (this.kind = new Uint8Array(n))
-    const status = (this.status = new Uint8Array(n))
-    const argA = (this.argA = new Int32Array(n))
-    const argB = (this.argB = new Int32Array(n))
-    const resV = (this.resV = new Int32Array(n))
-    for (let i = 0; i < n; i++) {
-      const o = this.ops[i]!.op
-      const r = this.ops[i]!.result
-      status[i] = r.status === 'ok' ? S_OK : r.status === 'not-found' ? S_NOT_FOUND : r.status === 'mismatch' ? S_MISMATCH : S_UNKNOWN
-      switch (o.type) {
-        case 'put':
-          kind[i] = K_PUT
-          argA[i] = intern(o.value)
-          break
-        case 'get':
-          kind[i] = K_GET
-          break
-        case 'del':
-          kind[i] = K_DEL
-          break
-        case 'cas':
-          kind[i] = K_CAS
-          argA[i] = intern(o.value)
-          argB[i] = intern(o.expected)
-          break
-      }
-      if (r.status === 'ok' && o.type === 'get') resV[i] = intern(r.value)
-      else if (r.status === 'mismatch') resV[i] = intern(r.current)
-    }
-
-    // Unknown ops with the same effect (same kind and interned arguments) are interchangeable once
-    // invoked, as they never return: only ever linearize the earliest-invoked unused one of each
-    // class, so the used members of a class are always a prefix of it (in invoke order). Any
-    // linearization can be rearranged into that shape, so this loses nothing and avoids trying
-    // every subset.
-    const classOf = (this.classOf = new Int32Array(n))
-    const classRank = (this.classRank = new Int32Array(n))
-    const classIds = new Map<string, number>()
-    const classSize: number[] = []
-    for (let i = nDefinite; i < n; i++) {
-      const ck = `${kind[i]}:${argA[i]}:${argB[i]}`
-      let c = classIds.get(ck)
-      if (c === undefined) {
-        c = classSize.length
-        classIds.set(ck, c)
-        classSize.push(0)
-      }
-      classOf[i] = c
-      classRank[i] = classSize[c]!++
-    }
+    const {ops, nDefinite} = searchOps(all, relevant, hasDelOk)
+    this.ops = ops
+    const n = (this.n = ops.length)
+    this.nDefinite = nDefinite
+    const {values, intern} = internValues(relevant)
+    this.values = values
+    this.other = values.length
+    const {kind, status, argA, argB, resV} = encodeOps(ops, intern)
+    this.kind = kind
+    this.status = status
+    this.argA = argA
+    this.argB = argB
+    this.resV = resV
+    const {classOf, classRank, classSize} = unknownClasses(kind, argA, argB, nDefinite, n)
+    this.classOf = classOf
+    this.classRank = classRank
     this.classCount = classSize.length
-
-    const readOnly = (this.readOnly = new Uint8Array(n))
-    for (let i = 0; i < nDefinite; i++) {
-      const k = kind[i]
-      const s = status[i]
-      readOnly[i] = k === K_GET || s === S_MISMATCH || s === S_NOT_FOUND || (k === K_CAS && s === S_OK && argA[i] === argB[i]) ? 1 : 0
-    }
-
+    this.readOnly = readOnlyOps(kind, status, argA, argB, nDefinite, n)
     // Classes of two or more interchangeable unknown ops are "fungible": for them only the number
     // used matters, and using fewer is never worse.
     this.fungibleClasses = []
@@ -238,4 +167,112 @@ export class EncodedKey {
         return INVALID
     }
   }
+}
+
+/**
+ * The ops the search considers: the definite ones, then the unknown ones that can matter.
+ * Unknown ops are optional, and some can be dropped outright without losing any linearization:
+ * - unknown gets have no effect and constrain nothing;
+ * - an unknown cas writing an irrelevant value can at best turn a present value into OTHER;
+ * - an unknown put of an irrelevant value can only matter by making the key present for a
+ *   successful del, so it is useless if there is none.
+ */
+function searchOps(all: HistoryOp[], relevant: Set<string>, hasDelOk: boolean): {ops: HistoryOp[]; nDefinite: number} {
+  const droppable = (h: HistoryOp): boolean => {
+    const o = h.op
+    if (o.type === 'get') return true
+    if (o.type === 'cas') return !relevant.has(o.value)
+    if (o.type === 'put') return !hasDelOk && !relevant.has(o.value)
+    return false
+  }
+  // Index definite ops first, then unknown ones, each group by invoke time, so the linearized
+  // bitset is "all ones, a short window, zeros" for most of the search and its trimmed form stays
+  // small.
+  const definite = all.filter((h) => !isUnknown(h)).sort(byInvoke)
+  const optional = all.filter((h) => isUnknown(h) && !droppable(h)).sort(byInvoke)
+  return {ops: definite.concat(optional), nDefinite: definite.length}
+}
+
+/** Intern values: ABSENT = 0, relevant values 1.., and OTHER (values.length) for all others. */
+function internValues(relevant: Set<string>): {values: (string | null)[]; intern: (v: string | null | undefined) => number} {
+  const valueIds = new Map<string, number>()
+  const values: (string | null)[] = [null]
+  for (const v of relevant) {
+    valueIds.set(v, values.length)
+    values.push(v)
+  }
+  const OTHER = values.length
+  return {values, intern: (v) => (v == null ? ABSENT : (valueIds.get(v) ?? OTHER))}
+}
+
+/** Each op's kind, status, interned arguments and interned result, in typed arrays. */
+function encodeOps(ops: readonly HistoryOp[], intern: (v: string | null | undefined) => number) {
+  const n = ops.length
+  const kind = new Uint8Array(n)
+  const status = new Uint8Array(n)
+  const argA = new Int32Array(n)
+  const argB = new Int32Array(n)
+  const resV = new Int32Array(n)
+  for (let i = 0; i < n; i++) {
+    const o = ops[i]!.op
+    const r = ops[i]!.result
+    status[i] = r.status === 'ok' ? S_OK : r.status === 'not-found' ? S_NOT_FOUND : r.status === 'mismatch' ? S_MISMATCH : S_UNKNOWN
+    switch (o.type) {
+      case 'put':
+        kind[i] = K_PUT
+        argA[i] = intern(o.value)
+        break
+      case 'get':
+        kind[i] = K_GET
+        break
+      case 'del':
+        kind[i] = K_DEL
+        break
+      case 'cas':
+        kind[i] = K_CAS
+        argA[i] = intern(o.value)
+        argB[i] = intern(o.expected)
+        break
+    }
+    if (r.status === 'ok' && o.type === 'get') resV[i] = intern(r.value)
+    else if (r.status === 'mismatch') resV[i] = intern(r.current)
+  }
+  return {kind, status, argA, argB, resV}
+}
+
+/**
+ * Unknown ops with the same effect (same kind and interned arguments) are interchangeable once
+ * invoked, as they never return: only ever linearize the earliest-invoked unused one of each
+ * class, so the used members of a class are always a prefix of it (in invoke order). Any
+ * linearization can be rearranged into that shape, so this loses nothing and avoids trying
+ * every subset.
+ */
+function unknownClasses(kind: Uint8Array, argA: Int32Array, argB: Int32Array, nDefinite: number, n: number) {
+  const classOf = new Int32Array(n)
+  const classRank = new Int32Array(n)
+  const classIds = new Map<string, number>()
+  const classSize: number[] = []
+  for (let i = nDefinite; i < n; i++) {
+    const ck = `${kind[i]}:${argA[i]}:${argB[i]}`
+    let c = classIds.get(ck)
+    if (c === undefined) {
+      c = classSize.length
+      classIds.set(ck, c)
+      classSize.push(0)
+    }
+    classOf[i] = c
+    classRank[i] = classSize[c]!++
+  }
+  return {classOf, classRank, classSize}
+}
+
+/** Definite ops that never change the state, whenever they can take effect. */
+function readOnlyOps(kind: Uint8Array, status: Uint8Array, argA: Int32Array, argB: Int32Array, nDefinite: number, n: number): Uint8Array {
+  const readOnly = new Uint8Array(n)
+  for (let i = 0; i < nDefinite; i++) {
+    const k = kind[i]
+    const s = status[i]
+    readOnly[i] = k === K_GET || s === S_MISMATCH || s === S_NOT_FOUND || (k === K_CAS && s === S_OK && argA[i] === argB[i]) ? 1 : 0
+  }
+  return readOnly
 }
