@@ -294,9 +294,17 @@ export interface DrawnOptions {
 
 /** Draws a seed's options: the same draws in the same order for every profile, then its leanings. */
 function drawOptions(p: Prng, seed: number): DrawnOptions {
+  const o = drawCommonOptions(p)
+  leanToProfile(p, o)
+  drawDriverOptions(o, seed)
+  return o
+}
+
+/** The draws every profile makes, in the same order. */
+function drawCommonOptions(p: Prng): DrawnOptions {
   const profile = p.pick(PROFILES)
   const clients = p.int(2, 4)
-  const o: DrawnOptions = {
+  return {
     profile,
     nodes: p.pick([3, 3, 5, 5, 5]),
     keys: p.pick([['x'], ['x', 'y'], ['x', 'y', 'z']]),
@@ -330,7 +338,11 @@ function drawOptions(p: Prng, seed: number): DrawnOptions {
     asyncSync: false,
     syncMs: 0,
   }
-  switch (profile) {
+}
+
+/** The profile's leanings: its own draws, over the common ones. */
+function leanToProfile(p: Prng, o: DrawnOptions): void {
+  switch (o.profile) {
     case 'mixed':
       break
     case 'snapshots':
@@ -368,18 +380,20 @@ function drawOptions(p: Prng, seed: number): DrawnOptions {
       o.maxApplyBatch = p.pick([1, 3, 16])
       break
     case 'sessions':
-      o.maxSessions = clients + 1
+      o.maxSessions = o.clients + 1
       o.clientRestart = 0.15
       break
   }
-  // Drawn from a generator of its own, so that every other draw of a seed stays as it was.
-  o.yieldBetweenReadys = new Prng((seed ^ 0x9e1d) >>> 0).chance(profile === 'membership' ? 0.6 : 0.25)
+}
+
+/** The driver's options and the lost voter: each drawn from a generator of its own, so that every other draw of a seed stays as it was. */
+function drawDriverOptions(o: DrawnOptions, seed: number): void {
+  o.yieldBetweenReadys = new Prng((seed ^ 0x9e1d) >>> 0).chance(o.profile === 'membership' ? 0.6 : 0.25)
   const lost = new Prng((seed ^ 0x10e7) >>> 0)
-  if (profile === 'membership' && lost.chance(0.5)) o.loseVoterAtMs = lost.int(300, 4000)
+  if (o.profile === 'membership' && lost.chance(0.5)) o.loseVoterAtMs = lost.int(300, 4000)
   const sync = new Prng((seed ^ 0x5a3c) >>> 0)
   o.asyncSync = sync.chance(0.5)
   o.syncMs = o.asyncSync ? sync.pick([1, 3, 10]) : 0
-  return o
 }
 
 interface SimNode {
