@@ -31,7 +31,7 @@ import {InvariantError} from '../lib/assert.js'
 import {Prng} from '../lib/prng.js'
 import {LeaderTracker} from '../client/leader-tracker.js'
 import {isReplyTo, type ClientReply, type ClientRequest, type ReplyTo, type WriteRequest} from '../protocol/protocol.js'
-import {REPLICA_MUTANTS, Replica, type ReplicaMutant} from '../server/replica.js'
+import {REPLICA_MUTANTS, Replica, type ReplicaConfig, type ReplicaMutant, type ReplicaPorts} from '../server/replica.js'
 import {StorageCorruptionError, StorageIdentityError} from '../storage/errors.js'
 import {writeIdentity} from '../storage/identity.js'
 import {MemoryFs, SimulatedCrash} from '../storage/memory-fs.js'
@@ -648,12 +648,31 @@ export class Simulation {
     }
   }
 
+  /** Starts the node's process on its disk: loads its storage, and runs its Readys and ticks. */
   private boot(node: SimNode): void {
     const epoch = node.epoch
+    const disk = this.driverStorage(node, epoch)
     let replica: Replica
+    try {
+      replica = new Replica(this.replicaConfig(node), this.replicaPorts(node, epoch, disk.storage))
+    } catch (err) {
+      return this.failedStart(node, err)
+    }
+    const loaded = disk.loaded()
+    if (loaded) this.judgeRecovered(node, loaded, node.promises, 'a restart')
+    this.watchReplica(node, replica)
+    node.replica = replica
+    node.wasLeader = false
+    node.commitIndex = 0
+    node.readers.clear()
+    this.scheduleProcess(node)
+    this.startTicks(node, epoch)
+  }
+
+  /** The storage as the driver sees it, on the node's disk; what its load() returned (`loaded`) is judged against the promises. */
+  private driverStorage(node: SimNode, epoch: number): {storage: LogStorage; loaded: () => PersistedState | null} {
     let loaded: PersistedState | null = null
     const segments = new SegmentLogStorage(node.disk, `/node-${node.id}`, this.storageOptions(node))
-    // The storage as the driver sees it; what its load() returns is judged against the promises.
     const storage: LogStorage = {
       load: () => (loaded = segments.load()),
       // Passed through as they are, every argument with them (a wrapper that dropped one once
@@ -668,59 +687,67 @@ export class Simulation {
     // The completion of an fsync off the loop is an input like a message: held while paused,
     // dropped if the process died first (the disk, too, forgets it: see MemoryFs.enableAsyncSync).
     if (this.o.asyncSync) node.disk.enableAsyncSync((complete) => this.schedule(this.prng.int(0, this.o.syncMs), () => this.input(node, epoch, complete)))
-    try {
-      replica = new Replica(
-        {
-          id: node.id,
-          peers: this.initialIds,
-          electionTicks: ELECTION_TICKS,
-          heartbeatTicks: HEARTBEAT_TICKS,
-          prng: node.prng.fork(),
-          mutant: this.mutant !== undefined && (REPLICA_MUTANTS as readonly SimMutant[]).includes(this.mutant) ? (this.mutant as ReplicaMutant) : undefined,
-          maxEntriesPerAppend: this.o.maxEntriesPerAppend,
-          maxInflight: this.o.maxInflight,
-          maxApplyBatch: this.o.maxApplyBatch,
-          maxSessions: this.o.maxSessions,
-          preVote: this.o.preVote,
-          checkQuorum: this.o.checkQuorum,
-          snapshotEvery: this.o.snapshotEvery,
-          // Tiny steps, so that snapshot jobs span several events: crashes, an InstallSnapshot
-          // from the leader and new entries land in the middle of one.
-          snapshotItemsPerStep: 2,
-        },
-        {
-          storage,
-          send: (m) => this.send(m),
-          log: (e) => {
-            if (e.type === 'membership-changed') this.checker.configApplied(e.index)
-            if (e.type === 'commit-proven') this.stats.commitsProven++
-            if (e.type === 'voted' && e.outsider) this.stats.outsiderVotes++
-            this.trace(`n${node.id} ${formatNodeEvent(e)}`)
-          },
-          defer: (fn) => this.schedule(1, () => this.input(node, epoch, fn)),
-        },
-      )
-    } catch (err) {
-      if (err instanceof StorageIdentityError) {
-        // A lost, foreign or swapped data directory: the node must not start (issue #18).
-        node.refuses = err.message
-        this.stats.refusedStarts++
-        this.trace(`n${node.id} refuses to start: ${err.message}`)
-        return
-      }
-      if (err instanceof StorageCorruptionError) {
-        // Every crash this simulator makes leaves a disk a correct storage recovers from.
-        this.checker.violation ??= {rule: 'storage corruption', detail: `node ${node.id} cannot load its storage after a crash: ${err.message}`}
-        return
-      }
-      if (!(err instanceof SimulatedCrash)) throw err
-      // The process died while loading its storage (recovering a torn tail, say).
-      this.stats.crashesInsideStorage++
-      this.finishCrash(node, 'while loading')
-      this.schedule(this.prng.int(20, 300), () => this.restart(node))
+    return {storage, loaded: () => loaded}
+  }
+
+  private replicaConfig(node: SimNode): ReplicaConfig {
+    return {
+      id: node.id,
+      peers: this.initialIds,
+      electionTicks: ELECTION_TICKS,
+      heartbeatTicks: HEARTBEAT_TICKS,
+      prng: node.prng.fork(),
+      mutant: this.mutant !== undefined && (REPLICA_MUTANTS as readonly SimMutant[]).includes(this.mutant) ? (this.mutant as ReplicaMutant) : undefined,
+      maxEntriesPerAppend: this.o.maxEntriesPerAppend,
+      maxInflight: this.o.maxInflight,
+      maxApplyBatch: this.o.maxApplyBatch,
+      maxSessions: this.o.maxSessions,
+      preVote: this.o.preVote,
+      checkQuorum: this.o.checkQuorum,
+      snapshotEvery: this.o.snapshotEvery,
+      // Tiny steps, so that snapshot jobs span several events: crashes, an InstallSnapshot
+      // from the leader and new entries land in the middle of one.
+      snapshotItemsPerStep: 2,
+    }
+  }
+
+  private replicaPorts(node: SimNode, epoch: number, storage: LogStorage): ReplicaPorts {
+    return {
+      storage,
+      send: (m) => this.send(m),
+      log: (e) => {
+        if (e.type === 'membership-changed') this.checker.configApplied(e.index)
+        if (e.type === 'commit-proven') this.stats.commitsProven++
+        if (e.type === 'voted' && e.outsider) this.stats.outsiderVotes++
+        this.trace(`n${node.id} ${formatNodeEvent(e)}`)
+      },
+      defer: (fn) => this.schedule(1, () => this.input(node, epoch, fn)),
+    }
+  }
+
+  /** A process that did not start: it refuses to, its storage is corrupt (a violation), or it crashed while loading. */
+  private failedStart(node: SimNode, err: unknown): void {
+    if (err instanceof StorageIdentityError) {
+      // A lost, foreign or swapped data directory: the node must not start (issue #18).
+      node.refuses = err.message
+      this.stats.refusedStarts++
+      this.trace(`n${node.id} refuses to start: ${err.message}`)
       return
     }
-    if (loaded) this.judgeRecovered(node, loaded, node.promises, 'a restart')
+    if (err instanceof StorageCorruptionError) {
+      // Every crash this simulator makes leaves a disk a correct storage recovers from.
+      this.checker.violation ??= {rule: 'storage corruption', detail: `node ${node.id} cannot load its storage after a crash: ${err.message}`}
+      return
+    }
+    if (!(err instanceof SimulatedCrash)) throw err
+    // The process died while loading its storage (recovering a torn tail, say).
+    this.stats.crashesInsideStorage++
+    this.finishCrash(node, 'while loading')
+    this.schedule(this.prng.int(20, 300), () => this.restart(node))
+  }
+
+  /** The checkers see what the replica applies, the replicated state at each index, and every effect. */
+  private watchReplica(node: SimNode, replica: Replica): void {
     replica.onApply = (entry) => {
       this.checker.entryApplied(node.id, entry, replica.status().term)
       if (entry.index > this.committed) this.committed = entry.index
@@ -728,11 +755,9 @@ export class Simulation {
     // The replicated state at an index: the key-value data and sessions, and the configuration.
     replica.onStateAt = (index, state) => this.checker.stateAt(node.id, index, state)
     replica.kv.onEffect = (cmd, index) => this.checker.effect(node.id, cmd, index)
-    node.replica = replica
-    node.wasLeader = false
-    node.commitIndex = 0
-    node.readers.clear()
-    this.scheduleProcess(node)
+  }
+
+  private startTicks(node: SimNode, epoch: number): void {
     const tick = () => {
       if (node.epoch !== epoch) return
       // A paused process misses its ticks; its timer fires once on resume (see resume()).
