@@ -1237,6 +1237,7 @@ export class Simulation {
     }
   }
 
+  /** One fault, of the kinds the profile draws from. */
   private nemesisAction(): void {
     const p = this.prng
     const action = p.pick(NEMESIS[this.o.profile])
@@ -1249,71 +1250,14 @@ export class Simulation {
       case 'heal':
         return this.setRules(null, 'heal')
       case 'crash':
-      case 'crash-leader': {
-        const target = action === 'crash-leader' ? this.leader() : p.pick(this.nodes)
-        if (!target || !target.replica) return
-        this.crash(target, action === 'crash-leader' ? 'the leader' : 'a node')
-        this.schedule(p.int(50, 1500), () => {
-          if (this.now < this.opts.faultMs) this.restart(target)
-        })
-        return
-      }
+      case 'crash-leader':
+        return this.crashAndRestart(action === 'crash-leader')
       case 'power-loss-all':
         return this.machinePowerLoss()
-      case 'kill-then-power': {
-        // A process killed (its unsynced writes still in the page cache), restarted, and soon
-        // after the machine loses power: what the restart read back had better be durable.
-        // Killed at one of its next few storage calls, most often between a write and its fsync.
-        const l = this.leader()
-        const followers = this.nodes.filter((n) => n.replica && n !== l)
-        const target = followers.length > 0 && p.chance(0.7) ? p.pick(followers) : p.pick(this.nodes)
-        if (!target.replica) return
-        this.armCrash(target, 'kill, then a power loss', p.int(0, 3), {kind: 'kill', machine: false})
-        const epoch = target.epoch
-        const restartLater = () => {
-          if (this.now >= this.opts.faultMs) return
-          if (target.epoch === epoch) return void this.schedule(5, restartLater)
-          this.schedule(p.int(10, 60), () => {
-            if (this.now >= this.opts.faultMs) return
-            this.restart(target)
-            this.schedule(p.int(2, 60), () => {
-              if (this.now < this.opts.faultMs) this.machinePowerLoss()
-            })
-          })
-        }
-        this.schedule(1, restartLater)
-        return
-      }
-      case 'lose-disk': {
-        // Once per run, a minority can afford it: a node's disk dies (it comes back empty), or, in
-        // a 5-node cluster, two nodes' disks are swapped. Neither may start again.
-        if (this.nodes.some((n) => n.refuses !== null || n.lostDisk || n.lost)) return
-        const down = p.pick(this.nodes)
-        down.lostDisk = true
-        if (down.replica) {
-          down.armed = {kind: 'power', machine: false}
-          this.finishCrash(down, 'its disk is about to be lost')
-        }
-        this.schedule(p.int(20, 200), () => {
-          if (down.replica) return // restarted meanwhile (a machine power loss): leave it
-          if (this.ids.length >= 5 && p.chance(0.5)) {
-            const others = this.nodes.filter((n) => n !== down && !n.replica)
-            const other = others.length > 0 ? p.pick(others) : undefined
-            if (other) {
-              this.trace(`NEMESIS the disks of n${down.id} and n${other.id} are swapped`)
-              ;[down.disk, other.disk] = [other.disk, down.disk]
-              other.lostDisk = true
-              this.schedule(p.int(20, 200), () => this.restart(other))
-              this.schedule(p.int(20, 200), () => this.restart(down))
-              return
-            }
-          }
-          this.trace(`NEMESIS n${down.id} loses its disk (a new, empty one)`)
-          down.disk = new MemoryFs()
-          this.schedule(p.int(20, 200), () => this.restart(down))
-        })
-        return
-      }
+      case 'kill-then-power':
+        return this.killThenPowerLoss()
+      case 'lose-disk':
+        return this.loseDisk()
       case 'member':
         return this.memberAction()
       case 'restart': {
@@ -1331,23 +1275,103 @@ export class Simulation {
         if (target) this.pause(target, p.int(30, 1200))
         return
       }
-      case 'transfer': {
-        const l = this.leader()
-        if (!l || l.paused) return
-        const to = p.pick(this.liveIds().filter((id) => id !== l.id))
-        this.trace(`NEMESIS transfer leadership ${l.id} -> ${to}`)
-        this.stats.transfers++
-        this.input(l, l.epoch, () => void l.replica!.transferLeadership(to))
-        return
-      }
-      case 'campaign': {
-        const n = p.pick(this.nodes)
-        if (!n.replica || n.paused) return
-        this.trace(`NEMESIS n${n.id} campaign now`)
-        this.input(n, n.epoch, () => void n.replica!.campaignNow())
-        return
-      }
+      case 'transfer':
+        return this.transferNow()
+      case 'campaign':
+        return this.campaignNow()
     }
+  }
+
+  /** The leader or any node crashed, and restarted a little later (unless the faults are over by then). */
+  private crashAndRestart(ofLeader: boolean): void {
+    const p = this.prng
+    const target = ofLeader ? this.leader() : p.pick(this.nodes)
+    if (!target || !target.replica) return
+    this.crash(target, ofLeader ? 'the leader' : 'a node')
+    this.schedule(p.int(50, 1500), () => {
+      if (this.now < this.opts.faultMs) this.restart(target)
+    })
+  }
+
+  /**
+   * A process killed (its unsynced writes still in the page cache), restarted, and soon after the
+   * machine loses power: what the restart read back had better be durable. Killed at one of its
+   * next few storage calls, most often between a write and its fsync.
+   */
+  private killThenPowerLoss(): void {
+    const p = this.prng
+    const l = this.leader()
+    const followers = this.nodes.filter((n) => n.replica && n !== l)
+    const target = followers.length > 0 && p.chance(0.7) ? p.pick(followers) : p.pick(this.nodes)
+    if (!target.replica) return
+    this.armCrash(target, 'kill, then a power loss', p.int(0, 3), {kind: 'kill', machine: false})
+    const epoch = target.epoch
+    const restartLater = () => {
+      if (this.now >= this.opts.faultMs) return
+      if (target.epoch === epoch) return void this.schedule(5, restartLater)
+      this.schedule(p.int(10, 60), () => {
+        if (this.now >= this.opts.faultMs) return
+        this.restart(target)
+        this.schedule(p.int(2, 60), () => {
+          if (this.now < this.opts.faultMs) this.machinePowerLoss()
+        })
+      })
+    }
+    this.schedule(1, restartLater)
+  }
+
+  /**
+   * Once per run, a minority can afford it: a node's disk dies (it comes back empty), or, in a
+   * 5-node cluster, two nodes' disks are swapped. Neither may start again.
+   */
+  private loseDisk(): void {
+    const p = this.prng
+    if (this.nodes.some((n) => n.refuses !== null || n.lostDisk || n.lost)) return
+    const down = p.pick(this.nodes)
+    down.lostDisk = true
+    if (down.replica) {
+      down.armed = {kind: 'power', machine: false}
+      this.finishCrash(down, 'its disk is about to be lost')
+    }
+    this.schedule(p.int(20, 200), () => {
+      if (down.replica) return // restarted meanwhile (a machine power loss): leave it
+      if (this.ids.length >= 5 && p.chance(0.5) && this.swapDisks(down)) return
+      this.trace(`NEMESIS n${down.id} loses its disk (a new, empty one)`)
+      down.disk = new MemoryFs()
+      this.schedule(p.int(20, 200), () => this.restart(down))
+    })
+  }
+
+  /** Swaps the disks of `down` and another node that is down, both then restarted; false if no other is down. */
+  private swapDisks(down: SimNode): boolean {
+    const p = this.prng
+    const others = this.nodes.filter((n) => n !== down && !n.replica)
+    const other = others.length > 0 ? p.pick(others) : undefined
+    if (!other) return false
+    this.trace(`NEMESIS the disks of n${down.id} and n${other.id} are swapped`)
+    ;[down.disk, other.disk] = [other.disk, down.disk]
+    other.lostDisk = true
+    this.schedule(p.int(20, 200), () => this.restart(other))
+    this.schedule(p.int(20, 200), () => this.restart(down))
+    return true
+  }
+
+  /** The leader asked to hand leadership to another node. */
+  private transferNow(): void {
+    const l = this.leader()
+    if (!l || l.paused) return
+    const to = this.prng.pick(this.liveIds().filter((id) => id !== l.id))
+    this.trace(`NEMESIS transfer leadership ${l.id} -> ${to}`)
+    this.stats.transfers++
+    this.input(l, l.epoch, () => void l.replica!.transferLeadership(to))
+  }
+
+  /** A node told to campaign at once. */
+  private campaignNow(): void {
+    const n = this.prng.pick(this.nodes)
+    if (!n.replica || n.paused) return
+    this.trace(`NEMESIS n${n.id} campaign now`)
+    this.input(n, n.epoch, () => void n.replica!.campaignNow())
   }
 
   // ---------------------------------------------------------------- membership
