@@ -31,7 +31,7 @@ import {InvariantError} from '../lib/assert.js'
 import {Prng} from '../lib/prng.js'
 import {LeaderTracker} from '../client/leader-tracker.js'
 import {isReplyTo, type ClientReply, type ClientRequest, type ReplyTo, type WriteRequest} from '../protocol/protocol.js'
-import {REPLICA_MUTANTS, Replica, type ReplicaMutant} from '../server/replica.js'
+import {REPLICA_MUTANTS, Replica, type ReplicaConfig, type ReplicaMutant, type ReplicaPorts} from '../server/replica.js'
 import {StorageCorruptionError, StorageIdentityError} from '../storage/errors.js'
 import {writeIdentity} from '../storage/identity.js'
 import {MemoryFs, SimulatedCrash} from '../storage/memory-fs.js'
@@ -294,9 +294,17 @@ export interface DrawnOptions {
 
 /** Draws a seed's options: the same draws in the same order for every profile, then its leanings. */
 function drawOptions(p: Prng, seed: number): DrawnOptions {
+  const o = drawCommonOptions(p)
+  leanToProfile(p, o)
+  drawDriverOptions(o, seed)
+  return o
+}
+
+/** The draws every profile makes, in the same order. */
+function drawCommonOptions(p: Prng): DrawnOptions {
   const profile = p.pick(PROFILES)
   const clients = p.int(2, 4)
-  const o: DrawnOptions = {
+  return {
     profile,
     nodes: p.pick([3, 3, 5, 5, 5]),
     keys: p.pick([['x'], ['x', 'y'], ['x', 'y', 'z']]),
@@ -330,7 +338,11 @@ function drawOptions(p: Prng, seed: number): DrawnOptions {
     asyncSync: false,
     syncMs: 0,
   }
-  switch (profile) {
+}
+
+/** The profile's leanings: its own draws, over the common ones. */
+function leanToProfile(p: Prng, o: DrawnOptions): void {
+  switch (o.profile) {
     case 'mixed':
       break
     case 'snapshots':
@@ -368,18 +380,20 @@ function drawOptions(p: Prng, seed: number): DrawnOptions {
       o.maxApplyBatch = p.pick([1, 3, 16])
       break
     case 'sessions':
-      o.maxSessions = clients + 1
+      o.maxSessions = o.clients + 1
       o.clientRestart = 0.15
       break
   }
-  // Drawn from a generator of its own, so that every other draw of a seed stays as it was.
-  o.yieldBetweenReadys = new Prng((seed ^ 0x9e1d) >>> 0).chance(profile === 'membership' ? 0.6 : 0.25)
+}
+
+/** The driver's options and the lost voter: each drawn from a generator of its own, so that every other draw of a seed stays as it was. */
+function drawDriverOptions(o: DrawnOptions, seed: number): void {
+  o.yieldBetweenReadys = new Prng((seed ^ 0x9e1d) >>> 0).chance(o.profile === 'membership' ? 0.6 : 0.25)
   const lost = new Prng((seed ^ 0x10e7) >>> 0)
-  if (profile === 'membership' && lost.chance(0.5)) o.loseVoterAtMs = lost.int(300, 4000)
+  if (o.profile === 'membership' && lost.chance(0.5)) o.loseVoterAtMs = lost.int(300, 4000)
   const sync = new Prng((seed ^ 0x5a3c) >>> 0)
   o.asyncSync = sync.chance(0.5)
   o.syncMs = o.asyncSync ? sync.pick([1, 3, 10]) : 0
-  return o
 }
 
 interface SimNode {
@@ -634,12 +648,31 @@ export class Simulation {
     }
   }
 
+  /** Starts the node's process on its disk: loads its storage, and runs its Readys and ticks. */
   private boot(node: SimNode): void {
     const epoch = node.epoch
+    const disk = this.driverStorage(node, epoch)
     let replica: Replica
+    try {
+      replica = new Replica(this.replicaConfig(node), this.replicaPorts(node, epoch, disk.storage))
+    } catch (err) {
+      return this.failedStart(node, err)
+    }
+    const loaded = disk.loaded()
+    if (loaded) this.judgeRecovered(node, loaded, node.promises, 'a restart')
+    this.watchReplica(node, replica)
+    node.replica = replica
+    node.wasLeader = false
+    node.commitIndex = 0
+    node.readers.clear()
+    this.scheduleProcess(node)
+    this.startTicks(node, epoch)
+  }
+
+  /** The storage as the driver sees it, on the node's disk; what its load() returned (`loaded`) is judged against the promises. */
+  private driverStorage(node: SimNode, epoch: number): {storage: LogStorage; loaded: () => PersistedState | null} {
     let loaded: PersistedState | null = null
     const segments = new SegmentLogStorage(node.disk, `/node-${node.id}`, this.storageOptions(node))
-    // The storage as the driver sees it; what its load() returns is judged against the promises.
     const storage: LogStorage = {
       load: () => (loaded = segments.load()),
       // Passed through as they are, every argument with them (a wrapper that dropped one once
@@ -654,59 +687,67 @@ export class Simulation {
     // The completion of an fsync off the loop is an input like a message: held while paused,
     // dropped if the process died first (the disk, too, forgets it: see MemoryFs.enableAsyncSync).
     if (this.o.asyncSync) node.disk.enableAsyncSync((complete) => this.schedule(this.prng.int(0, this.o.syncMs), () => this.input(node, epoch, complete)))
-    try {
-      replica = new Replica(
-        {
-          id: node.id,
-          peers: this.initialIds,
-          electionTicks: ELECTION_TICKS,
-          heartbeatTicks: HEARTBEAT_TICKS,
-          prng: node.prng.fork(),
-          mutant: this.mutant !== undefined && (REPLICA_MUTANTS as readonly SimMutant[]).includes(this.mutant) ? (this.mutant as ReplicaMutant) : undefined,
-          maxEntriesPerAppend: this.o.maxEntriesPerAppend,
-          maxInflight: this.o.maxInflight,
-          maxApplyBatch: this.o.maxApplyBatch,
-          maxSessions: this.o.maxSessions,
-          preVote: this.o.preVote,
-          checkQuorum: this.o.checkQuorum,
-          snapshotEvery: this.o.snapshotEvery,
-          // Tiny steps, so that snapshot jobs span several events: crashes, an InstallSnapshot
-          // from the leader and new entries land in the middle of one.
-          snapshotItemsPerStep: 2,
-        },
-        {
-          storage,
-          send: (m) => this.send(m),
-          log: (e) => {
-            if (e.type === 'membership-changed') this.checker.configApplied(e.index)
-            if (e.type === 'commit-proven') this.stats.commitsProven++
-            if (e.type === 'voted' && e.outsider) this.stats.outsiderVotes++
-            this.trace(`n${node.id} ${formatNodeEvent(e)}`)
-          },
-          defer: (fn) => this.schedule(1, () => this.input(node, epoch, fn)),
-        },
-      )
-    } catch (err) {
-      if (err instanceof StorageIdentityError) {
-        // A lost, foreign or swapped data directory: the node must not start (issue #18).
-        node.refuses = err.message
-        this.stats.refusedStarts++
-        this.trace(`n${node.id} refuses to start: ${err.message}`)
-        return
-      }
-      if (err instanceof StorageCorruptionError) {
-        // Every crash this simulator makes leaves a disk a correct storage recovers from.
-        this.checker.violation ??= {rule: 'storage corruption', detail: `node ${node.id} cannot load its storage after a crash: ${err.message}`}
-        return
-      }
-      if (!(err instanceof SimulatedCrash)) throw err
-      // The process died while loading its storage (recovering a torn tail, say).
-      this.stats.crashesInsideStorage++
-      this.finishCrash(node, 'while loading')
-      this.schedule(this.prng.int(20, 300), () => this.restart(node))
+    return {storage, loaded: () => loaded}
+  }
+
+  private replicaConfig(node: SimNode): ReplicaConfig {
+    return {
+      id: node.id,
+      peers: this.initialIds,
+      electionTicks: ELECTION_TICKS,
+      heartbeatTicks: HEARTBEAT_TICKS,
+      prng: node.prng.fork(),
+      mutant: this.mutant !== undefined && (REPLICA_MUTANTS as readonly SimMutant[]).includes(this.mutant) ? (this.mutant as ReplicaMutant) : undefined,
+      maxEntriesPerAppend: this.o.maxEntriesPerAppend,
+      maxInflight: this.o.maxInflight,
+      maxApplyBatch: this.o.maxApplyBatch,
+      maxSessions: this.o.maxSessions,
+      preVote: this.o.preVote,
+      checkQuorum: this.o.checkQuorum,
+      snapshotEvery: this.o.snapshotEvery,
+      // Tiny steps, so that snapshot jobs span several events: crashes, an InstallSnapshot
+      // from the leader and new entries land in the middle of one.
+      snapshotItemsPerStep: 2,
+    }
+  }
+
+  private replicaPorts(node: SimNode, epoch: number, storage: LogStorage): ReplicaPorts {
+    return {
+      storage,
+      send: (m) => this.send(m),
+      log: (e) => {
+        if (e.type === 'membership-changed') this.checker.configApplied(e.index)
+        if (e.type === 'commit-proven') this.stats.commitsProven++
+        if (e.type === 'voted' && e.outsider) this.stats.outsiderVotes++
+        this.trace(`n${node.id} ${formatNodeEvent(e)}`)
+      },
+      defer: (fn) => this.schedule(1, () => this.input(node, epoch, fn)),
+    }
+  }
+
+  /** A process that did not start: it refuses to, its storage is corrupt (a violation), or it crashed while loading. */
+  private failedStart(node: SimNode, err: unknown): void {
+    if (err instanceof StorageIdentityError) {
+      // A lost, foreign or swapped data directory: the node must not start (issue #18).
+      node.refuses = err.message
+      this.stats.refusedStarts++
+      this.trace(`n${node.id} refuses to start: ${err.message}`)
       return
     }
-    if (loaded) this.judgeRecovered(node, loaded, node.promises, 'a restart')
+    if (err instanceof StorageCorruptionError) {
+      // Every crash this simulator makes leaves a disk a correct storage recovers from.
+      this.checker.violation ??= {rule: 'storage corruption', detail: `node ${node.id} cannot load its storage after a crash: ${err.message}`}
+      return
+    }
+    if (!(err instanceof SimulatedCrash)) throw err
+    // The process died while loading its storage (recovering a torn tail, say).
+    this.stats.crashesInsideStorage++
+    this.finishCrash(node, 'while loading')
+    this.schedule(this.prng.int(20, 300), () => this.restart(node))
+  }
+
+  /** The checkers see what the replica applies, the replicated state at each index, and every effect. */
+  private watchReplica(node: SimNode, replica: Replica): void {
     replica.onApply = (entry) => {
       this.checker.entryApplied(node.id, entry, replica.status().term)
       if (entry.index > this.committed) this.committed = entry.index
@@ -714,11 +755,9 @@ export class Simulation {
     // The replicated state at an index: the key-value data and sessions, and the configuration.
     replica.onStateAt = (index, state) => this.checker.stateAt(node.id, index, state)
     replica.kv.onEffect = (cmd, index) => this.checker.effect(node.id, cmd, index)
-    node.replica = replica
-    node.wasLeader = false
-    node.commitIndex = 0
-    node.readers.clear()
-    this.scheduleProcess(node)
+  }
+
+  private startTicks(node: SimNode, epoch: number): void {
     const tick = () => {
       if (node.epoch !== epoch) return
       // A paused process misses its ticks; its timer fires once on resume (see resume()).
@@ -1198,6 +1237,7 @@ export class Simulation {
     }
   }
 
+  /** One fault, of the kinds the profile draws from. */
   private nemesisAction(): void {
     const p = this.prng
     const action = p.pick(NEMESIS[this.o.profile])
@@ -1210,71 +1250,14 @@ export class Simulation {
       case 'heal':
         return this.setRules(null, 'heal')
       case 'crash':
-      case 'crash-leader': {
-        const target = action === 'crash-leader' ? this.leader() : p.pick(this.nodes)
-        if (!target || !target.replica) return
-        this.crash(target, action === 'crash-leader' ? 'the leader' : 'a node')
-        this.schedule(p.int(50, 1500), () => {
-          if (this.now < this.opts.faultMs) this.restart(target)
-        })
-        return
-      }
+      case 'crash-leader':
+        return this.crashAndRestart(action === 'crash-leader')
       case 'power-loss-all':
         return this.machinePowerLoss()
-      case 'kill-then-power': {
-        // A process killed (its unsynced writes still in the page cache), restarted, and soon
-        // after the machine loses power: what the restart read back had better be durable.
-        // Killed at one of its next few storage calls, most often between a write and its fsync.
-        const l = this.leader()
-        const followers = this.nodes.filter((n) => n.replica && n !== l)
-        const target = followers.length > 0 && p.chance(0.7) ? p.pick(followers) : p.pick(this.nodes)
-        if (!target.replica) return
-        this.armCrash(target, 'kill, then a power loss', p.int(0, 3), {kind: 'kill', machine: false})
-        const epoch = target.epoch
-        const restartLater = () => {
-          if (this.now >= this.opts.faultMs) return
-          if (target.epoch === epoch) return void this.schedule(5, restartLater)
-          this.schedule(p.int(10, 60), () => {
-            if (this.now >= this.opts.faultMs) return
-            this.restart(target)
-            this.schedule(p.int(2, 60), () => {
-              if (this.now < this.opts.faultMs) this.machinePowerLoss()
-            })
-          })
-        }
-        this.schedule(1, restartLater)
-        return
-      }
-      case 'lose-disk': {
-        // Once per run, a minority can afford it: a node's disk dies (it comes back empty), or, in
-        // a 5-node cluster, two nodes' disks are swapped. Neither may start again.
-        if (this.nodes.some((n) => n.refuses !== null || n.lostDisk || n.lost)) return
-        const down = p.pick(this.nodes)
-        down.lostDisk = true
-        if (down.replica) {
-          down.armed = {kind: 'power', machine: false}
-          this.finishCrash(down, 'its disk is about to be lost')
-        }
-        this.schedule(p.int(20, 200), () => {
-          if (down.replica) return // restarted meanwhile (a machine power loss): leave it
-          if (this.ids.length >= 5 && p.chance(0.5)) {
-            const others = this.nodes.filter((n) => n !== down && !n.replica)
-            const other = others.length > 0 ? p.pick(others) : undefined
-            if (other) {
-              this.trace(`NEMESIS the disks of n${down.id} and n${other.id} are swapped`)
-              ;[down.disk, other.disk] = [other.disk, down.disk]
-              other.lostDisk = true
-              this.schedule(p.int(20, 200), () => this.restart(other))
-              this.schedule(p.int(20, 200), () => this.restart(down))
-              return
-            }
-          }
-          this.trace(`NEMESIS n${down.id} loses its disk (a new, empty one)`)
-          down.disk = new MemoryFs()
-          this.schedule(p.int(20, 200), () => this.restart(down))
-        })
-        return
-      }
+      case 'kill-then-power':
+        return this.killThenPowerLoss()
+      case 'lose-disk':
+        return this.loseDisk()
       case 'member':
         return this.memberAction()
       case 'restart': {
@@ -1292,23 +1275,103 @@ export class Simulation {
         if (target) this.pause(target, p.int(30, 1200))
         return
       }
-      case 'transfer': {
-        const l = this.leader()
-        if (!l || l.paused) return
-        const to = p.pick(this.liveIds().filter((id) => id !== l.id))
-        this.trace(`NEMESIS transfer leadership ${l.id} -> ${to}`)
-        this.stats.transfers++
-        this.input(l, l.epoch, () => void l.replica!.transferLeadership(to))
-        return
-      }
-      case 'campaign': {
-        const n = p.pick(this.nodes)
-        if (!n.replica || n.paused) return
-        this.trace(`NEMESIS n${n.id} campaign now`)
-        this.input(n, n.epoch, () => void n.replica!.campaignNow())
-        return
-      }
+      case 'transfer':
+        return this.transferNow()
+      case 'campaign':
+        return this.campaignNow()
     }
+  }
+
+  /** The leader or any node crashed, and restarted a little later (unless the faults are over by then). */
+  private crashAndRestart(ofLeader: boolean): void {
+    const p = this.prng
+    const target = ofLeader ? this.leader() : p.pick(this.nodes)
+    if (!target || !target.replica) return
+    this.crash(target, ofLeader ? 'the leader' : 'a node')
+    this.schedule(p.int(50, 1500), () => {
+      if (this.now < this.opts.faultMs) this.restart(target)
+    })
+  }
+
+  /**
+   * A process killed (its unsynced writes still in the page cache), restarted, and soon after the
+   * machine loses power: what the restart read back had better be durable. Killed at one of its
+   * next few storage calls, most often between a write and its fsync.
+   */
+  private killThenPowerLoss(): void {
+    const p = this.prng
+    const l = this.leader()
+    const followers = this.nodes.filter((n) => n.replica && n !== l)
+    const target = followers.length > 0 && p.chance(0.7) ? p.pick(followers) : p.pick(this.nodes)
+    if (!target.replica) return
+    this.armCrash(target, 'kill, then a power loss', p.int(0, 3), {kind: 'kill', machine: false})
+    const epoch = target.epoch
+    const restartLater = () => {
+      if (this.now >= this.opts.faultMs) return
+      if (target.epoch === epoch) return void this.schedule(5, restartLater)
+      this.schedule(p.int(10, 60), () => {
+        if (this.now >= this.opts.faultMs) return
+        this.restart(target)
+        this.schedule(p.int(2, 60), () => {
+          if (this.now < this.opts.faultMs) this.machinePowerLoss()
+        })
+      })
+    }
+    this.schedule(1, restartLater)
+  }
+
+  /**
+   * Once per run, a minority can afford it: a node's disk dies (it comes back empty), or, in a
+   * 5-node cluster, two nodes' disks are swapped. Neither may start again.
+   */
+  private loseDisk(): void {
+    const p = this.prng
+    if (this.nodes.some((n) => n.refuses !== null || n.lostDisk || n.lost)) return
+    const down = p.pick(this.nodes)
+    down.lostDisk = true
+    if (down.replica) {
+      down.armed = {kind: 'power', machine: false}
+      this.finishCrash(down, 'its disk is about to be lost')
+    }
+    this.schedule(p.int(20, 200), () => {
+      if (down.replica) return // restarted meanwhile (a machine power loss): leave it
+      if (this.ids.length >= 5 && p.chance(0.5) && this.swapDisks(down)) return
+      this.trace(`NEMESIS n${down.id} loses its disk (a new, empty one)`)
+      down.disk = new MemoryFs()
+      this.schedule(p.int(20, 200), () => this.restart(down))
+    })
+  }
+
+  /** Swaps the disks of `down` and another node that is down, both then restarted; false if no other is down. */
+  private swapDisks(down: SimNode): boolean {
+    const p = this.prng
+    const others = this.nodes.filter((n) => n !== down && !n.replica)
+    const other = others.length > 0 ? p.pick(others) : undefined
+    if (!other) return false
+    this.trace(`NEMESIS the disks of n${down.id} and n${other.id} are swapped`)
+    ;[down.disk, other.disk] = [other.disk, down.disk]
+    other.lostDisk = true
+    this.schedule(p.int(20, 200), () => this.restart(other))
+    this.schedule(p.int(20, 200), () => this.restart(down))
+    return true
+  }
+
+  /** The leader asked to hand leadership to another node. */
+  private transferNow(): void {
+    const l = this.leader()
+    if (!l || l.paused) return
+    const to = this.prng.pick(this.liveIds().filter((id) => id !== l.id))
+    this.trace(`NEMESIS transfer leadership ${l.id} -> ${to}`)
+    this.stats.transfers++
+    this.input(l, l.epoch, () => void l.replica!.transferLeadership(to))
+  }
+
+  /** A node told to campaign at once. */
+  private campaignNow(): void {
+    const n = this.prng.pick(this.nodes)
+    if (!n.replica || n.paused) return
+    this.trace(`NEMESIS n${n.id} campaign now`)
+    this.input(n, n.epoch, () => void n.replica!.campaignNow())
   }
 
   // ---------------------------------------------------------------- membership
