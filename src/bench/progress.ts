@@ -2,6 +2,7 @@
 // seconds when stderr is not a terminal or NO_COLOR/CI is set (no animation, no escape codes).
 import {animationEnabled} from '../lib/terminal.js'
 import {formatDuration} from '../lib/duration.js'
+import {ProgressLine} from '../lib/progress-line.js'
 
 const thousands = (x: number) => Math.round(x).toLocaleString('en-US')
 
@@ -34,21 +35,22 @@ export function progressBar(s: ProgressSnapshot, width = 24): string {
 
 export function progressLine(s: ProgressSnapshot, windowOps: number, windowMs: number): string {
   const rate = windowMs > 0 ? (windowOps * 1000) / windowMs : 0
-  return `bench: ${(s.elapsedMs / 1000).toFixed(0)}s/${formatDuration(s.durationMs)}  ${thousands(s.ops)} ops  ${thousands(rate)} ops/s  ${s.errors} error${s.errors === 1 ? '' : 's'}\n`
+  return `bench: ${(s.elapsedMs / 1000).toFixed(0)}s/${formatDuration(s.durationMs)}  ${thousands(s.ops)} ops  ${thousands(rate)} ops/s  ${s.errors} error${s.errors === 1 ? '' : 's'}`
 }
 
 export class ProgressReporter {
   private readonly mode: 'bar' | 'lines'
+  private readonly status: ProgressLine
   private lastLineAt = 0
   private lastLineOps = 0
-  private drawn = false
 
   constructor(
-    private readonly stream: ProgressStream,
+    stream: ProgressStream,
     env: NodeJS.ProcessEnv,
     private readonly lineEveryMs = 3000,
   ) {
-    this.mode = progressMode(stream, env)
+    this.status = new ProgressLine(stream, env)
+    this.mode = this.status.animate ? 'bar' : 'lines'
   }
 
   /** How often update() should be called. */
@@ -58,17 +60,15 @@ export class ProgressReporter {
 
   update(s: ProgressSnapshot): void {
     if (this.mode === 'bar') {
-      this.stream.write(`\r${progressBar(s)}\x1b[K`)
-      this.drawn = true
+      this.status.redraw(progressBar(s))
     } else if (s.elapsedMs - this.lastLineAt >= this.lineEveryMs) {
-      this.stream.write(progressLine(s, s.ops - this.lastLineOps, s.elapsedMs - this.lastLineAt))
+      this.status.line(progressLine(s, s.ops - this.lastLineOps, s.elapsedMs - this.lastLineAt))
       this.lastLineAt = s.elapsedMs
       this.lastLineOps = s.ops
     }
   }
 
   done(): void {
-    if (this.drawn) this.stream.write('\r\x1b[K')
-    this.drawn = false
+    this.status.clear()
   }
 }

@@ -1,6 +1,7 @@
 // Progress of `raftctl check` on stderr: a line per nemesis action and a periodic counter. In a
 // terminal (and without NO_COLOR/CI) the counter is one line rewritten in place; elsewhere it is a
 // plain line every few seconds, so logs and CI output stay readable.
+import {ProgressLine} from '../lib/progress-line.js'
 import {OUTCOMES, type Counts, type Outcome} from './history.js'
 
 export interface ProgressOptions {
@@ -23,32 +24,26 @@ export function counterText(counts: Counts, faults: number): string {
 }
 
 export class Progress {
-  private readonly animate: boolean
-  private statusShown = false
+  private readonly status: ProgressLine
   private timer: NodeJS.Timeout | null = null
 
-  constructor(private readonly o: ProgressOptions) {
-    this.animate = animationEnabled(o.stream, o.env)
+  constructor(o: ProgressOptions) {
+    this.status = new ProgressLine(o.stream, o.env, {erase: 'before'})
   }
 
   /** A line that stays (nemesis actions, phases). */
   line(text: string): void {
-    this.clearStatus()
-    this.o.stream.write(text + '\n')
+    this.status.line(text)
   }
 
   /** Starts the periodic counter: in place every 250 ms in a terminal, else a line every 2 s. */
   startCounter(clock: () => number, text: () => string): void {
     this.stopCounter()
-    const intervalMs = this.animate ? 250 : 2000
+    const intervalMs = this.status.animate ? 250 : 2000
     this.timer = setInterval(() => {
       const t = `${stamp(clock())} ${text()}`
-      if (this.animate) {
-        this.o.stream.write(`\r\x1b[K${t}`)
-        this.statusShown = true
-      } else {
-        this.o.stream.write(t + '\n')
-      }
+      if (this.status.animate) this.status.redraw(t)
+      else this.status.line(t)
     }, intervalMs)
     this.timer.unref()
   }
@@ -56,12 +51,6 @@ export class Progress {
   stopCounter(): void {
     if (this.timer) clearInterval(this.timer)
     this.timer = null
-    this.clearStatus()
-  }
-
-  private clearStatus(): void {
-    if (!this.statusShown) return
-    this.o.stream.write('\r\x1b[K')
-    this.statusShown = false
+    this.status.clear()
   }
 }

@@ -294,67 +294,107 @@ export class ClusterClient {
       const id = this.pick()
       attempts++
       // What this attempt gave the node to answer (connecting, then the request).
-      let given = Math.min(deadline - Date.now(), ATTEMPT_MS)
-      let connection: Promise<ClientConnection> | undefined
+      const at: Attempt = {id, given: Math.min(deadline - Date.now(), ATTEMPT_MS)}
       try {
-        // A pool of its own connects within `given` itself; a shared one within a whole attempt,
-        // and this client bounds its own wait.
-        connection = this.connections.connect(id, this.ownsConnections ? given : ATTEMPT_MS)
-        const conn = await (this.ownsConnections ? connection : within(connection, given, `no connection to node ${id} within ${given} ms`))
+        const conn = await this.connectFor(at)
         // Closed meanwhile (another client sharing it dropped it): the request would not be sent.
         if (conn.closed) throw new Error(`connection to node ${id} closed`)
         sent ||= write
         sends.count++
-        given = Math.max(1, Math.min(deadline - Date.now(), ATTEMPT_MS))
-        const reply = (await conn.request(req, given)) as ClientReply
+        at.given = Math.max(1, Math.min(deadline - Date.now(), ATTEMPT_MS))
+        const reply = (await conn.request(req, at.given)) as ClientReply
         this.silentUntil.delete(id)
-        if (reply.ok) {
-          if (!isReplyTo<R['type']>(req.type, reply)) {
-            this.connections.drop(id, connection)
-            throw new MismatchedReplyError(id, req.type, reply)
-          }
-          this.lastLeader = id
-          return {reply, node: id}
-        }
-        if (reply.error === 'refused') throw new ChangeRefusedError(reply.reason, id)
-        if (this.opts.only !== undefined && reply.leaderHint !== null && reply.leaderHint !== id) throw new NotLeaderError(id, reply.leaderHint)
-        lastProblem = reply.error === 'unknown-outcome' ? `node ${id} lost leadership during the write` : `node ${id} is not the leader`
-        this.tracker.redirected(reply.leaderHint)
-        // Everyone may be between leaders, or the leader named is being avoided: back off a
-        // little (until it may be tried again) instead of asking the followers round and round.
-        const avoidFor = reply.leaderHint === null ? 50 : (this.silentUntil.get(reply.leaderHint) ?? 0) - Date.now()
-        if (avoidFor > 0) await pause(Math.min(50, avoidFor, deadline - Date.now()))
+        if (reply.ok) return {reply: this.answerTo(req, reply, at), node: id}
+        const next = this.notServed(reply, id, deadline)
+        lastProblem = next.problem
+        if (next.pauseMs !== null) await pause(next.pauseMs)
       } catch (err) {
-        if (err instanceof NotLeaderError || err instanceof ChangeRefusedError || err instanceof MismatchedReplyError) throw err
-        const e = err as Error & {code?: string; remoteCode?: string}
-        if (e.code === 'remote' && e.remoteCode === 'bad-request') throw err
-        lastProblem = `node ${id}: ${e.message}`
-        // A node that let the attempt time out (paused, overloaded) is avoided for as long as it
-        // was given: a full attempt's silence is telling, one cut short by the deadline is not.
-        if (e.code === 'timeout') this.silentUntil.set(id, Date.now() + given)
-        // The connection goes unless the node answered on it (an error reply such as `busy`, a
-        // request too large to send) or only this request's own deadline cut it short: it may be
-        // shared, and dropping it fails every other request in flight on it.
-        const healthy = e.code === 'remote' || e.code === 'too-large' || (e.code === 'timeout' && given < ATTEMPT_MS)
-        if (connection && !healthy) this.connections.drop(id, connection)
-        this.tracker.next()
+        lastProblem = this.failed(err, at)
         if (attempts % this.byId.size === 0) await pause(Math.min(50, deadline - Date.now()))
       }
     }
-    throw new UnavailableError(
-      write && sent
-        ? `no leader committed the write within ${formatDuration(totalMs)} (the outcome is unknown; it may still commit): ${lastProblem}`
-        : write
-          ? `no node took the write within ${formatDuration(totalMs)} (it was not sent, so it did not take effect): ${lastProblem}`
-          : `no leader answered within ${formatDuration(totalMs)}: ${lastProblem}`,
-      write,
-      sent,
-    )
+    throw unavailable(write, sent, totalMs, lastProblem)
+  }
+
+  /** The attempt's connection, kept in `at` (to drop it if the attempt fails). */
+  private connectFor(at: Attempt): Promise<ClientConnection> {
+    // A pool of its own connects within `given` itself; a shared one within a whole attempt,
+    // and this client bounds its own wait.
+    at.connection = this.connections.connect(at.id, this.ownsConnections ? at.given : ATTEMPT_MS)
+    return this.ownsConnections ? at.connection : within(at.connection, at.given, `no connection to node ${at.id} within ${at.given} ms`)
+  }
+
+  /** A success: the answer to `req`, unless it answers another request (then its connection goes, and that fails at once). */
+  private answerTo<R extends ClientRequest>(req: R, reply: ClientReply, at: Attempt): ReplyTo<R['type']> {
+    if (!isReplyTo<R['type']>(req.type, reply)) {
+      this.connections.drop(at.id, at.connection!)
+      throw new MismatchedReplyError(at.id, req.type, reply)
+    }
+    this.lastLeader = at.id
+    return reply
+  }
+
+  /**
+   * The node did not serve the request: a refused change, or with `only` another node leading,
+   * ends it (thrown); else the tracker follows the hint. The problem to report if no node answers,
+   * and how long to pause before the next attempt (null: no pause).
+   */
+  private notServed(reply: Extract<ClientReply, {ok: false}>, id: NodeId, deadline: number): {problem: string; pauseMs: number | null} {
+    if (reply.error === 'refused') throw new ChangeRefusedError(reply.reason, id)
+    if (this.opts.only !== undefined && reply.leaderHint !== null && reply.leaderHint !== id) throw new NotLeaderError(id, reply.leaderHint)
+    const problem = reply.error === 'unknown-outcome' ? `node ${id} lost leadership during the write` : `node ${id} is not the leader`
+    this.tracker.redirected(reply.leaderHint)
+    // Everyone may be between leaders, or the leader named is being avoided: back off a
+    // little (until it may be tried again) instead of asking the followers round and round.
+    const avoidFor = reply.leaderHint === null ? 50 : (this.silentUntil.get(reply.leaderHint) ?? 0) - Date.now()
+    return {problem, pauseMs: avoidFor > 0 ? Math.min(50, avoidFor, deadline - Date.now()) : null}
+  }
+
+  /**
+   * An attempt that failed: errors that end the request are thrown again; otherwise the node may
+   * be avoided for a while, the connection dropped, and the next node is up. The problem to report.
+   */
+  private failed(err: unknown, at: Attempt): string {
+    if (err instanceof NotLeaderError || err instanceof ChangeRefusedError || err instanceof MismatchedReplyError) throw err
+    const e = err as Error & {code?: string; remoteCode?: string}
+    if (e.code === 'remote' && e.remoteCode === 'bad-request') throw err
+    const {id, given, connection} = at
+    const problem = `node ${id}: ${e.message}`
+    // A node that let the attempt time out (paused, overloaded) is avoided for as long as it
+    // was given: a full attempt's silence is telling, one cut short by the deadline is not.
+    if (e.code === 'timeout') this.silentUntil.set(id, Date.now() + given)
+    // The connection goes unless the node answered on it (an error reply such as `busy`, a
+    // request too large to send) or only this request's own deadline cut it short: it may be
+    // shared, and dropping it fails every other request in flight on it.
+    const healthy = e.code === 'remote' || e.code === 'too-large' || (e.code === 'timeout' && given < ATTEMPT_MS)
+    if (connection && !healthy) this.connections.drop(id, connection)
+    this.tracker.next()
+    return problem
   }
 
   async close(): Promise<void> {
     if (this.ownsConnections) await this.connections.close()
   }
+}
+
+/** One attempt at one node: what it gave the node to answer so far, and the connection it asked for. */
+interface Attempt {
+  id: NodeId
+  given: number
+  connection?: Promise<ClientConnection>
+}
+
+/** No node answered within the caller's whole time (`totalMs`): what that means for a write, sent or not, or a read. */
+function unavailable(write: boolean, sent: boolean, totalMs: number, lastProblem: string): UnavailableError {
+  return new UnavailableError(
+    write && sent
+      ? `no leader committed the write within ${formatDuration(totalMs)} (the outcome is unknown; it may still commit): ${lastProblem}`
+      : write
+        ? `no node took the write within ${formatDuration(totalMs)} (it was not sent, so it did not take effect): ${lastProblem}`
+        : `no leader answered within ${formatDuration(totalMs)}: ${lastProblem}`,
+    write,
+    sent,
+  )
 }
 
 /** `p`, or a timeout error after `ms` (`p` itself goes on: a connection being made stays in its pool). */

@@ -1,13 +1,13 @@
 // `raftctl bench`: closed-loop load against the cluster in the directory (src/bench/run.ts);
 // prints throughput, latency percentiles, errors and leader changes, and what the leader did
 // (fsyncs, entries per fsync and per AppendEntries, its CPU).
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {BaseCommand} from '../cli/base.js'
 import {durationFlag, intFlag} from '../cli/flags.js'
 import type {BenchOp} from '../bench/loop.js'
-import {runBench} from '../bench/run.js'
+import {runBench, type BenchRun} from '../bench/run.js'
 import {formatMechanics, formatSummary} from '../bench/stats.js'
 import {resolveDir} from '../clusterdir/config.js'
 import {usageError} from '../lib/errors.js'
@@ -44,83 +44,107 @@ export default class Bench extends BaseCommand {
 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Bench)
-    if (flags.duration <= 0) throw usageError('--duration must be more than 0')
-    if (flags.timeout <= 0) throw usageError('--timeout must be more than 0')
-    const clients = flags.clients ?? 16
-    const conns = Math.min(flags.conns ?? clients, clients)
-    const perConnection = Math.ceil(clients / conns)
-    if (perConnection > DEFAULT_MAX_INFLIGHT_REQUESTS) {
-      throw usageError(
-        `--clients ${clients} over --conns ${conns} puts ${perConnection} clients on a connection; a node answers busy beyond ${DEFAULT_MAX_INFLIGHT_REQUESTS} requests in flight on one`,
-      )
-    }
-    const dir = resolveDir(flags.dir)
-    const opts = {
-      dir,
-      clients,
-      conns,
-      durationMs: flags.duration,
-      valueSize: flags['value-size'] ?? 100,
-      keys: flags.keys ?? 1000,
-      op: flags.op as BenchOp,
-      timeoutMs: flags.timeout,
-    }
-    let stop = () => {}
-    let interrupted = false
-    const onSigint = () => {
-      // First Ctrl-C: stop issuing operations, report what ran; a second one quits at once.
-      if (interrupted) process.exit(130)
-      interrupted = true
-      process.stderr.write('\ninterrupted: finishing the operations in flight (Ctrl-C again to quit now)\n')
-      stop()
-    }
-    process.on('SIGINT', onSigint)
+    const opts = benchSettings(flags)
+    const sigint = new Interrupt()
     try {
-      const run = await runBench({
-        ...opts,
-        progress: {stream: process.stderr, env: process.env},
-        onStart: (s) => {
-          stop = s
-          if (interrupted) s()
-        },
-      })
-      if (interrupted) process.exitCode = 130
-      let report: string | null = null
-      let problem: string | null = null
-      if (flags.report) {
-        // Loaded only now: the report's code stays off the CLI's start-up path.
-        try {
-          const {saveBenchRun} = await import('../report/write.js')
-          const runDir = join(dir, `bench-${run.started.replace(/[:.]/g, '-')}`)
-          mkdirSync(runDir)
-          report = saveBenchRun(
-            {
-              started: run.started,
-              settings: {...opts, nodes: run.config.nodes.length},
-              result: run.result,
-              exact: run.exact,
-              timeline: run.timeline,
-              leaders: run.leaders,
-              errorSamples: run.errorSamples,
-              mechanics: run.mechanics,
-            },
-            runDir,
-          ).path
-        } catch (err) {
-          problem = (err as Error).message
-        }
-      }
-      if (!this.jsonEnabled()) {
-        process.stdout.write(formatSummary(run.result, {...opts, target: `${run.config.nodes.length}-node cluster in ${dir}`, interrupted}))
-        process.stdout.write(formatMechanics(run.mechanics))
-        if (run.errorSamples.length > 0) process.stderr.write(`First errors:\n${run.errorSamples.map((e) => `  ${e}\n`).join('')}`)
-        if (problem) process.stderr.write(`Warning: could not write the report: ${problem}\n`)
-        if (report) process.stderr.write(`report: ${report}\n`)
-      }
+      const run = await runBench({...opts, progress: {stream: process.stderr, env: process.env}, onStart: sigint.onStart})
+      if (sigint.interrupted) process.exitCode = 130
+      const {report, problem} = flags.report ? await saveReport(run, opts) : {report: null, problem: null}
+      if (!this.jsonEnabled()) printRun(run, opts, {interrupted: sigint.interrupted, report, problem})
       // The settings, as `check --json` carries them: the document says what was measured.
-      return {...run.result, ...opts, nodes: run.config.nodes.length, interrupted, report, mechanics: run.mechanics}
+      return {...run.result, ...opts, nodes: run.config.nodes.length, interrupted: sigint.interrupted, report, mechanics: run.mechanics}
     } finally {
-      process.removeListener('SIGINT', onSigint)
+      sigint.dispose()
     }
   }
+}
+
+type BenchFlags = Interfaces.InferredFlags<typeof Bench.flags & typeof BaseCommand.baseFlags>
+type BenchSettings = ReturnType<typeof benchSettings>
+
+/** The run's settings from the flags, refusing what cannot run. */
+function benchSettings(flags: BenchFlags) {
+  if (flags.duration <= 0) throw usageError('--duration must be more than 0')
+  if (flags.timeout <= 0) throw usageError('--timeout must be more than 0')
+  const clients = flags.clients ?? 16
+  const conns = Math.min(flags.conns ?? clients, clients)
+  const perConnection = Math.ceil(clients / conns)
+  if (perConnection > DEFAULT_MAX_INFLIGHT_REQUESTS) {
+    throw usageError(
+      `--clients ${clients} over --conns ${conns} puts ${perConnection} clients on a connection; a node answers busy beyond ${DEFAULT_MAX_INFLIGHT_REQUESTS} requests in flight on one`,
+    )
+  }
+  const dir = resolveDir(flags.dir)
+  return {
+    dir,
+    clients,
+    conns,
+    durationMs: flags.duration,
+    valueSize: flags['value-size'] ?? 100,
+    keys: flags.keys ?? 1000,
+    op: flags.op as BenchOp,
+    timeoutMs: flags.timeout,
+  }
+}
+
+/** Ctrl-C while the command runs (listening from construction until dispose()). */
+class Interrupt {
+  interrupted = false
+  private stop = () => {}
+  private readonly onSigint = () => {
+    // First Ctrl-C: stop issuing operations, report what ran; a second one quits at once.
+    if (this.interrupted) process.exit(130)
+    this.interrupted = true
+    process.stderr.write('\ninterrupted: finishing the operations in flight (Ctrl-C again to quit now)\n')
+    this.stop()
+  }
+
+  constructor() {
+    process.on('SIGINT', this.onSigint)
+  }
+
+  /** Given the measured loop's stop once it runs; an earlier Ctrl-C stops it at once. */
+  readonly onStart = (s: () => void) => {
+    this.stop = s
+    if (this.interrupted) s()
+  }
+
+  dispose(): void {
+    process.removeListener('SIGINT', this.onSigint)
+  }
+}
+
+/** Saves the run (bench-<time>/bench.json) and its report: the report's path, or why it was not written. */
+async function saveReport(run: BenchRun, opts: BenchSettings): Promise<{report: string | null; problem: string | null}> {
+  // Loaded only now: the report's code stays off the CLI's start-up path.
+  try {
+    const {saveBenchRun} = await import('../report/write.js')
+    const runDir = join(opts.dir, `bench-${run.started.replace(/[:.]/g, '-')}`)
+    mkdirSync(runDir)
+    const report = saveBenchRun(
+      {
+        started: run.started,
+        settings: {...opts, nodes: run.config.nodes.length},
+        result: run.result,
+        exact: run.exact,
+        timeline: run.timeline,
+        leaders: run.leaders,
+        errorSamples: run.errorSamples,
+        mechanics: run.mechanics,
+      },
+      runDir,
+    ).path
+    return {report, problem: null}
+  } catch (err) {
+    return {report: null, problem: (err as Error).message}
+  }
+}
+
+/** The summary and the leader's mechanics on stdout; the first errors, a report problem and the report on stderr. */
+function printRun(run: BenchRun, opts: BenchSettings, o: {interrupted: boolean; report: string | null; problem: string | null}): void {
+  process.stdout.write(formatSummary(run.result, {...opts, target: `${run.config.nodes.length}-node cluster in ${opts.dir}`, interrupted: o.interrupted}))
+  process.stdout.write(formatMechanics(run.mechanics))
+  if (run.errorSamples.length > 0) process.stderr.write(`First errors:\n${run.errorSamples.map((e) => `  ${e}\n`).join('')}`)
+  if (o.problem) process.stderr.write(`Warning: could not write the report: ${o.problem}\n`)
+  if (o.report) process.stderr.write(`report: ${o.report}\n`)
 }

@@ -65,55 +65,44 @@ function overall(v: CheckView): CheckView['verdicts'][number] {
 export function renderCheckHtml(v: CheckView, x: CheckExtras, a: Assets): string {
   const lin = v.verdicts[0]!
   const head = overall(v)
-  const verdicts = `<table class="verdicts">${v.verdicts
-    .map((d) => `<tr class="verdict-${d.result}"><th>${esc(d.name)}</th><td class="badge">${esc(d.result)}</td><td>${esc(d.text)}</td></tr>`)
-    .join('')}</table>`
-  const counts = `<table class="counts"><tr><th>op</th><th>ok</th><th>failed</th><th>indeterminate</th></tr>${v.counts
-    .map((c) => `<tr><th>${c.op}</th><td>${c.ok}</td><td>${c.failed}</td><td>${c.indeterminate}</td></tr>`)
-    .join('')}</table>`
-  const faults =
-    v.faults.length === 0
-      ? '<p>No faults were injected.</p>'
-      : `<table class="faults"><tr><th></th><th>from</th><th>to</th><th>fault</th></tr>${v.faults
-          .map(
-            (f) =>
-              `<tr class="fault-${f.kind}"><td><span class="swatch swatch-${f.kind}"></span></td><td>${(f.from / 1000).toFixed(3)} s</td><td>${(f.to / 1000).toFixed(3)} s</td><td>${esc(f.text)}${f.error ? ` <em>(${esc(f.error)})</em>` : ''}</td></tr>`,
-          )
-          .join('')}</table>`
-  let violation = ''
-  if (v.violation) {
-    const w = v.violation
-    const value = w.value === undefined ? 'unknown' : w.value === null ? 'absent' : w.value
-    violation = [
-      `<section id="violation" class="violation-section" data-key="${esc(w.key)}" data-stuck="${w.stuck?.id ?? ''}"><h2>${lin.result === 'undecided' ? 'Undecided key' : 'Violation'}: key ${esc(w.key)}</h2>`,
-      `<p class="reason">${esc(w.reason)}</p>`,
-      w.stuck ? `<p><strong>Cannot be placed:</strong> <code>${esc(w.stuck.text)}</code></p>` : '',
-      `<p><strong>Linearizable prefix:</strong> ${w.placedCount ?? '?'} op(s) of this key placed before the search got stuck (the last ${w.ops.filter((o) => o.role === 'placed').length} shown, numbered in order); the key then held <code>${esc(value)}</code>.</p>`,
-      '<p class="legend"><span class="swatch swatch-placed"></span> placed in the partial linearization <span class="swatch swatch-stuck"></span> cannot be placed <span class="swatch swatch-context"></span> other ops of the key (dashed, open: indeterminate)</p>',
-      `<div class="scroll">${x.violationSvg ?? ''}</div>`,
-      w.excerpt.length > 0
-        ? `<details><summary>Checker excerpt (${w.excerpt.length} ops) and nemesis</summary><pre>${esc([...w.nemesis.map((n) => `~ ${n}`), ...w.excerpt].join('\n'))}</pre></details>`
-        : '',
-      '</section>',
-    ].join('\n')
-  }
-  let lamport = ''
-  if (x.lamport) {
-    const l = x.lamport
-    lamport = [
-      `<section id="lamport-section"><h2>Raft messages ${(l.from / 1000).toFixed(3)}–${(l.to / 1000).toFixed(3)} s (Lamport diagram)</h2>`,
-      `<p class="note">${l.arrows} message(s) drawn of ${l.captured} captured in the run${l.thinned > 0 ? `, ${l.thinned} AppendEntries thinned out` : ''}${l.sampled ? '; sampled capture: AppendEntries only in slots (hatched: not captured)' : ''}. A cross: sent but not received (dropped by a partition, receiver down or paused, or not captured). Another window: <code>${esc(l.rerender)}</code>.</p>`,
-      `<div class="scroll">${l.svg}</div>`,
-      '<p class="legend"><span class="swatch" style="background:#1f77b4"></span>AppendEntries <span class="swatch" style="background:#9ecae1"></span>heartbeat <span class="swatch" style="background:#74c476"></span>AppendEntriesResponse <span class="swatch" style="background:#ff7f0e"></span>RequestVote (dashed: pre-vote) <span class="swatch" style="background:#e6550d"></span>vote response <span class="swatch" style="background:#9467bd"></span>TimeoutNow <span class="swatch" style="background:#8c564b"></span>InstallSnapshot</p>',
-      '</section>',
-    ].join('\n')
-  } else if (x.lamportNote) {
-    lamport = `<section id="lamport-section"><h2>Raft messages</h2><p class="note">${esc(x.lamportNote)}</p></section>`
-  }
   const body = [
     `<header><h1>${esc(v.title)}</h1><p class="headline verdict-${head.result}" id="headline">${esc(head === lin ? head.text : `${head.name}: ${head.text}`)}</p></header>`,
-    `<section class="top"><div><h2>Verdicts</h2>${verdicts}</div><div><h2>Run</h2>${table(v.settings)}${counts}</div></section>`,
+    `<section class="top"><div><h2>Verdicts</h2>${verdictsTable(v)}</div><div><h2>Run</h2>${table(v.settings)}${countsTable(v)}</div></section>`,
     '<p class="legend"><span class="swatch swatch-partition"></span>partition (groups, bridge, tethered, one-way) <span class="swatch swatch-net"></span>link faults (delay, loss, duplication) <span class="swatch swatch-kill"></span>kill (SIGKILL until restart) <span class="swatch swatch-pause"></span>pause (SIGSTOP until SIGCONT) <span class="swatch swatch-disk"></span>slow or stalled disk <span class="swatch swatch-crash"></span>every node killed (durability) <span class="swatch swatch-member"></span>voter demoted to a learner (until promoted) <span class="swatch swatch-violation"></span>violation. Drag on a chart to zoom (all time charts follow), double-click to reset.</p>',
+    ...checkCharts(v),
+    violationSection(v, x, lin),
+    lamportSection(x),
+    `<section><h2>Faults</h2>${faultsTable(v)}</section>`,
+  ].join('\n')
+  return page(v.title, 'check', v, body, a, ` data-verdict="${esc(head.result)}" data-bands="${v.bands.length}"`)
+}
+
+function verdictsTable(v: CheckView): string {
+  return `<table class="verdicts">${v.verdicts
+    .map((d) => `<tr class="verdict-${d.result}"><th>${esc(d.name)}</th><td class="badge">${esc(d.result)}</td><td>${esc(d.text)}</td></tr>`)
+    .join('')}</table>`
+}
+
+function countsTable(v: CheckView): string {
+  return `<table class="counts"><tr><th>op</th><th>ok</th><th>failed</th><th>indeterminate</th></tr>${v.counts
+    .map((c) => `<tr><th>${c.op}</th><td>${c.ok}</td><td>${c.failed}</td><td>${c.indeterminate}</td></tr>`)
+    .join('')}</table>`
+}
+
+function faultsTable(v: CheckView): string {
+  return v.faults.length === 0
+    ? '<p>No faults were injected.</p>'
+    : `<table class="faults"><tr><th></th><th>from</th><th>to</th><th>fault</th></tr>${v.faults
+        .map(
+          (f) =>
+            `<tr class="fault-${f.kind}"><td><span class="swatch swatch-${f.kind}"></span></td><td>${(f.from / 1000).toFixed(3)} s</td><td>${(f.to / 1000).toFixed(3)} s</td><td>${esc(f.text)}${f.error ? ` <em>(${esc(f.error)})</em>` : ''}</td></tr>`,
+        )
+        .join('')}</table>`
+}
+
+/** The time charts' places (the page script draws them). */
+function checkCharts(v: CheckView): string[] {
+  return [
     chart(
       'latency',
       'Latency over time',
@@ -130,11 +119,42 @@ export function renderCheckHtml(v: CheckView, x: CheckExtras, a: Assets): string
       'Operations per client',
       `one lane per client; ${v.clients.merged.toLocaleString('en-US')} quick ops merged into runs; green ok, orange failed, purple indeterminate (open to the right); hover for an op`,
     ),
-    violation,
-    lamport,
-    `<section><h2>Faults</h2>${faults}</section>`,
+  ]
+}
+
+/** The violating (or undecided) key's history, or nothing. */
+function violationSection(v: CheckView, x: CheckExtras, lin: CheckView['verdicts'][number]): string {
+  if (!v.violation) return ''
+  const w = v.violation
+  const value = w.value === undefined ? 'unknown' : w.value === null ? 'absent' : w.value
+  return [
+    `<section id="violation" class="violation-section" data-key="${esc(w.key)}" data-stuck="${w.stuck?.id ?? ''}"><h2>${lin.result === 'undecided' ? 'Undecided key' : 'Violation'}: key ${esc(w.key)}</h2>`,
+    `<p class="reason">${esc(w.reason)}</p>`,
+    w.stuck ? `<p><strong>Cannot be placed:</strong> <code>${esc(w.stuck.text)}</code></p>` : '',
+    `<p><strong>Linearizable prefix:</strong> ${w.placedCount ?? '?'} op(s) of this key placed before the search got stuck (the last ${w.ops.filter((o) => o.role === 'placed').length} shown, numbered in order); the key then held <code>${esc(value)}</code>.</p>`,
+    '<p class="legend"><span class="swatch swatch-placed"></span> placed in the partial linearization <span class="swatch swatch-stuck"></span> cannot be placed <span class="swatch swatch-context"></span> other ops of the key (dashed, open: indeterminate)</p>',
+    `<div class="scroll">${x.violationSvg ?? ''}</div>`,
+    w.excerpt.length > 0
+      ? `<details><summary>Checker excerpt (${w.excerpt.length} ops) and nemesis</summary><pre>${esc([...w.nemesis.map((n) => `~ ${n}`), ...w.excerpt].join('\n'))}</pre></details>`
+      : '',
+    '</section>',
   ].join('\n')
-  return page(v.title, 'check', v, body, a, ` data-verdict="${esc(head.result)}" data-bands="${v.bands.length}"`)
+}
+
+/** The Lamport diagram, or why there is none, or nothing. */
+function lamportSection(x: CheckExtras): string {
+  if (x.lamport) {
+    const l = x.lamport
+    return [
+      `<section id="lamport-section"><h2>Raft messages ${(l.from / 1000).toFixed(3)}–${(l.to / 1000).toFixed(3)} s (Lamport diagram)</h2>`,
+      `<p class="note">${l.arrows} message(s) drawn of ${l.captured} captured in the run${l.thinned > 0 ? `, ${l.thinned} AppendEntries thinned out` : ''}${l.sampled ? '; sampled capture: AppendEntries only in slots (hatched: not captured)' : ''}. A cross: sent but not received (dropped by a partition, receiver down or paused, or not captured). Another window: <code>${esc(l.rerender)}</code>.</p>`,
+      `<div class="scroll">${l.svg}</div>`,
+      '<p class="legend"><span class="swatch" style="background:#1f77b4"></span>AppendEntries <span class="swatch" style="background:#9ecae1"></span>heartbeat <span class="swatch" style="background:#74c476"></span>AppendEntriesResponse <span class="swatch" style="background:#ff7f0e"></span>RequestVote (dashed: pre-vote) <span class="swatch" style="background:#e6550d"></span>vote response <span class="swatch" style="background:#9467bd"></span>TimeoutNow <span class="swatch" style="background:#8c564b"></span>InstallSnapshot</p>',
+      '</section>',
+    ].join('\n')
+  }
+  if (x.lamportNote) return `<section id="lamport-section"><h2>Raft messages</h2><p class="note">${esc(x.lamportNote)}</p></section>`
+  return ''
 }
 
 export function renderBenchHtml(v: BenchView, a: Assets): string {

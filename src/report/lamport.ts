@@ -158,18 +158,45 @@ export function eventScale(arrows: readonly Arrow[], from: number, to: number, t
   return {y, height: y(to) + ROW_PX - top}
 }
 
-/** The diagram as SVG: lanes, time axis (ms since the run started), arrows, fault bands. */
-export function lamportSvg(arrows: readonly Arrow[], o: LamportOptions): string {
+/** Where the diagram's parts go: margins, lane width, and the time and lane axes. */
+interface Frame {
+  left: number
+  top: number
+  laneW: number
+  width: number
+  height: number
+  y: (t: number) => number
+  x: (n: number) => number
+}
+
+function frameOf(arrows: readonly Arrow[], o: LamportOptions): Frame {
   const laneW = 200
   const left = 70
   const top = 40
-  const span = Math.max(1, o.to - o.from)
-  const width = left + o.nodes * laneW
   const {y, height} = eventScale(arrows, o.from, o.to, top)
-  const x = (n: number) => left + (n - 0.5) * laneW
-  const parts: string[] = []
-  parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" class="lamport" id="lamport" width="${width}" height="${top + height + 20}" viewBox="0 0 ${width} ${top + height + 20}" data-arrows="${arrows.length}">`,
+  return {left, top, laneW, width: left + o.nodes * laneW, height, y, x: (n: number) => left + (n - 0.5) * laneW}
+}
+
+/** The diagram as SVG: lanes, time axis (ms since the run started), arrows, fault bands. */
+export function lamportSvg(arrows: readonly Arrow[], o: LamportOptions): string {
+  const f = frameOf(arrows, o)
+  const parts: string[] = [
+    ...svgHead(arrows.length, f),
+    ...unsampledStretches(o, f),
+    ...faultBands(o, f),
+    ...timeAxis(o, f),
+    ...lanes(o.nodes, f),
+    ...arrows.flatMap((a) => arrowParts(a, f)),
+  ]
+  parts.push('</svg>')
+  return parts.join('')
+}
+
+/** The opening tag and the definitions: an arrow head per message colour, the unsampled hatching. */
+function svgHead(count: number, f: Frame): string[] {
+  const {width, top, height} = f
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="lamport" id="lamport" width="${width}" height="${top + height + 20}" viewBox="0 0 ${width} ${top + height + 20}" data-arrows="${count}">`,
     '<defs>',
     ...Object.entries(MESSAGE_COLOURS).map(
       ([k, c]) =>
@@ -177,21 +204,32 @@ export function lamportSvg(arrows: readonly Arrow[], o: LamportOptions): string 
     ),
     '<pattern id="unsampled" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="8" height="8" fill="#fafafa"/><line x1="0" y1="0" x2="0" y2="8" stroke="#e3e3e3" stroke-width="4"/></pattern>',
     '</defs>',
-  )
-  // Unsampled stretches (AppendEntries not captured there).
-  if (o.header?.mode === 'sampled' && o.epochMs !== undefined) {
-    const {slotMs, everyMs} = o.header
-    const startEpoch = o.epochMs + o.from
-    let slot = Math.floor(startEpoch / everyMs) * everyMs
-    for (let k = 0; k < 1000 && slot - o.epochMs < o.to; k++, slot += everyMs) {
-      const a = Math.max(o.from, slot + slotMs - o.epochMs)
-      const b = Math.min(o.to, slot + everyMs - o.epochMs)
-      if (b > a)
-        parts.push(
-          `<rect class="unsampled" x="${left}" y="${y(a)}" width="${o.nodes * laneW}" height="${y(b) - y(a)}" fill="url(#unsampled)"><title>AppendEntries not captured here (sampled capture)</title></rect>`,
-        )
-    }
+  ]
+}
+
+// Unsampled stretches (AppendEntries not captured there).
+function unsampledStretches(o: LamportOptions, f: Frame): string[] {
+  const parts: string[] = []
+  if (o.header?.mode !== 'sampled' || o.epochMs === undefined) return parts
+  const {left, laneW, y} = f
+  const {slotMs, everyMs} = o.header
+  const startEpoch = o.epochMs + o.from
+  let slot = Math.floor(startEpoch / everyMs) * everyMs
+  for (let k = 0; k < 1000 && slot - o.epochMs < o.to; k++, slot += everyMs) {
+    const a = Math.max(o.from, slot + slotMs - o.epochMs)
+    const b = Math.min(o.to, slot + everyMs - o.epochMs)
+    if (b > a)
+      parts.push(
+        `<rect class="unsampled" x="${left}" y="${y(a)}" width="${o.nodes * laneW}" height="${y(b) - y(a)}" fill="url(#unsampled)"><title>AppendEntries not captured here (sampled capture)</title></rect>`,
+      )
   }
+  return parts
+}
+
+/** The faults in force in the window, shaded across the lanes and named at the right. */
+function faultBands(o: LamportOptions, f: Frame): string[] {
+  const {left, laneW, width, y} = f
+  const parts: string[] = []
   for (const b of o.bands ?? []) {
     if (b.to < o.from || b.from > o.to) continue
     const fill = b.kind === 'partition' ? '#fdd0a2' : b.kind === 'kill' ? '#fcbba1' : '#c6dbef'
@@ -200,7 +238,14 @@ export function lamportSvg(arrows: readonly Arrow[], o: LamportOptions): string 
       `<text x="${width - 4}" y="${y(b.from) + 12}" text-anchor="end" font-size="11" fill="#7f2704">${esc(b.text)}</text>`,
     )
   }
-  // Time axis (labels only where they do not collide).
+  return parts
+}
+
+// Time axis (labels only where they do not collide).
+function timeAxis(o: LamportOptions, f: Frame): string[] {
+  const {left, width, y} = f
+  const parts: string[] = []
+  const span = Math.max(1, o.to - o.from)
   const tick = niceStep(span / 40)
   let lastLabel = -Infinity
   for (let t = Math.ceil(o.from / tick) * tick; t <= o.to; t += tick) {
@@ -210,42 +255,51 @@ export function lamportSvg(arrows: readonly Arrow[], o: LamportOptions): string 
       `<line x1="${left - 5}" x2="${width}" y1="${y(t)}" y2="${y(t)}" stroke="#eee"/><text x="${left - 8}" y="${y(t) + 4}" text-anchor="end" font-size="11" fill="#555">${round1(t)} ms</text>`,
     )
   }
-  for (let n = 1; n <= o.nodes; n++) {
+  return parts
+}
+
+/** A lane per node: its name on top and a vertical line. */
+function lanes(nodes: number, f: Frame): string[] {
+  const {top, height, x} = f
+  const parts: string[] = []
+  for (let n = 1; n <= nodes; n++) {
     parts.push(
       `<text x="${x(n)}" y="${top - 14}" text-anchor="middle" font-size="13" font-weight="bold">node ${n}</text>`,
       `<line x1="${x(n)}" x2="${x(n)}" y1="${top}" y2="${top + height}" stroke="#333" stroke-width="1.5"/>`,
     )
   }
-  for (const a of arrows) {
-    const heartbeat = a.type === 'AppendEntries' && / \[\] /.test(a.text)
-    const key = heartbeat ? 'heartbeat' : a.type
-    const colour = MESSAGE_COLOURS[key] ?? '#555'
-    const marker = MESSAGE_COLOURS[a.type] ? `ah-${a.type === 'AppendEntries' ? 'AppendEntries' : a.type}` : ''
-    const dash = / pre( |$)/.test(a.text) ? ' stroke-dasharray="4 3"' : ''
-    const x1 = x(a.from)
-    const x2 = x(a.to)
-    const y1 = a.sent !== null ? y(a.sent) : y(a.received!) - ROW_PX
-    const cls = `msg msg-${a.type}${a.received === null ? ' lost' : ''}${a.sent === null ? ' unsent' : ''}`
-    const title = `<title>${esc(a.text)} — ${a.sent !== null ? `sent ${a.sent} ms` : 'send not captured'}, ${a.received !== null ? `received ${a.received} ms` : 'not received (dropped, or not captured)'}</title>`
-    if (a.received === null) {
-      // Lost: a short stub toward the receiver ending in a cross.
-      const xe = x1 + (x2 - x1) * 0.35
-      const ye = y1 + ROW_PX
-      parts.push(
-        `<g class="${cls}"><line x1="${x1}" y1="${y1}" x2="${xe}" y2="${ye}" stroke="${colour}" stroke-width="1.2"${dash}/><path d="M${xe - 4},${ye - 4}L${xe + 4},${ye + 4}M${xe - 4},${ye + 4}L${xe + 4},${ye - 4}" stroke="#d62728" stroke-width="1.5"/>${title}</g>`,
-      )
-      continue
-    }
-    const y2 = Math.max(y1 + 2, y(a.received))
-    parts.push(
-      `<g class="${cls}"><line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="${colour}" stroke-width="${heartbeat ? 0.8 : 1.3}"${dash}${marker ? ` marker-end="url(#${marker})"` : ''}${a.sent === null ? ' stroke-dasharray="1 3"' : ''}/>${title}</g>`,
-    )
-    if (!heartbeat && a.type !== 'AppendEntriesResponse' && a.type !== 'AppendEntries') {
-      parts.push(`<text x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 3}" text-anchor="middle" font-size="10" fill="${colour}">${esc(shortLabel(a.text))}</text>`)
-    }
+  return parts
+}
+
+/** One message: an arrow from its send to its receive (labelled unless bulk), or a lost stub. */
+function arrowParts(a: Arrow, f: Frame): string[] {
+  const {x, y} = f
+  const heartbeat = a.type === 'AppendEntries' && / \[\] /.test(a.text)
+  const key = heartbeat ? 'heartbeat' : a.type
+  const colour = MESSAGE_COLOURS[key] ?? '#555'
+  const marker = MESSAGE_COLOURS[a.type] ? `ah-${a.type === 'AppendEntries' ? 'AppendEntries' : a.type}` : ''
+  const dash = / pre( |$)/.test(a.text) ? ' stroke-dasharray="4 3"' : ''
+  const x1 = x(a.from)
+  const x2 = x(a.to)
+  const y1 = a.sent !== null ? y(a.sent) : y(a.received!) - ROW_PX
+  const cls = `msg msg-${a.type}${a.received === null ? ' lost' : ''}${a.sent === null ? ' unsent' : ''}`
+  const title = `<title>${esc(a.text)} — ${a.sent !== null ? `sent ${a.sent} ms` : 'send not captured'}, ${a.received !== null ? `received ${a.received} ms` : 'not received (dropped, or not captured)'}</title>`
+  if (a.received === null) {
+    // Lost: a short stub toward the receiver ending in a cross.
+    const xe = x1 + (x2 - x1) * 0.35
+    const ye = y1 + ROW_PX
+    return [
+      `<g class="${cls}"><line x1="${x1}" y1="${y1}" x2="${xe}" y2="${ye}" stroke="${colour}" stroke-width="1.2"${dash}/><path d="M${xe - 4},${ye - 4}L${xe + 4},${ye + 4}M${xe - 4},${ye + 4}L${xe + 4},${ye - 4}" stroke="#d62728" stroke-width="1.5"/>${title}</g>`,
+    ]
   }
-  parts.push('</svg>')
-  return parts.join('')
+  const y2 = Math.max(y1 + 2, y(a.received))
+  const parts = [
+    `<g class="${cls}"><line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="${colour}" stroke-width="${heartbeat ? 0.8 : 1.3}"${dash}${marker ? ` marker-end="url(#${marker})"` : ''}${a.sent === null ? ' stroke-dasharray="1 3"' : ''}/>${title}</g>`,
+  ]
+  if (!heartbeat && a.type !== 'AppendEntriesResponse' && a.type !== 'AppendEntries') {
+    parts.push(`<text x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 3}" text-anchor="middle" font-size="10" fill="${colour}">${esc(shortLabel(a.text))}</text>`)
+  }
+  return parts
 }
 
 /** "RequestVote t5 pre" and the like: the message without its endpoints and log positions. */
