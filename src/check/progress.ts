@@ -28,7 +28,7 @@ export class Progress {
   private timer: NodeJS.Timeout | null = null
 
   constructor(o: ProgressOptions) {
-    this.status = new ProgressLine(o.stream, o.env, {erase: 'before'})
+    this.status = new ProgressLine(o.stream, o.env)
   }
 
   /** A line that stays (nemesis actions, phases). */

@@ -8,33 +8,25 @@ export interface LineStream {
   write(text: string): unknown
 }
 
-export interface ProgressLineOptions {
-  /**
-   * Where a redraw erases the old line: `after` writes the new text over it, then erases what is
-   * left (the line never blanks); `before` erases it, then writes the new text.
-   */
-  erase?: 'before' | 'after'
-}
-
 export class ProgressLine {
   /** Redrawn in place; else redraw() writes nothing and callers print plain lines instead. */
   readonly animate: boolean
-  private readonly erase: 'before' | 'after'
   private shown = false
 
   constructor(
     private readonly stream: LineStream,
     env: NodeJS.ProcessEnv,
-    o: ProgressLineOptions = {},
   ) {
     this.animate = animationEnabled(stream, env)
-    this.erase = o.erase ?? 'after'
   }
 
-  /** The line, now `text`, redrawn in place (only when animating). */
+  /**
+   * The line, now `text`, redrawn in place (only when animating): the new text over the old,
+   * then what is left of the old erased, so the line never blanks between two draws.
+   */
   redraw(text: string): void {
     if (!this.animate) return
-    this.stream.write(this.erase === 'before' ? `\r\x1b[K${text}` : `\r${text}\x1b[K`)
+    this.stream.write(`\r${text}\x1b[K`)
     this.shown = true
   }
 

@@ -20,12 +20,6 @@ test('on a terminal: redrawn in place, cleared once before a line that stays and
   p.clear()
   p.clear()
   assert.deepEqual(out, ['\ra\x1b[K', '\rbb\x1b[K', '\r\x1b[K', 'stays\n', '\rc\x1b[K', '\r\x1b[K'])
-
-  const first = stream(true)
-  const q = new ProgressLine(first.s, {}, {erase: 'before'})
-  q.redraw('a')
-  q.clear()
-  assert.deepEqual(first.out, ['\r\x1b[Ka', '\r\x1b[K'])
 })
 
 test('off a terminal, or with NO_COLOR or CI: no redraw and no escape codes, only the lines', () => {
