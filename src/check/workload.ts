@@ -19,7 +19,7 @@ import type {Prng} from '../lib/prng.js'
 import {roundMs, type OpName, type OpRecord} from './history.js'
 
 export interface PlannedOp {
-  op: OpName
+  type: OpName
   key: string
   value?: string
   expected?: string
@@ -107,15 +107,15 @@ export class OpGenerator {
     const expected = this.known.get(key)
     // A cas needs a value to expect; before anyone saw one, write instead.
     if (op === 'cas' && expected === undefined) op = 'put'
-    if (op === 'get') return {op, key}
+    if (op === 'get') return {type: op, key}
     if (op === 'put' && this.keys.oncePrefix && this.prng.chance(WRITE_ONCE_SHARE)) return this.writeOnce()
     const value = this.freshValue()
-    return op === 'put' ? {op, key, value} : {op, key, value, expected}
+    return op === 'put' ? {type: op, key, value} : {type: op, key, value, expected}
   }
 
   private writeOnce(): PlannedOp {
     const value = this.freshValue()
-    return {op: 'put', key: this.keys.oncePrefix + value, value}
+    return {type: 'put', key: this.keys.oncePrefix + value, value}
   }
 
   /** Unique across the run: client number and a per-client counter, e.g. c2-17. */
@@ -158,10 +158,10 @@ export class ProbeGenerator {
       this.turn = this.offset
       this.writesThisClaim = 0
     }
-    if (this.role === 'reader') return {op: 'get', key: this.registers[this.turn++ % this.registers.length]!}
+    if (this.role === 'reader') return {type: 'get', key: this.registers[this.turn++ % this.registers.length]!}
     const value = `c${this.client}-${++this.written}`
-    if (this.oncePrefix && this.writesThisClaim++ % PROBE_WRITE_ONCE_EVERY === 0) return {op: 'put', key: this.oncePrefix + value, value}
-    return {op: 'put', key: this.registers[this.turn++ % this.registers.length]!, value}
+    if (this.oncePrefix && this.writesThisClaim++ % PROBE_WRITE_ONCE_EVERY === 0) return {type: 'put', key: this.oncePrefix + value, value}
+    return {type: 'put', key: this.registers[this.turn++ % this.registers.length]!, value}
   }
 }
 
@@ -200,7 +200,7 @@ export async function runClientLoop(o: ClientLoopOptions): Promise<void> {
       id,
       client: o.index,
       process: proc,
-      op: planned.op,
+      op: planned.type,
       key: planned.key,
       ...(planned.expected !== undefined ? {expected: planned.expected} : {}),
       ...(planned.value !== undefined ? {value: planned.value} : {}),
@@ -255,7 +255,7 @@ type Outcome = Pick<OpRecord, 'status' | 'error' | 'current'> & {value?: string 
 /** Performs one operation; never throws (an unexpected error is an outcome like any other). */
 export async function perform(client: ClusterClient, p: PlannedOp, timeoutMs: number): Promise<Outcome> {
   try {
-    switch (p.op) {
+    switch (p.type) {
       case 'get': {
         const out = await client.get(p.key, {timeoutMs})
         return {status: 'ok', value: out.value}
@@ -269,7 +269,7 @@ export async function perform(client: ClusterClient, p: PlannedOp, timeoutMs: nu
     const message = (err as Error).message ?? String(err)
     // A read that got no answer did nothing. A write that got none may still commit, unless it
     // was never sent (no session could be registered for it).
-    if (p.op === 'get') return {status: 'failed', error: err instanceof UnavailableError ? 'unavailable' : message}
+    if (p.type === 'get') return {status: 'failed', error: err instanceof UnavailableError ? 'unavailable' : message}
     if (err instanceof UnavailableError && !err.sent) return {status: 'failed', error: 'not-sent'}
     return {status: 'indeterminate', error: err instanceof UnavailableError ? 'timeout' : message}
   }

@@ -15,15 +15,15 @@ test('written values are unique across clients; a cas expects the latest value s
   for (let i = 0; i < 3000; i++) {
     const g = gens[i % 3]!
     const p = g.next()
-    if (p.op === 'get') continue
+    if (p.type === 'get') continue
     assert.ok(!values.has(p.value!), `value ${p.value} written twice`)
     values.add(p.value!)
-    if (p.op === 'cas') {
+    if (p.type === 'cas') {
       cas++
       assert.equal(p.expected, known.get(p.key))
     }
     // Pretend every write succeeded, so later cas ops have something to expect.
-    known.observe({id: i, client: g.client, process: g.client, op: p.op, key: p.key, value: p.value, invoke: i, complete: i, status: 'ok'})
+    known.observe({id: i, client: g.client, process: g.client, op: p.type, key: p.key, value: p.value, invoke: i, complete: i, status: 'ok'})
   }
   assert.ok(cas > 100, `only ${cas} cas ops`)
 })
@@ -31,9 +31,9 @@ test('written values are unique across clients; a cas expects the latest value s
 test('no cas before any value is known; readers only read', () => {
   const known = new KnownValues()
   const g = new OpGenerator(new Prng(5), 0, ['k'], known)
-  for (let i = 0; i < 200; i++) assert.notEqual(g.next().op, 'cas')
+  for (let i = 0; i < 200; i++) assert.notEqual(g.next().type, 'cas')
   const reader = new OpGenerator(new Prng(5), 1, ['k'], known, true)
-  for (let i = 0; i < 200; i++) assert.equal(reader.next().op, 'get')
+  for (let i = 0; i < 200; i++) assert.equal(reader.next().type, 'get')
   assert.deepEqual(
     [0, 1, 2, 3].map((i) => isReader(i, 4)),
     [false, true, false, true],
@@ -81,17 +81,17 @@ test('leader probes: readers start each claim on their own key; a writer starts 
 
 test('outcomes: a timed-out write is indeterminate, a timed-out read failed, a refused cas failed with what it saw', async () => {
   const timeout = (write: boolean) => () => new UnavailableError('no leader', write)
-  assert.deepEqual(await perform(fakeClient({get: () => ({value: 'v', index: 3})}), {op: 'get', key: 'k'}, 100), {status: 'ok', value: 'v'})
-  assert.deepEqual(await perform(fakeClient({get: () => ({value: null, index: 3})}), {op: 'get', key: 'k'}, 100), {status: 'ok', value: null})
-  assert.deepEqual(await perform(fakeClient({get: timeout(false)}), {op: 'get', key: 'k'}, 100), {status: 'failed', error: 'unavailable'})
-  assert.deepEqual(await perform(fakeClient({put: timeout(true)}), {op: 'put', key: 'k', value: 'v'}, 100), {
+  assert.deepEqual(await perform(fakeClient({get: () => ({value: 'v', index: 3})}), {type: 'get', key: 'k'}, 100), {status: 'ok', value: 'v'})
+  assert.deepEqual(await perform(fakeClient({get: () => ({value: null, index: 3})}), {type: 'get', key: 'k'}, 100), {status: 'ok', value: null})
+  assert.deepEqual(await perform(fakeClient({get: timeout(false)}), {type: 'get', key: 'k'}, 100), {status: 'failed', error: 'unavailable'})
+  assert.deepEqual(await perform(fakeClient({put: timeout(true)}), {type: 'put', key: 'k', value: 'v'}, 100), {
     status: 'indeterminate',
     error: 'timeout',
   })
-  assert.deepEqual(await perform(fakeClient({put: () => ({result: {status: 'ok', previous: null}, index: 4})}), {op: 'put', key: 'k', value: 'v'}, 100), {
+  assert.deepEqual(await perform(fakeClient({put: () => ({result: {status: 'ok', previous: null}, index: 4})}), {type: 'put', key: 'k', value: 'v'}, 100), {
     status: 'ok',
   })
-  const cas = {op: 'cas' as const, key: 'k', expected: 'a', value: 'b'}
+  const cas = {type: 'cas' as const, key: 'k', expected: 'a', value: 'b'}
   assert.deepEqual(await perform(fakeClient({cas: () => ({result: {status: 'mismatch', current: 'z'}, index: 5})}), cas, 100), {
     status: 'failed',
     error: 'mismatch',
