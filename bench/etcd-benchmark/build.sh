@@ -10,6 +10,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-/tmp/etcd-benchmark}
+mkdir -p "$out" && out=$(cd "$out" && pwd)   # Go wants an absolute GOPATH
 bin=$out/benchmark
 if [ -x "$bin" ]; then echo "$bin"; exit 0; fi
 if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/go.etcd.io/etcd ]; then

@@ -14,7 +14,7 @@ import {operationalError} from '../lib/errors.js'
 import {benchKey, benchValue, closedLoop, pickOp, type BenchOp, type ClosedLoopResult} from './loop.js'
 import {ProgressReporter, type ProgressStream} from './progress.js'
 import {LeaderChangeCounter, mechanicsBetween, percentile, summarize, type BenchMechanics, type BenchResult} from './stats.js'
-import type {NodeStatus} from '../protocol/protocol.js'
+import {asNodeStatus, type NodeStatus} from '../protocol/protocol.js'
 import {binWidthFor, OpTimeline, type TimelineData} from './timeline.js'
 
 export interface BenchOptions {
@@ -192,7 +192,9 @@ async function leaderStatusBefore(config: ClusterConfig, secret: string): Promis
 /** The same leader's counters after the loop, as mechanics; null unless it led throughout. */
 async function leaderMechanics(config: ClusterConfig, secret: string, before: NodeStatus | null): Promise<BenchMechanics | null> {
   if (!before?.io) return null
-  const after = (await adminRequest(config, secret, before.id, {type: 'status'}, 1000).catch(() => null)) as NodeStatus | null
+  const after = await adminRequest(config, secret, before.id, {type: 'status'}, 1000)
+    .then(asNodeStatus)
+    .catch(() => null)
   if (!after?.io || after.role !== 'leader' || after.pid !== before.pid || after.term !== before.term) return null
   return mechanicsBetween(before.id, before.io, after.io)
 }

@@ -14,7 +14,7 @@
 // majority of both the old voters (outgoing) and the new (voters); the leader leaves it with a
 // second entry as soon as it applies the first. Learners receive the log and snapshots and never
 // vote, campaign or count toward a quorum.
-import type {NodeId} from './types.js'
+import {isNodeId, type NodeId} from './types.js'
 import {MajorityConfig, type VoteResult} from './quorum.js'
 
 export interface Membership {
@@ -168,7 +168,7 @@ export function confChangeProblem(x: unknown): string | null {
     if (typeof op !== 'object' || op === null) return 'each op must be an object'
     const o = op as Record<string, unknown>
     if (o['type'] !== 'add-learner' && o['type'] !== 'add-voter' && o['type'] !== 'remove') return `unknown op ${String(o['type'])}`
-    if (!Number.isSafeInteger(o['node']) || (o['node'] as number) < 1) return 'op.node must be a node id'
+    if (!isNodeId(o['node'])) return 'op.node must be a node id'
   }
   return null
 }
@@ -179,7 +179,7 @@ export function membershipProblem(x: unknown): string | null {
   const m = x as Record<string, unknown>
   for (const k of ['voters', 'outgoing', 'learners']) {
     const v = m[k]
-    if (!Array.isArray(v) || !v.every((id) => Number.isSafeInteger(id) && (id as number) >= 1)) return `membership.${k} must be a list of node ids`
+    if (!Array.isArray(v) || !v.every(isNodeId)) return `membership.${k} must be a list of node ids`
   }
   return null
 }

@@ -140,6 +140,11 @@ export class Progress {
     this.heardElapsed = 0
   }
 
+  /** A CheckQuorum round starts: not heard from in it yet. */
+  newQuorumRound(): void {
+    this.recentActive = false
+  }
+
   /** It acknowledged ReadIndex round `seq`; false if that is no news. */
   ackRead(seq: number): boolean {
     if (seq <= this.ackedReadSeq) return false

@@ -713,7 +713,7 @@ export class RaftNode {
   /** CheckQuorum: was a majority heard from since the last round? Starts the next round. */
   private checkQuorumActive(): boolean {
     const active = this.quorum.hasQuorum((id) => id === this.id || this.progress.get(id)?.recentActive === true)
-    for (const pr of this.progress.values()) pr.recentActive = false
+    for (const pr of this.progress.values()) pr.newQuorumRound()
     return active
   }
 

@@ -112,6 +112,8 @@ const ROLES: ReadonlySet<unknown> = new Set<NodeStatus['role']>(['leader', 'foll
  * version, a foreign server), so no caller casts an unknown reply.
  */
 export function asNodeStatus(x: unknown): NodeStatus {
+  // A replica started by an earlier raftctl spells a PreVote round as the core once did.
+  if (typeof x === 'object' && x !== null && (x as {role?: unknown}).role === 'precandidate') x = {...x, role: 'pre-candidate'}
   const s = x as Partial<Record<keyof NodeStatus, unknown>> | null
   const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0
   const problem =

@@ -6,6 +6,7 @@
 // `--unsafe-stale-reads` is the older spelling of `--mutant read-without-readindex`.
 // The file name contains "replica": `isAlive` checks /proc/PID/cmdline for it.
 import {parseArgs} from 'node:util'
+import {isNodeId} from '../core/types.js'
 import {EXIT_ALREADY_RUNNING, ReplicaStartError, runReplicaProcess} from './process.js'
 import {isTestMode, replicaSettings, TEST_MODES, type TestMode} from '../protocol/test-modes.js'
 
@@ -24,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
     return 2
   }
   const id = Number(values.id)
-  if (!values.dir || !/^[1-9]\d*$/.test(values.id ?? '') || !Number.isSafeInteger(id)) {
+  if (!values.dir || !/^[1-9]\d*$/.test(values.id ?? '') || !isNodeId(id)) {
     process.stderr.write(`Error: ${USAGE}\n`)
     return 2
   }

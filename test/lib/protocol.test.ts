@@ -13,12 +13,13 @@ const status = {id: 2, pid: 10, role: 'pre-candidate', term: 4, leader: null, la
 test('a status reply is checked, not cast: what callers rely on must be there', () => {
   assert.equal(asNodeStatus(status), status)
   assert.equal(asNodeStatus({...status, role: 'leader', leader: 2}).leader, 2)
+  assert.equal(asNodeStatus({...status, role: 'precandidate'}).role, 'pre-candidate', "an earlier replica's spelling")
   const bad: [unknown, RegExp][] = [
     [null, /not an object/],
     ['ok', /not an object/],
     [{ok: true}, /no node id/],
     [{...status, id: 0}, /no node id/],
-    [{...status, role: 'precandidate'}, /unknown role "precandidate"/],
+    [{...status, role: 'pre_candidate'}, /unknown role "pre_candidate"/],
     [{...status, term: -1}, /term or indexes/],
     [{...status, commitIndex: '8'}, /term or indexes/],
     [{...status, leader: 0}, /bad leader/],
