@@ -236,7 +236,8 @@ export class RaftLog implements LogView {
     return to >= lo ? this.ents.slice(Math.max(lo, this.firstIndex()) - this.snapIndex - 1, to - this.snapIndex) : []
   }
 
+  /** Only grows: a Ready's advance may come after later entries were applied outside it. */
   appliedTo(index: number): void {
-    this.applied = index
+    if (index > this.applied) this.applied = index
   }
 }

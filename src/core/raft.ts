@@ -74,6 +74,8 @@ export type CoreMutant =
   | 'ignore-outsider-votes'
   /** A leader counts its own log toward commitment before the driver persisted it (thesis 10.2.1). */
   | 'leader-counts-unsynced'
+  /** While a Ready's sync is in flight, entries that Ready handed out are taken for applying again. */
+  | 'reapply-during-sync'
   | MembershipMutant
 
 export interface RaftConfig {
@@ -172,6 +174,8 @@ export class RaftNode {
   private pendingSnapshot: Snapshot | null = null
   private prevHardState: HardState
   private prevSoftState: SoftState
+  /** The last index a Ready handed out for applying (applied once that Ready is advanced). */
+  private handedOut = 0
 
   constructor(config: RaftConfig, initial: RaftInitialState) {
     assert(config.electionTicks > config.heartbeatTicks, 'electionTicks must exceed heartbeatTicks')
@@ -444,6 +448,8 @@ export class RaftNode {
     const hsChanged = hs.currentTerm !== prev.currentTerm || hs.votedFor !== prev.votedFor || hs.commitIndex !== prev.commitIndex
     const max = this.cfg.maxApplyBatch
     const newlyCommitted = hs.commitIndex > prev.commitIndex ? this.raftLog.entries(prev.commitIndex + 1, hs.commitIndex) : []
+    const committedEntries = this.cfg.mutant === 'apply-past-commit' ? this.raftLog.nextCommittedMutant(max) : this.raftLog.nextCommitted(max)
+    if (committedEntries.length > 0) this.handedOut = Math.max(this.handedOut, committedEntries[committedEntries.length - 1]!.index)
     return {
       softState: this.softState(),
       hardState: hsChanged ? hs : null,
@@ -451,7 +457,7 @@ export class RaftNode {
       entries: this.raftLog.unstableEntries(),
       snapshot: this.pendingSnapshot,
       messages,
-      committedEntries: this.cfg.mutant === 'apply-past-commit' ? this.raftLog.nextCommittedMutant(max) : this.raftLog.nextCommitted(max),
+      committedEntries,
       readStates,
     }
   }
@@ -485,6 +491,60 @@ export class RaftNode {
       log.appliedTo(e.index)
       if (e.type === 'config') this.applyConfEntry(e)
     }
+  }
+
+  /**
+   * A leader's messages since the last ready(), if they are all AppendEntries (what it proposed
+   * meanwhile, answers to acknowledgements, heartbeats): a driver may send them while that Ready's
+   * sync is in flight, provided the term they carry is durable (Raft thesis 10.2.1: the leader
+   * replicates in parallel with writing its own log; it counts itself only once durable). Anything
+   * else, or any other role, waits for the next Ready.
+   */
+  takeAppends(): Message[] {
+    if (this.role !== 'leader') return []
+    if (this.needBroadcast || this.needCommitBroadcast || this.readOnly.roundPending) this.broadcast()
+    this.needBroadcast = false
+    this.needCommitBroadcast = false
+    this.readOnly.roundPending = false
+    if (this.msgs.length === 0 || this.msgs.some((m) => m.type !== 'AppendEntries')) return []
+    const out = this.msgs
+    this.msgs = []
+    return out
+  }
+
+  /**
+   * The driver applied every entry a Ready handed out up to `index` before advancing that Ready
+   * (they were durable here already, so it did not wait for the Ready's sync). Only grows.
+   */
+  appliedTo(index: number): void {
+    const log = this.raftLog
+    assert(index <= this.handedOut, `applied ${index}: past what was handed out (${this.handedOut})`)
+    log.appliedTo(index)
+  }
+
+  /**
+   * Committed entries that are durable here and may be applied now, while a Ready's sync is in
+   * flight, without waiting for the next Ready: those after the applied index up to the commit
+   * index and the persisted one, at most maxApplyBatch, and only up to the first configuration change
+   * (that one switches the core's configuration, so it waits for its Ready). None while a Ready's
+   * own committed entries are still unapplied (order) or a snapshot waits to be restored. They
+   * count as applied from now on: the driver applies them before it does anything else.
+   */
+  takeDurableCommitted(): Entry[] {
+    const log = this.raftLog
+    const max = this.cfg.maxApplyBatch
+    if (this.pendingSnapshot || log.applied < log.snapshotIndex) return []
+    if (this.handedOut > log.applied && this.cfg.mutant !== 'reapply-during-sync') return []
+    const to = Math.min(log.committed, log.persisted, log.applied + max)
+    if (to <= log.applied) return []
+    const out = log.entries(log.applied + 1, to)
+    const config = out.findIndex((e) => e.type === 'config')
+    if (config >= 0) out.length = config
+    if (out.length === 0) return out
+    const last = out[out.length - 1]!.index
+    this.handedOut = last
+    log.appliedTo(last)
+    return out
   }
 
   /** A committed configuration change is applied: it is in force from now on. */

@@ -28,6 +28,7 @@ export const TEST_MODE_TEXT: Record<TestMode, string> = {
   'no-commit-proof': 'a node does not take a configuration change followed by another in its log as committed',
   'ignore-outsider-votes': 'voters ignore vote requests from outside their applied configuration even when no leader is heard',
   'leader-counts-unsynced': 'a leader counts its own entries toward commitment before they are fsynced',
+  'reapply-during-sync': 'entries a batch handed out for applying are applied again, early, while its fsync is in flight',
   'joint-new-majority-only': 'a joint configuration counts only the new majority',
   'learner-counts': 'learners count in majorities',
   'read-without-readindex': 'a leader answers reads from its own state at once, without ReadIndex',

@@ -30,7 +30,15 @@ import type {Membership} from '../core/membership.js'
  * Mutants of the driver and the state machine (see CoreMutant for the core's): for proving the
  * checkers can fail. `implicit-sessions` is issue #12's bug 4 (sessions started by a first write).
  */
-export type ReplicaMutant = CoreMutant | 'read-without-readindex' | 'ack-before-fsync' | 'implicit-sessions' | 'snapshot-without-config' | 'lazy-config-commit'
+export type ReplicaMutant =
+  | CoreMutant
+  | 'read-without-readindex'
+  | 'ack-before-fsync'
+  | 'implicit-sessions'
+  | 'snapshot-without-config'
+  | 'lazy-config-commit'
+  /** A leader whose sync hangs goes on replicating and heartbeating through it (issue #14's stall test found it). */
+  | 'replicate-through-stall'
 
 export const REPLICA_MUTANTS: readonly ReplicaMutant[] = [
   'double-vote',
@@ -47,6 +55,8 @@ export const REPLICA_MUTANTS: readonly ReplicaMutant[] = [
   'no-commit-proof',
   'ignore-outsider-votes',
   'leader-counts-unsynced',
+  'reapply-during-sync',
+  'replicate-through-stall',
   'joint-new-majority-only',
   'learner-counts',
   'snapshot-without-config',
@@ -65,6 +75,7 @@ const DRIVER_MUTANTS: readonly ReplicaMutant[] = [
   'implicit-sessions',
   'snapshot-without-config',
   'lazy-config-commit',
+  'replicate-through-stall',
 ]
 
 export interface ReplicaConfig {
@@ -136,6 +147,9 @@ export class Replica {
   private durableTermVote: {term: number; vote: NodeId | 0}
   /** What the loop did since the start: entries written, AppendEntries sent with entries and the entries they carried. */
   readonly io = {entriesWritten: 0, appendsSent: 0, entriesSent: 0}
+  /** Ticks since the sync in flight started (replicating during a sync stops after a heartbeat interval). */
+  private syncTicks = 0
+  private readonly heartbeatTicks: number
   /** Readys taken so far (the simulator tells a process() that took one from one a sync held up). */
   readiesTaken = 0
   /** A snapshot being encoded step by step (state captured at `snapshot.lastIncludedIndex`). */
@@ -154,6 +168,8 @@ export class Replica {
   retriesJoined = 0
   /** Called for every entry applied, in order (checkers and the node log use it). */
   onApply?: (entry: Entry) => void
+  /** Called when a snapshot from the leader replaced the state: applying goes on after `index`. */
+  onRestored?: (index: number) => void
   /**
    * The replicated state at each applied index (after an entry, or a snapshot): the key-value
    * data and sessions, and the configuration in force, as one canonical text. For checkers that
@@ -170,6 +186,7 @@ export class Replica {
     this.snapshotEvery = cfg.snapshotEvery ?? 10_000
     this.snapshotItemsPerStep = cfg.snapshotItemsPerStep
     this.mutant = cfg.mutant
+    this.heartbeatTicks = cfg.heartbeatTicks
     const state = ports.storage.load()
     this.durableTermVote = {term: state.hardState.currentTerm, vote: state.hardState.votedFor}
     this.kv = new KvStateMachine(cfg.maxSessions, cfg.mutant === 'implicit-sessions')
@@ -198,6 +215,7 @@ export class Replica {
   // ---------------------------------------------------------------- inputs (call process() after)
 
   tick(): void {
+    if (this.syncing) this.syncTicks++
     this.raft.tick()
   }
 
@@ -296,6 +314,10 @@ export class Replica {
    * another Ready is waiting.
    */
   process(limit = Infinity): boolean {
+    if (this.syncing) {
+      this.applyDurableCommitted()
+      this.replicateDuringSync()
+    }
     for (let n = 0; n < limit && !this.syncing && this.raft.hasReady(); n++) this.handleReady(this.raft.ready())
     return !this.syncing && this.raft.hasReady()
   }
@@ -322,30 +344,81 @@ export class Replica {
     if (rd.hardState) storage.setHardState(rd.hardState, rd.mustPersistCommit && this.mutant !== 'lazy-config-commit')
     const wrote = rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null
     this.io.entriesWritten += rd.entries.length
-    if (!wrote) return this.finishReady(rd, false)
+    if (!wrote) return this.finishReady(rd, false, false)
     const early = this.mayReplicateEarly(rd)
     if (early) for (const m of rd.messages) if (m.type === 'AppendEntries') this.sendMessage(m)
+    const appliedEarly = this.applyEarly(rd)
     if (this.mutant === 'ack-before-fsync') {
       // The mutant fsyncs only every 20th batch, after it already acknowledged the others.
       if (++this.unsyncedBatches >= 20) {
         storage.sync()
         this.unsyncedBatches = 0
       }
-      return this.finishReady(rd, early)
+      return this.finishReady(rd, early, appliedEarly)
     }
     if (storage.syncAsync && !this.stopped) {
       this.syncing = true
+      this.syncTicks = 0
       const pending = storage.syncAsync((err) => {
         // A failed fsync leaves nothing to trust: the process fails (as a synchronous one would).
         if (err) throw err
         this.syncing = false
-        this.finishReady(rd, early)
+        this.finishReady(rd, early, appliedEarly)
         this.ports.synced?.()
       })
       if (pending) return
       this.syncing = false
     } else storage.sync()
-    this.finishReady(rd, early)
+    this.finishReady(rd, early, appliedEarly)
+  }
+
+  /**
+   * Applies a Ready's committed entries before its sync when they are durable here already (they
+   * were written by an earlier Ready): their clients need not wait for this Ready's writes. Not
+   * with a snapshot to restore first, nor for a configuration change (it switches the core's
+   * configuration when the Ready is advanced). Returns whether it did.
+   */
+  private applyEarly(rd: Ready): boolean {
+    const ents = rd.committedEntries
+    if (ents.length === 0 || rd.snapshot) return false
+    const durable = this.raft.log().persisted
+    if (ents.some((e) => e.index > durable || e.type === 'config')) return false
+    for (const entry of ents) this.applyEntry(entry)
+    this.raft.appliedTo(ents[ents.length - 1]!.index)
+    this.afterApply()
+    return true
+  }
+
+  /**
+   * While a Ready's sync is in flight, what commits meanwhile (the followers' answers arrive) and
+   * is durable here is applied at once, and its clients answered, instead of after the sync and
+   * the next Ready: a leader's writes commit while its next batch syncs.
+   */
+  private applyDurableCommitted(): void {
+    const ents = this.raft.takeDurableCommitted()
+    if (ents.length === 0) return
+    for (const entry of ents) this.applyEntry(entry)
+    this.afterApply()
+  }
+
+  /**
+   * While a Ready's sync is in flight a leader sends what it proposed meanwhile at once, as it
+   * sends a Ready's own AppendEntries before that Ready's sync: the followers write it in parallel
+   * with the leader's sync instead of after it. Only in a term that is durable here, and only for
+   * the first heartbeat interval of the sync: a leader whose disk hangs must fall silent, so that
+   * its followers elect another instead of following a leader that can commit but never answer.
+   */
+  private replicateDuringSync(): void {
+    if (this.syncTicks >= this.heartbeatTicks && this.mutant !== 'replicate-through-stall') return
+    const st = this.raft.status()
+    if (st.role !== 'leader' || st.term !== this.durableTermVote.term) return
+    for (const m of this.raft.takeAppends()) this.sendMessage(m)
+  }
+
+  /** What follows applying entries outside a Ready's end: state reports to the checkers, reads. */
+  private afterApply(): void {
+    for (const {index, kv} of this.statesToReport.splice(0)) this.onStateAt?.(index, `${kv} ${JSON.stringify(this.raft.membershipAt(index))}`)
+    this.serveReads()
   }
 
   /**
@@ -368,15 +441,16 @@ export class Replica {
   }
 
   /** The rest of a Ready, once what it wrote is durable: send, apply, answer, advance. */
-  private finishReady(rd: Ready, sentEarly: boolean): void {
+  private finishReady(rd: Ready, sentEarly: boolean, appliedEarly: boolean): void {
     if (rd.hardState) this.durableTermVote = {term: rd.hardState.currentTerm, vote: rd.hardState.votedFor}
     for (const m of rd.messages) if (!(sentEarly && m.type === 'AppendEntries')) this.sendMessage(m)
     if (rd.snapshot) {
       this.kv.restore(rd.snapshot.data as KvSnapshot)
       this.bytesSinceSnapshot = 0
+      this.onRestored?.(rd.snapshot.lastIncludedIndex)
       if (this.onStateAt) this.statesToReport.push({index: rd.snapshot.lastIncludedIndex, kv: this.kv.fingerprint()})
     }
-    for (const entry of rd.committedEntries) this.applyEntry(entry)
+    if (!appliedEarly) for (const entry of rd.committedEntries) this.applyEntry(entry)
     for (const rs of rd.readStates) {
       const pending = this.pendingReads.get(rs.ctx as number)
       if (!pending) continue

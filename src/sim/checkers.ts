@@ -1,6 +1,6 @@
 // Safety checkers over a simulated cluster, each a rule of the Raft paper (Figure 3) or of the
 // product: election safety, log matching, leader completeness, state machine safety, exactly-once,
-// applied <= committed, and equal replica states (data and sessions) at every common applied index;
+// applied <= committed, each node applying every index once and in order, and equal replica states (data and sessions) at every common applied index;
 // and, against the configuration in force, that every leader won a quorum of votes and every
 // commit had a quorum of acknowledgements, and that no leader is elected two changes behind.
 // They observe the replicas from outside (roles, logs, applied entries) and record the first
@@ -208,6 +208,28 @@ export class SafetyChecker {
     } else {
       this.fail('state machine safety', `node ${nodeId} applied ${key}@${entry.term} at index ${entry.index} where ${seen.key}@${seen.term} was applied`)
     }
+  }
+
+  /** Per node: the index it applied last (or restored a snapshot at), in this incarnation. */
+  private lastApplied = new Map<NodeId, number>()
+
+  /** A node (re)started with its state at `index` (its snapshot's): it applies from index + 1. */
+  startedAt(nodeId: NodeId, index: number): void {
+    this.lastApplied.set(nodeId, index)
+  }
+
+  /** A snapshot from the leader replaced a node's state: it applies from index + 1. */
+  restoredAt(nodeId: NodeId, index: number): void {
+    this.lastApplied.set(nodeId, index)
+  }
+
+  /** Apply order: a node applies index i right after i - 1, each once (never twice, never skipping one). */
+  appliedInOrder(nodeId: NodeId, index: number): void {
+    const last = this.lastApplied.get(nodeId)
+    if (last !== undefined && index !== last + 1) {
+      this.fail('apply order', `node ${nodeId} applied index ${index} after ${last}${index <= last ? ' (again)' : ` (skipping ${last + 1}..${index - 1})`}`)
+    }
+    this.lastApplied.set(nodeId, index)
   }
 
   /** A node's applied index never passes its commit index. */
