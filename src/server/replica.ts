@@ -409,7 +409,8 @@ export class Replica {
    * its followers elect another instead of following a leader that can commit but never answer.
    */
   private replicateDuringSync(): void {
-    if (this.syncTicks >= this.heartbeatTicks && this.mutant !== 'replicate-through-stall') return
+    // A stopping replica's ticks have stopped too: it must not hold off an election while it waits for its sync.
+    if (this.stopped || (this.syncTicks >= this.heartbeatTicks && this.mutant !== 'replicate-through-stall')) return
     const st = this.raft.status()
     if (st.role !== 'leader' || st.term !== this.durableTermVote.term) return
     for (const m of this.raft.takeAppends()) this.sendMessage(m)

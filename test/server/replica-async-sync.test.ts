@@ -195,6 +195,18 @@ test('a leader whose sync hangs falls silent after a heartbeat interval, so that
   assert.ok(appendsWithEntries(n.sent).length >= 2)
 })
 
+test('a stopping leader sends nothing more while it waits for its sync (its ticks have stopped)', () => {
+  const n = leader()
+  n.replica.request({type: 'register', nonce: 'a'}, () => {})
+  n.replica.process()
+  assert.equal(n.replica.syncInFlight, true)
+  n.sent.length = 0
+  n.replica.stop()
+  n.replica.request({type: 'register', nonce: 'b'}, () => {})
+  n.replica.process()
+  assert.deepEqual(n.sent, [], 'no AppendEntries from a stopping leader')
+})
+
 test('a follower applies what commits during its sync once it is durable here, in order, each entry once', () => {
   const n = node()
   const applied: number[] = []
