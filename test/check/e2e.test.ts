@@ -116,7 +116,12 @@ describe('raftctl check on a 3-node cluster', () => {
   })
 
   test('replicas that acknowledge before fsync lose writes when every node is killed: not durable (exit 8)', {timeout: 90_000}, async () => {
-    const r = await c.cli(['check', '--duration', '1s', '--faults', 'none', '--mutant', 'ack-before-fsync', '--json', '--no-report'])
+    // Whether a kill finds acknowledged writes not yet synced anywhere is a matter of timing (the
+    // mutant syncs every 20th batch): a run of three kills almost always does (8 of 8 here), one
+    // in CI once did not. Two runs, then: the mutant must be caught within them.
+    const run = () => c.cli(['check', '--duration', '1s', '--faults', 'none', '--mutant', 'ack-before-fsync', '--json', '--no-report'])
+    let r = await run()
+    if (r.exitCode === 0) r = await run()
     assert.equal(r.exitCode, 8, `expected lost writes (exit 8):\n${r.stdout}\n${r.stderr}`)
     const doc = JSON.parse(r.stdout) as CheckDoc
     assert.equal(doc.mutant, 'ack-before-fsync')
