@@ -39,7 +39,6 @@ export function progressLine(s: ProgressSnapshot, windowOps: number, windowMs: n
 }
 
 export class ProgressReporter {
-  private readonly mode: 'bar' | 'lines'
   private readonly status: ProgressLine
   private lastLineAt = 0
   private lastLineOps = 0
@@ -50,16 +49,15 @@ export class ProgressReporter {
     private readonly lineEveryMs = 3000,
   ) {
     this.status = new ProgressLine(stream, env)
-    this.mode = this.status.animate ? 'bar' : 'lines'
   }
 
   /** How often update() should be called. */
   get intervalMs(): number {
-    return this.mode === 'bar' ? 100 : 250
+    return this.status.animate ? 100 : 250
   }
 
   update(s: ProgressSnapshot): void {
-    if (this.mode === 'bar') {
+    if (this.status.animate) {
       this.status.redraw(progressBar(s))
     } else if (s.elapsedMs - this.lastLineAt >= this.lineEveryMs) {
       this.status.line(progressLine(s, s.ops - this.lastLineOps, s.elapsedMs - this.lastLineAt))

@@ -433,12 +433,7 @@ export class RaftNode {
   }
 
   ready(): Ready {
-    if (this.role === 'leader') {
-      if (this.needBroadcast || this.needCommitBroadcast || this.readOnly.roundPending) this.broadcast()
-    }
-    this.needBroadcast = false
-    this.needCommitBroadcast = false
-    this.readOnly.roundPending = false
+    this.broadcastPending()
     const messages = this.msgs
     this.msgs = []
     const readStates = this.readStates
@@ -502,10 +497,7 @@ export class RaftNode {
    */
   takeAppends(): Message[] {
     if (this.role !== 'leader') return []
-    if (this.needBroadcast || this.needCommitBroadcast || this.readOnly.roundPending) this.broadcast()
-    this.needBroadcast = false
-    this.needCommitBroadcast = false
-    this.readOnly.roundPending = false
+    this.broadcastPending()
     if (this.msgs.length === 0 || this.msgs.some((m) => m.type !== 'AppendEntries')) return []
     const out = this.msgs
     this.msgs = []
@@ -904,6 +896,14 @@ export class RaftNode {
       const sent = this.needBroadcast || this.needCommitBroadcast ? this.sendAppend(id, false) : false
       if (!sent && (this.needCommitBroadcast || this.readOnly.roundPending)) this.sendHeartbeat(id)
     }
+  }
+
+  /** As leader, the broadcast asked for since the last one (new entries, commit news, a ReadIndex round). */
+  private broadcastPending(): void {
+    if (this.role === 'leader' && (this.needBroadcast || this.needCommitBroadcast || this.readOnly.roundPending)) this.broadcast()
+    this.needBroadcast = false
+    this.needCommitBroadcast = false
+    this.readOnly.roundPending = false
   }
 
   private broadcastHeartbeat(): void {

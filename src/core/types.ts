@@ -9,6 +9,9 @@ export type NodeId = number
 /** The largest node id a cluster may have (ids are small positive integers, one per replica). */
 export const MAX_NODE_ID = 9999
 
+/** A term, an index or a count: a non-negative safe integer. */
+export const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
+
 /** The one node-id rule: an integer from 1 to MAX_NODE_ID. */
 export const isNodeId = (x: unknown): x is NodeId => typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= MAX_NODE_ID
 

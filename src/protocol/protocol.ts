@@ -2,7 +2,7 @@
 // the log (`register`, answered with the session id); its writes carry (session, seq) so a retry
 // is applied at most once; the same seq is kept across retries to any node.
 import {confChangeProblem, type ConfChange, type Membership} from '../core/membership.js'
-import {isNodeId, type NodeId} from '../core/types.js'
+import {isIndex, isNodeId, type NodeId} from '../core/types.js'
 import type {KvWriteResult} from '../kv/state-machine.js'
 import type {NodeEvent} from './events.js'
 
@@ -115,7 +115,6 @@ export function asNodeStatus(x: unknown): NodeStatus {
   // A replica started by an earlier raftctl spells a PreVote round as the core once did.
   if (typeof x === 'object' && x !== null && (x as {role?: unknown}).role === 'precandidate') x = {...x, role: 'pre-candidate'}
   const s = x as Partial<Record<keyof NodeStatus, unknown>> | null
-  const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0
   const problem =
     typeof s !== 'object' || s === null
       ? 'not an object'
@@ -123,7 +122,7 @@ export function asNodeStatus(x: unknown): NodeStatus {
         ? 'no node id'
         : !ROLES.has(s.role)
           ? `unknown role ${JSON.stringify(s.role)}`
-          : !isCount(s.term) || !isCount(s.lastIndex) || !isCount(s.commitIndex) || !isCount(s.appliedIndex)
+          : !isIndex(s.term) || !isIndex(s.lastIndex) || !isIndex(s.commitIndex) || !isIndex(s.appliedIndex)
             ? 'term or indexes missing'
             : s.leader !== null && !isNodeId(s.leader)
               ? 'bad leader'

@@ -383,9 +383,8 @@ export class Replica {
     if (ents.length === 0 || rd.snapshot) return false
     const durable = this.raft.log().persisted
     if (ents.some((e) => e.index > durable || e.type === 'config')) return false
-    for (const entry of ents) this.applyEntry(entry)
     this.raft.appliedTo(ents[ents.length - 1]!.index)
-    this.afterApply()
+    this.applyNow(ents)
     return true
   }
 
@@ -396,9 +395,7 @@ export class Replica {
    */
   private applyDurableCommitted(): void {
     const ents = this.raft.takeDurableCommitted()
-    if (ents.length === 0) return
-    for (const entry of ents) this.applyEntry(entry)
-    this.afterApply()
+    if (ents.length > 0) this.applyNow(ents)
   }
 
   /**
@@ -416,10 +413,16 @@ export class Replica {
     for (const m of this.raft.takeAppends()) this.sendMessage(m)
   }
 
-  /** What follows applying entries outside a Ready's end: state reports to the checkers, reads. */
-  private afterApply(): void {
-    for (const {index, kv} of this.statesToReport.splice(0)) this.onStateAt?.(index, `${kv} ${JSON.stringify(this.raft.membershipAt(index))}`)
+  /** Applies entries outside a Ready's end, then what follows: state reports to the checkers, reads. */
+  private applyNow(ents: readonly Entry[]): void {
+    for (const entry of ents) this.applyEntry(entry)
+    this.reportStates()
     this.serveReads()
+  }
+
+  /** The replicated states of the indexes applied since the last report, to the checkers. */
+  private reportStates(): void {
+    for (const {index, kv} of this.statesToReport.splice(0)) this.onStateAt?.(index, `${kv} ${JSON.stringify(this.raft.membershipAt(index))}`)
   }
 
   /**
@@ -472,7 +475,7 @@ export class Replica {
       )
     }
     if (membership !== before) this.onMembership?.(membership)
-    for (const {index, kv} of this.statesToReport.splice(0)) this.onStateAt?.(index, `${kv} ${JSON.stringify(this.raft.membershipAt(index))}`)
+    this.reportStates()
     this.serveReads()
     this.noteSoftState(rd)
     if (this.snapshotWaits) {

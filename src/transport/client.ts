@@ -10,7 +10,8 @@ import {TransportError} from './errors.js'
 import {DEFAULT_MAX_FRAME_BYTES, encodeFrame} from './framing.js'
 import {DEFAULT_HANDSHAKE_TIMEOUT_MS, errorFrameCode, isErrorFrame, type Secret} from './handshake.js'
 import type {NodeId} from '../core/types.js'
-import {isIndex, show} from './validate.js'
+import {isIndex} from '../core/types.js'
+import {show} from './validate.js'
 
 export interface ClientConnectOptions {
   host: string

@@ -14,7 +14,8 @@
 
 import {createHmac, randomBytes, timingSafeEqual} from 'node:crypto'
 import type {NodeId} from '../core/types.js'
-import {isNodeId, show} from './validate.js'
+import {isNodeId} from '../core/types.js'
+import {show} from './validate.js'
 
 export const PROTOCOL_VERSION = 1
 export const NONCE_BYTES = 32

@@ -31,7 +31,8 @@ import {
   verifyAuth,
 } from './handshake.js'
 import type {LinkFilter} from './link-filter.js'
-import {isIndex, show} from './validate.js'
+import {isIndex} from '../core/types.js'
+import {show} from './validate.js'
 
 export interface RequestContext {
   /** Unique per connection within this server. */

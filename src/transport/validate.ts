@@ -5,7 +5,7 @@
 // authenticated connection. Pure code (no node: imports) so the simulator can reuse it.
 
 import {confChangeProblem, membershipProblem} from '../core/membership.js'
-import {isNodeId} from '../core/types.js'
+import {isIndex, isNodeId} from '../core/types.js'
 import type {Entry, Message, MessageType, NodeId} from '../core/types.js'
 
 export interface MessageExpectation {
@@ -18,9 +18,6 @@ export interface MessageExpectation {
 type Check = (m: Record<string, unknown>) => string | null
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x)
-
-export const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
-export {isNodeId}
 
 function entriesCheck(m: Record<string, unknown>): string | null {
   const entries = m['entries']
